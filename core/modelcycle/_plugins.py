@@ -1,0 +1,261 @@
+"""One plugin manager per Project: entry points (built-ins included), settings modules,
+and explicit plugin objects; then `collect` turns register hooks into name → class maps.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType, ModuleType
+from typing import Any
+
+import pluggy
+
+from . import hookspecs, interfaces
+from .errors import PluginError
+
+ENTRY_POINT_GROUP = "modelcycle"
+BLOCK_ENV = "MODELCYCLE_BLOCK_PLUGINS"
+
+#: register hook → the base class its classes must subclass
+KINDS: Mapping[str, type[interfaces.Plugged]] = MappingProxyType(
+    {
+        "stores": interfaces.Store,
+        "trainers": interfaces.Trainer,
+        "metrics": interfaces.Metric,
+        "drift_tests": interfaces.DriftTest,
+        "notifiers": interfaces.Notifier,
+        "steps": interfaces.Step,
+        "triggers": interfaces.Trigger,
+        "executors": interfaces.Executor,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A class some plugin registered, with where it came from."""
+
+    cls: type
+    plugin: str
+    source: str
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    source: str
+    module: Any
+    registers: dict[str, list[str]] = field(default_factory=dict)
+
+
+class PluginHost:
+    """The plugin manager of one Project, with provenance for every plugin."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager("modelcycle")
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self._registries: dict[str, Mapping[str, Registered]] = {}
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def load(
+        self,
+        *,
+        blocked: Iterable[str] = (),
+        modules: Iterable[str] = (),
+        root: Path | None = None,
+        extra: Iterable[object] = (),
+        entry_points: bool = True,
+    ) -> None:
+        """Load plugins in a fixed order: entry points, settings modules, explicit objects."""
+        blocked = {b.strip() for b in blocked if b.strip()}
+        blocked |= {b.strip() for b in os.environ.get(BLOCK_ENV, "").split(",") if b.strip()}
+        for name in blocked:
+            self.pm.set_blocked(name)
+        if entry_points:
+            for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+                if ep.name in blocked:
+                    continue
+                source = _source_of(ep)
+                try:
+                    module = ep.load()
+                except Exception as exc:
+                    raise PluginError(
+                        f"plugin '{ep.name}' ({source}) failed to import: {type(exc).__name__}: {exc}; "
+                        f"fix or uninstall it, or block it with {BLOCK_ENV}={ep.name}",
+                        plugin=ep.name,
+                    ) from exc
+                self._register(module, ep.name, source)
+        for spec in modules:
+            name, module = _import_settings_module(spec, root)
+            if name not in blocked:
+                self._register(module, name, f"settings ({spec})")
+        for obj in extra:
+            name = getattr(obj, "__name__", None) or type(obj).__name__
+            if isinstance(obj, type):
+                raise PluginError(f"plugin {name} is a class: register an instance (did you forget the '()'?)", plugin=name)
+            self._register(obj, name, "explicit")
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            plugin = self._name_of(exc.plugin)
+            raise PluginError(
+                f"plugin '{plugin}' ({self.infos[plugin].source}) implements an unknown hook: {exc}; "
+                "check the spelling against the hooks reference",
+                plugin=plugin,
+            ) from None
+
+    def _register(self, module: object, name: str, source: str) -> None:
+        if self.pm.is_blocked(name):
+            return
+        if name in self.infos:
+            raise PluginError(
+                f"two plugins are named '{name}': {self.infos[name].source} and {source}; rename one",
+                plugin=name,
+            )
+        try:
+            self.pm.register(module, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            raise PluginError(f"plugin '{name}' ({source}) cannot be registered: {exc}", plugin=name) from None
+        self.infos[name] = PluginInfo(name=name, source=source, module=module)
+
+    def _name_of(self, plugin: object) -> str:
+        for name, info in self.infos.items():
+            if info.module is plugin:
+                return name
+        return repr(plugin)
+
+    def registry(self, kind: str) -> Mapping[str, Registered]:
+        """name → Registered for one register hook, validated and cached."""
+        if kind not in self._registries:
+            self._registries[kind] = self._collect(kind)
+        return self._registries[kind]
+
+    def _collect(self, kind: str) -> Mapping[str, Registered]:
+        base = KINDS[kind]
+        found: dict[str, Registered] = {}
+        hook = getattr(self.pm.hook, f"register_{kind}")
+        for impl in reversed(hook.get_hookimpls()):  # registration order
+            plugin = impl.plugin_name
+            source = self.infos[plugin].source if plugin in self.infos else "explicit"
+            try:
+                classes = impl.function() or []
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin '{plugin}' ({source}) failed in register_{kind}: {type(exc).__name__}: {exc}",
+                    plugin=plugin,
+                ) from exc
+            for cls in classes:
+                if not (isinstance(cls, type) and issubclass(cls, base)):
+                    raise PluginError(
+                        f"plugin '{plugin}' ({source}) returned {cls!r} from register_{kind}: "
+                        f"expected a subclass of modelcycle.interfaces.{base.__name__}",
+                        plugin=plugin,
+                    )
+                name = getattr(cls, "name", "")
+                if not isinstance(name, str) or not name or name != name.lower() or " " in name:
+                    raise PluginError(
+                        f"plugin '{plugin}' ({source}) registered {cls.__name__} without a valid name: "
+                        "set the class attribute name to a lowercase word",
+                        plugin=plugin,
+                    )
+                if name in found:
+                    other = found[name]
+                    raise PluginError(
+                        f"two plugins register the {kind[:-1].replace('_', ' ')} '{name}': "
+                        f"'{other.plugin}' ({other.source}) and '{plugin}' ({source}); "
+                        f"uninstall or block one of them ({BLOCK_ENV}=NAME)",
+                        plugin=plugin,
+                    )
+                found[name] = Registered(cls, plugin, source)
+                if plugin in self.infos:
+                    self.infos[plugin].registers.setdefault(kind, []).append(name)
+        return MappingProxyType(found)
+
+    def collect_all(self) -> None:
+        for kind in KINDS:
+            self.registry(kind)
+
+    def fire(self, event: str, **kwargs: Any) -> None:
+        """Call an event hook; a failing implementation is reported, never fatal."""
+        hook = getattr(self.pm.hook, event)
+        for impl in reversed(hook.get_hookimpls()):
+            args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
+            try:
+                impl.function(**args)
+            except Exception as exc:  # noqa: BLE001 - a plugin's bug must not undo stored work
+                warnings.warn(
+                    f"plugin '{impl.plugin_name}' failed in {event}: {type(exc).__name__}: {exc}",
+                    PluginWarning,
+                    stacklevel=2,
+                )
+
+    def describe(self) -> list[dict[str, Any]]:
+        """What `modelcycle plugins --json` prints."""
+        self.collect_all()
+        out = []
+        for name, info in self.infos.items():
+            hooks = sorted(impl.name for impl in self.pm.get_hookcallers(info.module) or [])
+            out.append({"name": name, "source": info.source, "hooks": hooks, "registers": info.registers})
+        return out
+
+
+class PluginWarning(UserWarning):
+    """A plugin misbehaved in an event hook; the operation itself succeeded."""
+
+
+def _source_of(ep: importlib.metadata.EntryPoint) -> str:
+    dist = ep.dist
+    if dist is None:
+        return "entry point"
+    name = dist.metadata["Name"]
+    if name == "modelcycle":
+        return "built-in"
+    return f"{name} {dist.version}"
+
+
+def _import_settings_module(spec: str, root: Path | None) -> tuple[str, ModuleType]:
+    """`[project] plugins` entries: a .py path (relative to the settings file) or a module name."""
+    root = root or Path.cwd()
+    if spec.endswith(".py") or "/" in spec:
+        path = (root / spec).resolve()
+        if not path.is_file():
+            raise PluginError(f"plugin file {spec} not found (looked at {path}); fix [project] plugins", plugin=spec)
+        name = path.stem
+        module_name = f"modelcycle_local_plugin_{name}"
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        assert loader_spec and loader_spec.loader
+        module = importlib.util.module_from_spec(loader_spec)
+        try:
+            loader_spec.loader.exec_module(module)
+        except Exception as exc:
+            raise PluginError(f"plugin file {spec} failed to import: {type(exc).__name__}: {exc}", plugin=name) from exc
+        return name, module
+    added = str(root) not in sys.path
+    if added:
+        sys.path.insert(0, str(root))
+    try:
+        return spec, importlib.import_module(spec)
+    except ModuleNotFoundError as exc:
+        if exc.name == spec.split(".")[0]:
+            raise PluginError(
+                f"plugin module '{spec}' not found: install it, or give a .py path relative to the settings file",
+                plugin=spec,
+            ) from None
+        raise PluginError(f"plugin module '{spec}' failed to import: {exc}", plugin=spec) from exc
+    except Exception as exc:
+        raise PluginError(f"plugin module '{spec}' failed to import: {type(exc).__name__}: {exc}", plugin=spec) from exc
+    finally:
+        if added:
+            sys.path.remove(str(root))

@@ -1,0 +1,250 @@
+"""The command line: parse, call Project, print. Nothing else lives here.
+
+Heavy libraries (pandas, scikit-learn, rich) load only inside the commands that
+print or compute with them, so `modelcycle --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from .errors import ModelcycleError
+
+
+class State:
+    """What the group options decide, handed to every command."""
+
+    def __init__(self, project_path: str | None, verbose: bool) -> None:
+        self.project_path = project_path
+        self.verbose = verbose
+        self._project: Any = None
+
+    @property
+    def project(self) -> Any:
+        if self._project is None:
+            from .project import open_project
+
+            self._project = open_project(self.project_path)
+        return self._project
+
+    def redact(self, value: Any) -> Any:
+        return self._project.settings.redactor(value) if self._project is not None else value
+
+
+pass_state = click.make_pass_decorator(State)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+def emit_json(state: State, value: Any) -> None:
+    click.echo(json.dumps(state.redact(value), indent=2, default=str))
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Table(title=title, show_edge=False, header_style="bold")
+    for column in columns:
+        out.add_column(column)
+    for row in rows:
+        out.add_row(*("" if v is None else str(v) for v in row))
+    Console(soft_wrap=True).print(out)
+
+
+def format_metrics(metrics: dict[str, Any] | None, limit: int = 4) -> str:
+    if not metrics:
+        return ""
+    shown = []
+    for name, value in list(metrics.items())[:limit]:
+        shown.append(f"{name}={value:.4g}" if isinstance(value, int | float) else f"{name}={value}")
+    return " ".join(shown)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--project", "project_path", metavar="PATH", help="The project folder or its modelcycle.toml.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks with errors.")
+@click.version_option(package_name="modelcycle", prog_name="modelcycle")
+@click.pass_context
+def cli(ctx: click.Context, project_path: str | None, verbose: bool) -> None:
+    """modelcycle: train, version, activate, score, evaluate, check, alert, schedule."""
+    ctx.obj = State(project_path, verbose)
+
+
+@cli.command()
+@click.argument("directory", default=".", metavar="[DIR]")
+def init(directory: str) -> None:
+    """Write a commented modelcycle.toml template in DIR."""
+    from importlib.resources import files
+
+    folder = Path(directory)
+    target = folder / "modelcycle.toml"
+    if target.exists():
+        raise ModelcycleError(f"{target} already exists: edit it, or choose another DIR")
+    if folder.exists() and not folder.is_dir():
+        raise ModelcycleError(f"{folder} is a file, not a folder: choose another DIR")
+    text = files("modelcycle").joinpath("template.toml").read_text(encoding="utf-8")
+    folder.mkdir(parents=True, exist_ok=True)
+    target.write_text(text.replace("{name}", folder.resolve().name), encoding="utf-8")
+    click.echo(f"wrote {target}: define a dataset and a model, then run 'modelcycle train MODEL'")
+
+
+@cli.command()
+@click.argument("model")
+@json_option
+@pass_state
+def versions(state: State, model: str, as_json: bool) -> None:
+    """List a model's versions with their metrics; * marks the active one."""
+    found = state.project.versions(model)
+    if as_json:
+        emit_json(state, [
+            {
+                "version": v["version"],
+                "created_at": v["created_at"],
+                "active": v["active"],
+                "metrics": v.get("metrics", {}),
+                "dataset": v.get("dataset", {"name": None, "url": None, "fingerprint": None, "rows": None}),
+                "created_by": v.get("created_by"),
+            }
+            for v in found
+        ])
+        return
+    if not found:
+        click.echo(f"model '{model}' has no versions yet: run 'modelcycle train {model}'")
+        return
+    table(f"{model}: {len(found)} versions", ["", "version", "created_at", "by", "metrics"], [
+        ["*" if v["active"] else "", v["version"], v["created_at"][:19], v.get("created_by"),
+         format_metrics(v.get("metrics"))]
+        for v in found
+    ])
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("version", type=int, required=False)
+@json_option
+@pass_state
+def show(state: State, model: str, version: int | None, as_json: bool) -> None:
+    """One version's metadata and lineage (default: the active version)."""
+    meta = state.project.show(model, version)
+    if as_json:
+        emit_json(state, meta)
+        return
+    dataset = meta.get("dataset") or {}
+    artifact = meta.get("artifact") or {}
+    lines = [
+        f"{model} version {meta['version']}" + ("  (active)" if meta["active"] else ""),
+        f"  created      {meta['created_at']} by {meta.get('created_by')}",
+        f"  parent       {meta.get('parent_version') or '-'}",
+        f"  trainer      {meta.get('trainer') or '-'}  {meta.get('estimator') or ''}".rstrip(),
+        f"  dataset      {dataset.get('name') or '-'}  {dataset.get('url') or ''}".rstrip(),
+        f"  fingerprint  {dataset.get('fingerprint') or '-'}  rows={dataset.get('rows', '-')}",
+        f"  settings     {meta.get('settings_hash') or '-'}",
+        f"  artifact     {artifact.get('format')}  sha256={artifact.get('sha256')}",
+        f"  metrics      {format_metrics(meta.get('metrics'), limit=20) or '-'}",
+    ]
+    libraries = meta.get("libraries") or {}
+    if libraries:
+        lines.append("  libraries    " + " ".join(f"{k}={v}" for k, v in libraries.items()))
+    click.echo(state.redact("\n".join(lines)))
+    activations = meta["activations"][-5:]
+    if activations:
+        click.echo("  activations (latest last):")
+        for a in activations:
+            click.echo(state.redact(
+                f"    #{a['seq']} {a['at'][:19]} v{a['previous'] or '-'} -> v{a['version']} "
+                f"{a['kind']} by {a['actor']}" + (f": {a['reason']}" if a.get("reason") else "")
+            ))
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("version", type=int)
+@click.option("--reason", help="Why: kept in the activation log.")
+@json_option
+@pass_state
+def activate(state: State, model: str, version: int, reason: str | None, as_json: bool) -> None:
+    """Make VERSION the active version of MODEL."""
+    entry = state.project.activate(model, version, reason=reason)
+    if as_json:
+        emit_json(state, entry)
+    else:
+        click.echo(f"{model}: version {entry['version']} is active (was {entry['previous'] or 'none'})")
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--reason", help="Why: kept in the activation log.")
+@json_option
+@pass_state
+def rollback(state: State, model: str, reason: str | None, as_json: bool) -> None:
+    """Re-activate the version that was active before the current one."""
+    entry = state.project.rollback(model, reason=reason)
+    if as_json:
+        emit_json(state, entry)
+    else:
+        click.echo(f"{model}: rolled back to version {entry['version']} (was {entry['previous']})")
+
+
+@cli.command()
+@json_option
+@pass_state
+def plugins(state: State, as_json: bool) -> None:
+    """Plugins loaded, where they came from, their hooks and what each registers."""
+    found = state.project.describe_plugins()
+    if as_json:
+        emit_json(state, found)
+        return
+    table(None, ["plugin", "source", "registers", "hooks"], [
+        [p["name"], p["source"],
+         "; ".join(f"{k}: {', '.join(v)}" for k, v in p["registers"].items()),
+         ", ".join(h for h in p["hooks"] if not h.startswith("register_"))]
+        for p in found
+    ])
+
+
+def fail(message: str, verbose: bool, code: int = 2) -> NoReturn:
+    if verbose:
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every user error is one `error: …` line and exit status 2."""
+    args = sys.argv[1:] if argv is None else argv
+    verbose = "-v" in args or "--verbose" in args
+    ctx: click.Context | None = None
+    try:
+        with cli.make_context("modelcycle", list(args)) as ctx:
+            result = cli.invoke(ctx)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "modelcycle --help")
+        sys.exit(0)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "modelcycle"
+        message = exc.format_message().rstrip(".")
+        message = message[0].lower() + message[1:] if message else "bad usage"
+        fail(f"{message}; see '{where} --help'", verbose)
+    except click.ClickException as exc:
+        fail(exc.format_message(), verbose)
+    except click.Abort:
+        fail("aborted", verbose, code=130)
+    except ModelcycleError as exc:
+        state = ctx.obj if ctx is not None else None
+        message = str(exc).replace("\n", " ")
+        fail(state.redact(message) if state else message, verbose, code=exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", verbose, code=130)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

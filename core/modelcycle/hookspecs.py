@@ -1,0 +1,131 @@
+"""The whole plugin contract. Each hook's docstring is its reference documentation.
+
+Two families:
+
+* **Register hooks** (`register_*`) take no arguments and return a list of classes
+  (subclasses of the bases in :mod:`modelcycle.interfaces`). They run once when a
+  Project opens and must have no side effects. The core instantiates the classes
+  from validated settings. Two plugins registering the same name is an error that
+  names both.
+* **Event hooks** (`after_*`) observe the lifecycle and return nothing. They run
+  after the fact has been stored, so they can never make it half-done; an event
+  hook that raises is reported as a warning naming its plugin and does not undo
+  the operation.
+
+Implement a hook with ``@modelcycle.hookimpl`` on a function of the same name,
+accepting any subset of its arguments by name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .interfaces import (
+        DriftTest,
+        Executor,
+        Metric,
+        Notifier,
+        Step,
+        Store,
+        Trainer,
+        Trigger,
+    )
+    from .project import Project
+
+hookspec = pluggy.HookspecMarker("modelcycle")
+
+# -- register hooks ---------------------------------------------------------------
+
+
+@hookspec
+def register_stores() -> list[type[Store]]:
+    """Return Store classes, each serving the URL schemes in its ``protocols``.
+
+    The project's ``store`` URL picks the class whose ``protocols`` contain the URL's
+    scheme, falling back to a class that declares ``"*"``. The class is created as
+    ``cls(url, options)`` with ``[project] store_options``.
+
+    Example::
+
+        @hookimpl
+        def register_stores():
+            return [MyKeyValueStore]   # protocols = ("kv",)
+    """
+
+
+@hookspec
+def register_trainers() -> list[type[Trainer]]:
+    """Return Trainer classes; ``[models.NAME] trainer = "<name>"`` picks one."""
+
+
+@hookspec
+def register_metrics() -> list[type[Metric]]:
+    """Return Metric classes; ``[models.NAME] metrics = [...]`` and checks use their names."""
+
+
+@hookspec
+def register_drift_tests() -> list[type[DriftTest]]:
+    """Return DriftTest classes; ``[models.NAME.drift]`` picks them by name."""
+
+
+@hookspec
+def register_notifiers() -> list[type[Notifier]]:
+    """Return Notifier classes; ``[notifiers.NAME] type = "<name>"`` picks one."""
+
+
+@hookspec
+def register_steps() -> list[type[Step]]:
+    """Return scenario Step classes; a step's ``type`` picks one."""
+
+
+@hookspec
+def register_triggers() -> list[type[Trigger]]:
+    """Return scenario Trigger classes; a trigger's ``type`` picks one."""
+
+
+@hookspec
+def register_executors() -> list[type[Executor]]:
+    """Return Executor classes; ``[project] executor = "<name>"`` picks one."""
+
+
+# -- event hooks ------------------------------------------------------------------
+
+
+@hookspec
+def after_version_created(project: Project, model: str, version: dict[str, Any]) -> None:
+    """Called once a new version is stored and visible (artifact and metadata).
+
+    ``version`` is the version's metadata as ``show --json`` prints it.
+    """
+
+
+@hookspec
+def after_version_activated(project: Project, model: str, activation: dict[str, Any]) -> None:
+    """Called once an activation (or a rollback) is in the activation log.
+
+    ``activation`` is the log entry: ``version``, ``previous``, ``at``, ``actor``,
+    ``reason``, ``kind`` and the policy ``decision`` (or None).
+    """
+
+
+@hookspec
+def after_evaluation_recorded(project: Project, model: str, evaluation: dict[str, Any]) -> None:
+    """Called once an evaluation is in the metrics history (``evaluate --json`` shape)."""
+
+
+@hookspec
+def after_check_result(project: Project, result: dict[str, Any]) -> None:
+    """Called for each recorded check result (``check --json`` item shape)."""
+
+
+@hookspec
+def after_alert_sent(project: Project, alert: dict[str, Any]) -> None:
+    """Called once a notifier has delivered an alert and it is marked sent."""
+
+
+@hookspec
+def after_scenario_finished(project: Project, run: dict[str, Any]) -> None:
+    """Called once a scenario run is recorded with its outcome (``scenario run --json`` shape)."""

@@ -1,0 +1,180 @@
+"""Project: the facade. The CLI and users call only this."""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import os
+import socket
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._plugins import PluginHost
+from .errors import NotFoundError, SettingsError
+from .interfaces import Store
+from .names import check_name
+from .registry import Registry
+from .settings import Settings, find_settings_file, load_settings
+
+
+def open_project(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    plugins: Iterable[object] = (),
+    entry_points: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> Project:
+    """Open the project whose settings are at `path` (a folder or the file itself).
+
+    Without `path`: $MODELCYCLE_PROJECT, else the nearest modelcycle.toml upward from
+    the current folder. `plugins` are extra plugin objects (a test's, say); with
+    `entry_points=False` no installed plugin is loaded, built-ins included.
+    """
+    settings = load_settings(find_settings_file(path), env)
+    return Project(settings, plugins=plugins, entry_points=entry_points)
+
+
+class Project:
+    """One project: its settings, its plugins, its store and registry."""
+
+    def __init__(self, settings: Settings, *, plugins: Iterable[object] = (), entry_points: bool = True) -> None:
+        self.settings = settings
+        self.plugins = PluginHost()
+        self.plugins.load(
+            blocked=settings.project.block_plugins,
+            modules=settings.project.plugins,
+            root=settings.root,
+            extra=plugins,
+            entry_points=entry_points,
+        )
+        self._check_plugin_names()
+        self.store = self._open_store()
+        self.registry = Registry(self.store, redact=settings.redactor)
+
+    @property
+    def name(self) -> str:
+        return self.settings.project_name
+
+    # -- set-up ------------------------------------------------------------------------
+
+    def _check_plugin_names(self) -> None:
+        """Every plugin name the settings use must be registered: say which ones are."""
+        s = self.settings
+        uses: list[tuple[str, str, str]] = []
+        uses += [("trainers", m.trainer, f"models.{n}.trainer") for n, m in s.models.items()]
+        uses += [("notifiers", v.type, f"notifiers.{n}.type") for n, v in s.notifiers.items()]
+        for name, scenario in s.scenarios.items():
+            uses += [("steps", st.type, f"scenarios.{name}.steps[{i}].type") for i, st in enumerate(scenario.steps)]
+            uses += [("triggers", t.type, f"scenarios.{name}.triggers[{i}].type") for i, t in enumerate(scenario.triggers)]
+        for kind, value, key in uses:
+            self.plugin_class(kind, value, key)
+
+    def plugin_class(self, kind: str, name: str, key: str) -> type:
+        """The class registered as `name` for `kind`, or an error listing the registered ones."""
+        registry = self.plugins.registry(kind)
+        if name in registry:
+            return registry[name].cls
+        what = kind[:-1].replace("_", " ")
+        close = difflib.get_close_matches(name, list(registry), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        choices = ", ".join(sorted(registry)) or "none (is the plugin that provides it installed?)"
+        raise self.settings.error(key, f"unknown {what} '{name}'; {hint}registered: {choices}")
+
+    def _open_store(self) -> Store:
+        url = self.settings.resolve_url(self.settings.project.store)
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        registry = self.plugins.registry("stores")
+        chosen = next((r.cls for r in registry.values() if scheme in r.cls.protocols), None)
+        chosen = chosen or next((r.cls for r in registry.values() if "*" in r.cls.protocols), None)
+        if chosen is None:
+            raise SettingsError(
+                f"{self.settings.file.name}: project.store: no store plugin serves '{scheme or 'file'}' URLs; "
+                f"registered: {', '.join(sorted(registry)) or 'none'}"
+            )
+        return chosen(url, self.settings.project.store_options)
+
+    @property
+    def actor(self) -> str:
+        """Who acts: $MODELCYCLE_ACTOR, else user@host."""
+        actor = os.environ.get("MODELCYCLE_ACTOR")
+        if actor:
+            return actor
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "unknown"
+        return f"{user}@{socket.gethostname()}"
+
+    def _model_name(self, model: str) -> str:
+        check_name(model, "model name")
+        return model
+
+    def _require_model(self, model: str) -> None:
+        """A model must be in the settings or already have versions in the store."""
+        self._model_name(model)
+        if model in self.settings.models or self.registry.latest(model) is not None:
+            return
+        defined = ", ".join(sorted(self.settings.models)) or "none"
+        close = difflib.get_close_matches(model, list(self.settings.models), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise NotFoundError(f"unknown model '{model}': {hint}models in {self.settings.file.name}: {defined}")
+
+    # -- registry ----------------------------------------------------------------------
+
+    def record_version(
+        self, model: str, artifact: bytes, *, artifact_format: str, metadata: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Store a new version (artifact first, then metadata) and fire after_version_created."""
+        entry = self.registry.create_version(
+            self._model_name(model), artifact, artifact_format=artifact_format, metadata=metadata, actor=self.actor
+        )
+        self.plugins.fire("after_version_created", project=self, model=model, version=entry)
+        return entry
+
+    def versions(self, model: str) -> list[dict[str, Any]]:
+        """Every version, oldest first, each with `active` set."""
+        self._require_model(model)
+        current = self.registry.active(model)
+        active = current["version"] if current else None
+        return [{**v, "active": v["version"] == active} for v in self.registry.versions(model)]
+
+    def show(self, model: str, version: int | None = None) -> dict[str, Any]:
+        """One version's metadata (the active one, else the latest) with the activation log."""
+        self._require_model(model)
+        current = self.registry.active(model)
+        if version is None:
+            if current is not None:
+                version = current["version"]
+            else:
+                latest = self.registry.latest(model)
+                if latest is None:
+                    raise NotFoundError(f"model '{model}' has no versions yet: train it first")
+                version = latest["version"]
+        entry = self.registry.version(model, version)
+        active = current is not None and current["version"] == version
+        return {**entry, "active": active, "activations": self.registry.activations(model)}
+
+    def activate(self, model: str, version: int, *, reason: str | None = None,
+                 decision: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Make `version` active; the activation log records who, when and why."""
+        self._require_model(model)
+        entry = self.registry.activate(model, version, actor=self.actor, reason=reason, decision=decision)
+        self.plugins.fire("after_version_activated", project=self, model=model, activation=entry)
+        return entry
+
+    def rollback(self, model: str, *, reason: str | None = None) -> dict[str, Any]:
+        """Re-activate the version that was active before the current one."""
+        self._require_model(model)
+        entry = self.registry.rollback(model, actor=self.actor, reason=reason)
+        self.plugins.fire("after_version_activated", project=self, model=model, activation=entry)
+        return entry
+
+    def active_version(self, model: str) -> int | None:
+        self._require_model(model)
+        current = self.registry.active(model)
+        return current["version"] if current else None
+
+    def describe_plugins(self) -> list[dict[str, Any]]:
+        return self.plugins.describe()
+

@@ -1,0 +1,412 @@
+"""modelcycle.toml → typed, validated settings.
+
+Every mistake becomes one line: the file, the dotted key, what is wrong and how to
+fix it. Values that came from ``${NAME}`` are remembered so that they can be
+redacted from anything shown or stored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ModelcycleError, SettingsError
+from .names import check_name
+
+SETTINGS_FILE = "modelcycle.toml"
+OUTCOMES = ("OK", "WARNING", "ERROR", "EMPTY")
+RUN_OUTCOMES = ("SUCCESS", "WARNING", "FAILED", "ABORTED")
+
+
+# -- sections -----------------------------------------------------------------------
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectSettings(Section):
+    name: str = Field("", description="Project name shown in alerts and the dashboard; default: the folder's name.")
+    store: str = Field(".modelcycle", description="Where all state lives: a folder or any fsspec URL (s3://bucket/prefix).")
+    store_options: dict[str, Any] = Field(default_factory=dict, description="Passed to fsspec, e.g. { endpoint_url = \"${S3_ENDPOINT}\" }.")
+    plugins: list[str] = Field(default_factory=list, description="Extra plugin modules: importable names or .py paths relative to this file.")
+    block_plugins: list[str] = Field(default_factory=list, description="Plugins (entry-point names) not to load; also MODELCYCLE_BLOCK_PLUGINS=a,b.")
+    executor: str = Field("local", description="Executor plugin running scoring and evaluation: local or dask.")
+    executor_options: dict[str, Any] = Field(default_factory=dict, description="Options for the executor, e.g. address = \"tcp://scheduler:8786\".")
+
+
+class DatasetSettings(Section):
+    url: str = Field(description="Path or fsspec URL (globs allowed) of CSV, Parquet or JSON-lines data.")
+    format: Literal["csv", "parquet", "jsonl"] | None = Field(None, description="Default: inferred from the suffix.")
+    read_options: dict[str, Any] = Field(default_factory=dict, description="Passed to the reader.")
+
+
+class SplitSettings(Section):
+    method: Literal["random", "stratified", "time", "kfold"] = Field("random", description="How validation rows are chosen.")
+    test_size: float = Field(0.2, gt=0, lt=1, description="Fraction of rows that validate (random, stratified, time).")
+    seed: int = Field(0, description="Seed for every random choice of the recipe.")
+    column: str | None = Field(None, description="time: the column rows are sorted on; the latest rows validate.")
+    folds: int = Field(5, ge=2, le=100, description="kfold: number of folds.")
+
+
+class ActivationSettings(Section):
+    policy: Literal["always", "if-better", "manual"] = Field("always", description="What happens to a new version.")
+    min_delta: float = Field(0.0, ge=0, description="if-better: the candidate must beat the active version by at least this.")
+    significance: float = Field(0.05, gt=0, le=1, description="if-better: the improvement must be significant at this level (paired bootstrap).")
+    resamples: int = Field(1000, ge=100, le=100_000, description="if-better: bootstrap resamples.")
+
+
+class DriftSettings(Section):
+    method: str = Field("auto", description="auto, or a drift test name for every column.")
+    threshold: dict[str, float] = Field(default_factory=dict, description="Per-method thresholds, e.g. { psi = 0.2 }.")
+    columns: dict[str, str] = Field(default_factory=dict, description="Per-column method overrides.")
+
+
+class ModelSettings(Section):
+    dataset: str = Field(description="The training dataset: a name from [datasets].")
+    target: str = Field(description="The column to predict.")
+    task: Literal["binary", "multiclass", "regression"] | None = Field(None, description="Inferred from the target when absent.")
+    features: list[str] = Field(default_factory=list, description="Default: every column but target and exclude.")
+    exclude: list[str] = Field(default_factory=list, description="Columns never used as features.")
+    trainer: str = Field("sklearn", description="A trainer plugin.")
+    estimator: str | None = Field(None, description="Dotted path of the estimator class.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Estimator parameters.")
+    preprocessing: Literal["auto", "none"] = Field("auto", description="auto: impute and encode; none: columns as they are.")
+    split: SplitSettings = Field(default_factory=SplitSettings)
+    refit_full: bool = Field(False, description="After validation, refit on the whole dataset.")
+    metrics: list[str] = Field(default_factory=list, description="Default: per task.")
+    primary_metric: str | None = Field(None, description="The metric activation compares; default per task.")
+    threshold: float | str | None = Field(None, description="binary: a number, or optimize:METRIC on the holdout.")
+    artifact_format: Literal["joblib", "skops"] = Field("joblib", description="How the fitted model is serialised.")
+    label_column: str | None = Field(None, description="Label column in feedback data; default: target.")
+    prediction_column: str = Field("prediction", description="Column of predictions served in production, in feedback data.")
+    activation: ActivationSettings = Field(default_factory=ActivationSettings)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+
+
+class CheckSettings(Section):
+    model: str = Field(description="The model whose latest evaluation is checked.")
+    metric: str = Field(description="A field of the latest evaluation, e.g. roc_auc, drift.share.")
+    type: str = Field("threshold", description="A check type plugin.")
+    min: float | None = Field(None, description="ERROR below.")
+    soft_min: float | None = Field(None, description="WARNING below.")
+    max: float | None = Field(None, description="ERROR above.")
+    soft_max: float | None = Field(None, description="WARNING above.")
+    max_drop: float | None = Field(None, description="ERROR when the value falls this much below the baseline.")
+    max_rise: float | None = Field(None, description="ERROR when the value rises this much above the baseline.")
+    baseline: Literal["training", "previous"] = Field("training", description="What max_drop and max_rise compare with.")
+    value_in: list[Any] | None = Field(None, description="ERROR unless the value is one of these.")
+    notify: list[str] | None = Field(None, description="Notifiers for this check; replaces [alerts] notify.")
+
+
+class NotifierSettings(BaseModel):
+    """`type` picks the notifier plugin; the other keys are that plugin's to validate."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    type: str = Field(description="A notifier plugin: email, apprise, file, …")
+
+
+class AlertSettings(Section):
+    on: list[Literal["OK", "WARNING", "ERROR", "EMPTY"]] = Field(default_factory=lambda: ["ERROR", "WARNING"], description="Check outcomes that notify.")
+    notify: list[str] = Field(default_factory=list, description="Default notifiers.")
+    cooldown: float = Field(6 * 3600.0, description="The same check with the same outcome is not re-sent within this (\"6h\", \"30m\", seconds).")
+
+    @field_validator("cooldown", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class StepSettings(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    type: str = Field(description="A step plugin: retrain, evaluate, check, score, notify, python.")
+    run_if: Literal["success", "failure", "always"] = Field("success", description="When the step runs, given earlier steps.")
+    retries: int = Field(0, ge=0, le=100, description="Extra attempts after a failure.")
+
+
+class TriggerSettings(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    type: str = Field(description="A trigger plugin: cron, dataset-changed, after-scenario.")
+
+
+class ScenarioSettings(Section):
+    triggers: list[TriggerSettings] = Field(default_factory=list)
+    steps: list[StepSettings] = Field(default_factory=list)
+    notify: dict[Literal["SUCCESS", "WARNING", "FAILED", "ABORTED"], list[str]] = Field(default_factory=dict, description="Notifiers per run outcome.")
+
+
+class SettingsModel(Section):
+    project: ProjectSettings = Field(default_factory=ProjectSettings)
+    datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
+    models: dict[str, ModelSettings] = Field(default_factory=dict)
+    checks: dict[str, CheckSettings] = Field(default_factory=dict)
+    notifiers: dict[str, NotifierSettings] = Field(default_factory=dict)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    scenarios: dict[str, ScenarioSettings] = Field(default_factory=dict)
+
+
+# -- the loaded settings ----------------------------------------------------------------
+
+
+class Settings:
+    """Validated settings plus where they came from and what must stay secret."""
+
+    def __init__(self, file: Path, model: SettingsModel, redactor: Redactor) -> None:
+        self.file = file
+        self.root = file.parent
+        self.model = model
+        self.redactor = redactor
+        self.project = model.project
+        self.datasets = model.datasets
+        self.models = model.models
+        self.checks = model.checks
+        self.notifiers = model.notifiers
+        self.alerts = model.alerts
+        self.scenarios = model.scenarios
+
+    @property
+    def project_name(self) -> str:
+        return self.project.name or self.root.name
+
+    def resolve_url(self, url: str) -> str:
+        """A URL as given, or a path relative to the settings file made absolute."""
+        if "://" in url or url.startswith("/"):
+            return url
+        return str((self.root / url).resolve())
+
+    def error(self, key: str, problem: str) -> SettingsError:
+        """A one-line error about `key` in this file."""
+        return SettingsError(f"{self.file.name}: {key}: {problem}")
+
+
+class Redactor:
+    """Replaces values that came from ``${NAME}`` with the placeholder they came from."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    def add(self, value: str, placeholder: str) -> None:
+        if len(value) >= 3:  # shorter values would mangle unrelated text
+            self._values[value] = placeholder
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in sorted(self._values, key=len, reverse=True):
+                if secret in value:
+                    value = value.replace(secret, self._values[secret])
+            return value
+        if isinstance(value, Mapping):
+            return {k: self(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self(v) for v in value]
+        return value
+
+
+# -- discovery ----------------------------------------------------------------------------
+
+
+def find_settings_file(path: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:
+    """The settings file: `path` (a file or folder), else $MODELCYCLE_PROJECT, else upward from cwd."""
+    given = path if path is not None else os.environ.get("MODELCYCLE_PROJECT") or None
+    if given is not None:
+        candidate = Path(given).expanduser()
+        if candidate.is_dir():
+            candidate = candidate / SETTINGS_FILE
+        if not candidate.is_file():
+            raise SettingsError(
+                f"no settings file at {candidate}: give a folder holding {SETTINGS_FILE} "
+                "or the file itself (modelcycle init DIR writes one)"
+            )
+        return candidate.resolve()
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / SETTINGS_FILE
+        if candidate.is_file():
+            return candidate
+    raise SettingsError(
+        f"no {SETTINGS_FILE} in {here} or any parent: run 'modelcycle init', "
+        "or point at a project with --project PATH or MODELCYCLE_PROJECT"
+    )
+
+
+def load_settings(file: Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Parse, interpolate and validate a settings file."""
+    env = os.environ if env is None else env
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{file.name}: not valid TOML: {exc}; fix the syntax") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{file.name}: cannot be read: {exc}") from None
+    redactor = Redactor()
+    data = _interpolate(raw, env, redactor, file.name, ())
+    _check_unknown_keys(data, SettingsModel, (), file.name)
+    try:
+        model = SettingsModel.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc, file.name, redactor)) from None
+    settings = Settings(file, model, redactor)
+    _check_references(settings)
+    return settings
+
+
+# -- interpolation ------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _interpolate(value: Any, env: Mapping[str, str], redactor: Redactor, file: str, key: tuple) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env, redactor, file, (*key, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env, redactor, file, (*key, i)) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "$" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            result = env[name]
+        elif default is not None:
+            result = default
+        else:
+            raise SettingsError(
+                f"{file}: {_dotted(key)}: environment variable {name} is not set; "
+                f"set it, or give a default with ${{{name}:-default}}"
+            )
+        redactor.add(result, match.group(0))
+        return result
+
+    return _VAR.sub(substitute, value)
+
+
+# -- validation helpers ---------------------------------------------------------------------
+
+
+def _dotted(key: tuple) -> str:
+    out = ""
+    for part in key:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            text = str(part)
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", text):
+                text = '"' + text + '"'
+            out += ("." if out else "") + text
+    return out or "(top level)"
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional/Union-with-None to reach the model or container type."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else annotation
+    return annotation
+
+
+def _check_unknown_keys(data: Any, annotation: Any, key: tuple, file: str) -> None:
+    """Walk data beside the models; an unknown key suggests the nearest known one."""
+    annotation = _unwrap(annotation)
+    origin = typing.get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if not isinstance(data, dict):
+            return  # pydantic reports the type error
+        fields = annotation.model_fields
+        allow_extra = annotation.model_config.get("extra") == "allow"
+        for name, value in data.items():
+            if name in fields:
+                _check_unknown_keys(value, fields[name].annotation, (*key, name), file)
+            elif not allow_extra:
+                close = difflib.get_close_matches(str(name), list(fields), n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(fields)
+                raise SettingsError(f"{file}: {_dotted((*key, name))}: unknown key; {hint}")
+    elif origin is dict and isinstance(data, dict):
+        value_type = typing.get_args(annotation)[1]
+        for name, value in data.items():
+            _check_unknown_keys(value, value_type, (*key, name), file)
+    elif origin is list and isinstance(data, list):
+        item_type = typing.get_args(annotation)[0]
+        for i, value in enumerate(data):
+            _check_unknown_keys(value, item_type, (*key, i), file)
+
+
+def _one_line(exc: ValidationError, file: str, redactor: Redactor) -> str:
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "missing":
+        return f"{file}: {_dotted(loc)}: required key is missing; add it"
+    message = error["msg"]
+    shown = redactor(repr(error.get("input")))
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{file}: {_dotted(loc)}: {message[0].lower() + message[1:]} (got {shown})"
+
+
+def _check_references(settings: Settings) -> None:
+    """Names are store keys and point at each other: check both."""
+    s = settings
+    for section, names in (
+        ("datasets", s.datasets),
+        ("models", s.models),
+        ("checks", s.checks),
+        ("notifiers", s.notifiers),
+        ("scenarios", s.scenarios),
+    ):
+        for name in names:
+            try:
+                check_name(name, f"{section} name")
+            except ModelcycleError as exc:
+                raise s.error(f"{section}.{name}", str(exc)) from None
+
+    def known(kind: str, name: str, pool: Mapping[str, Any], key: str) -> None:
+        if name not in pool:
+            choices = ", ".join(sorted(pool)) or f"none: add a [{kind}.{name}] section"
+            close = difflib.get_close_matches(name, list(pool), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise s.error(key, f"unknown {kind[:-1]} '{name}'; {hint}defined: {choices}")
+
+    for name, model in s.models.items():
+        known("datasets", model.dataset, s.datasets, f"models.{name}.dataset")
+        if model.split.method == "time" and not model.split.column:
+            raise s.error(f"models.{name}.split.column", "split method 'time' needs column = \"<sort column>\"")
+    for name, check in s.checks.items():
+        known("models", check.model, s.models, f"checks.{name}.model")
+        for i, target in enumerate(check.notify or []):
+            known("notifiers", target, s.notifiers, f"checks.{name}.notify[{i}]")
+    for i, target in enumerate(s.alerts.notify):
+        known("notifiers", target, s.notifiers, f"alerts.notify[{i}]")
+    for name, scenario in s.scenarios.items():
+        for outcome, targets in scenario.notify.items():
+            for i, target in enumerate(targets):
+                known("notifiers", target, s.notifiers, f"scenarios.{name}.notify.{outcome}[{i}]")
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> float:
+    """'90s', '30m', '6h', '1d', '2w' or a number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or text like '30m', '6h', '1d'")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", value)
+        if match:
+            return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    raise ValueError("a duration is a number of seconds or text like '30m', '6h', '1d'")

@@ -1,0 +1,180 @@
+"""Stores on fsspec. Put-if-absent is the only concurrency primitive:
+
+* local folder: write a temporary file, then ``os.link`` it to the key, which fails
+  if the key exists; readers never see partial bytes;
+* S3: a conditional PUT (``If-None-Match: *``) through s3fs ``pipe_file(mode="create")``;
+* memory://: a process-wide lock around check-and-create (one process only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from modelcycle.errors import StoreError
+from modelcycle.interfaces import Store
+
+_MEMORY_LOCK = threading.Lock()
+
+
+class FsspecStore(Store):
+    """Any fsspec URL: s3://bucket/prefix, memory://name, gcs://…"""
+
+    name = "fsspec"
+    protocols = ("*",)
+
+    def __init__(self, url: str, options: Mapping[str, Any]) -> None:
+        super().__init__(url, options)
+        import fsspec
+
+        try:
+            self.fs, self.root = fsspec.url_to_fs(url, **self.options)
+        except (ImportError, ValueError) as exc:
+            raise StoreError(f"store {url!r} cannot be opened: {exc}") from None
+        self.root = self.root.rstrip("/")
+        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        self._memory = protocol == "memory"
+        self.requests = 0  # store operations, each one request on object stores
+
+    def _path(self, key: str) -> str:
+        return f"{self.root}/{key}"
+
+    def get(self, key: str) -> bytes | None:
+        self.requests += 1
+        try:
+            if self._memory:
+                with _MEMORY_LOCK:
+                    return self.fs.cat_file(self._path(key))
+            return self.fs.cat_file(self._path(key))
+        except FileNotFoundError:
+            return None
+
+    def write(self, key: str, data: bytes) -> None:
+        self.requests += 1
+        if self._memory:
+            with _MEMORY_LOCK:
+                self.fs.pipe_file(self._path(key), data)
+            return
+        self.fs.pipe_file(self._path(key), data)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        self.requests += 1
+        path = self._path(key)
+        try:
+            if self._memory:
+                with _MEMORY_LOCK:
+                    if self.fs.exists(path):
+                        return False
+                    self.fs.pipe_file(path, data)
+                    return True
+            self.fs.pipe_file(path, data, mode="create")
+            return True
+        except FileExistsError:
+            return False
+
+    def list(self, prefix: str) -> list[str]:
+        self.requests += 1
+        base = self._path(prefix).rstrip("/")
+        try:
+            found = self.fs.find(base)
+        except FileNotFoundError:
+            return []
+        cut = len(self.root) + 1
+        return sorted(p[cut:] for p in found if p.startswith(self.root + "/"))
+
+    def delete(self, key: str) -> None:
+        self.requests += 1
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._path(key))
+
+    def describe(self) -> str:
+        return self.url
+
+
+class LocalFolderStore(Store):
+    """A folder on this machine, through the OS directly: the hot paths stay fast."""
+
+    name = "local"
+    protocols = ("", "file", "local")
+
+    def __init__(self, url: str, options: Mapping[str, Any]) -> None:
+        super().__init__(url, options)
+        path = url.split("://", 1)[1] if "://" in url else url
+        self.root = Path(path)
+        self.requests = 0
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def get(self, key: str) -> bytes | None:
+        self.requests += 1
+        try:
+            with open(self._path(key), "rb") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def _temp(self, final: Path, data: bytes) -> str:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return tmp
+
+    def write(self, key: str, data: bytes) -> None:
+        self.requests += 1
+        final = self._path(key)
+        tmp = self._temp(final, data)
+        try:
+            os.replace(tmp, final)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise StoreError(f"cannot write {final}: {exc}") from None
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        self.requests += 1
+        final = self._path(key)
+        if final.exists():
+            return False
+        tmp = self._temp(final, data)
+        try:
+            os.link(tmp, final)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+    def list(self, prefix: str) -> list[str]:
+        self.requests += 1
+        base = self._path(prefix)
+        if not base.is_dir():
+            return []
+        out = []
+        for folder, _dirs, files in os.walk(base):
+            rel = Path(folder).relative_to(self.root).as_posix()
+            out.extend(f"{rel}/{name}" if rel != "." else name for name in files if not name.endswith(".tmp"))
+        return sorted(out)
+
+    def delete(self, key: str) -> None:
+        self.requests += 1
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path(key))
+
+    def describe(self) -> str:
+        return str(self.root)
+
