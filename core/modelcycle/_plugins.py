@@ -104,7 +104,9 @@ class PluginHost:
         for obj in extra:
             name = getattr(obj, "__name__", None) or type(obj).__name__
             if isinstance(obj, type):
-                raise PluginError(f"plugin {name} is a class: register an instance (did you forget the '()'?)", plugin=name)
+                raise PluginError(
+                    f"plugin {name} is a class: register an instance (did you forget the '()'?)", plugin=name
+                )
             self._register(obj, name, "explicit")
         try:
             self.pm.check_pending()
@@ -146,7 +148,7 @@ class PluginHost:
         base = KINDS[kind]
         found: dict[str, Registered] = {}
         hook = getattr(self.pm.hook, f"register_{kind}")
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order
             plugin = impl.plugin_name
             source = self.infos[plugin].source if plugin in self.infos else "explicit"
             try:

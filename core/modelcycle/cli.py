@@ -102,26 +102,38 @@ def versions(state: State, model: str, as_json: bool) -> None:
     """List a model's versions with their metrics; * marks the active one."""
     found = state.project.versions(model)
     if as_json:
-        emit_json(state, [
-            {
-                "version": v["version"],
-                "created_at": v["created_at"],
-                "active": v["active"],
-                "metrics": v.get("metrics", {}),
-                "dataset": v.get("dataset", {"name": None, "url": None, "fingerprint": None, "rows": None}),
-                "created_by": v.get("created_by"),
-            }
-            for v in found
-        ])
+        emit_json(
+            state,
+            [
+                {
+                    "version": v["version"],
+                    "created_at": v["created_at"],
+                    "active": v["active"],
+                    "metrics": v.get("metrics", {}),
+                    "dataset": v.get("dataset", {"name": None, "url": None, "fingerprint": None, "rows": None}),
+                    "created_by": v.get("created_by"),
+                }
+                for v in found
+            ],
+        )
         return
     if not found:
         click.echo(f"model '{model}' has no versions yet: run 'modelcycle train {model}'")
         return
-    table(f"{model}: {len(found)} versions", ["", "version", "created_at", "by", "metrics"], [
-        ["*" if v["active"] else "", v["version"], v["created_at"][:19], v.get("created_by"),
-         format_metrics(v.get("metrics"))]
-        for v in found
-    ])
+    table(
+        f"{model}: {len(found)} versions",
+        ["", "version", "created_at", "by", "metrics"],
+        [
+            [
+                "*" if v["active"] else "",
+                v["version"],
+                v["created_at"][:19],
+                v.get("created_by"),
+                format_metrics(v.get("metrics")),
+            ]
+            for v in found
+        ],
+    )
 
 
 @cli.command()
@@ -156,10 +168,12 @@ def show(state: State, model: str, version: int | None, as_json: bool) -> None:
     if activations:
         click.echo("  activations (latest last):")
         for a in activations:
-            click.echo(state.redact(
-                f"    #{a['seq']} {a['at'][:19]} v{a['previous'] or '-'} -> v{a['version']} "
-                f"{a['kind']} by {a['actor']}" + (f": {a['reason']}" if a.get("reason") else "")
-            ))
+            click.echo(
+                state.redact(
+                    f"    #{a['seq']} {a['at'][:19]} v{a['previous'] or '-'} -> v{a['version']} "
+                    f"{a['kind']} by {a['actor']}" + (f": {a['reason']}" if a.get("reason") else "")
+                )
+            )
 
 
 @cli.command()
@@ -200,12 +214,19 @@ def plugins(state: State, as_json: bool) -> None:
     if as_json:
         emit_json(state, found)
         return
-    table(None, ["plugin", "source", "registers", "hooks"], [
-        [p["name"], p["source"],
-         "; ".join(f"{k}: {', '.join(v)}" for k, v in p["registers"].items()),
-         ", ".join(h for h in p["hooks"] if not h.startswith("register_"))]
-        for p in found
-    ])
+    table(
+        None,
+        ["plugin", "source", "registers", "hooks"],
+        [
+            [
+                p["name"],
+                p["source"],
+                "; ".join(f"{k}: {', '.join(v)}" for k, v in p["registers"].items()),
+                ", ".join(h for h in p["hooks"] if not h.startswith("register_")),
+            ]
+            for p in found
+        ],
+    )
 
 
 def fail(message: str, verbose: bool, code: int = 2) -> NoReturn:
@@ -230,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else "modelcycle"
-        message = exc.format_message().rstrip(".")
+        message = exc.format_message().rstrip(".").replace(". Did you mean", "; did you mean")
         message = message[0].lower() + message[1:] if message else "bad usage"
         fail(f"{message}; see '{where} --help'", verbose)
     except click.ClickException as exc:

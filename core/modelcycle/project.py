@@ -7,7 +7,6 @@ import getpass
 import os
 import socket
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from ._plugins import PluginHost
@@ -66,7 +65,9 @@ class Project:
         uses += [("notifiers", v.type, f"notifiers.{n}.type") for n, v in s.notifiers.items()]
         for name, scenario in s.scenarios.items():
             uses += [("steps", st.type, f"scenarios.{name}.steps[{i}].type") for i, st in enumerate(scenario.steps)]
-            uses += [("triggers", t.type, f"scenarios.{name}.triggers[{i}].type") for i, t in enumerate(scenario.triggers)]
+            uses += [
+                ("triggers", t.type, f"scenarios.{name}.triggers[{i}].type") for i, t in enumerate(scenario.triggers)
+            ]
         for kind, value, key in uses:
             self.plugin_class(kind, value, key)
 
@@ -155,8 +156,9 @@ class Project:
         active = current is not None and current["version"] == version
         return {**entry, "active": active, "activations": self.registry.activations(model)}
 
-    def activate(self, model: str, version: int, *, reason: str | None = None,
-                 decision: dict[str, Any] | None = None) -> dict[str, Any]:
+    def activate(
+        self, model: str, version: int, *, reason: str | None = None, decision: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Make `version` active; the activation log records who, when and why."""
         self._require_model(model)
         entry = self.registry.activate(model, version, actor=self.actor, reason=reason, decision=decision)
@@ -177,4 +179,3 @@ class Project:
 
     def describe_plugins(self) -> list[dict[str, Any]]:
         return self.plugins.describe()
-

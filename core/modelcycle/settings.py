@@ -36,12 +36,22 @@ class Section(BaseModel):
 
 class ProjectSettings(Section):
     name: str = Field("", description="Project name shown in alerts and the dashboard; default: the folder's name.")
-    store: str = Field(".modelcycle", description="Where all state lives: a folder or any fsspec URL (s3://bucket/prefix).")
-    store_options: dict[str, Any] = Field(default_factory=dict, description="Passed to fsspec, e.g. { endpoint_url = \"${S3_ENDPOINT}\" }.")
-    plugins: list[str] = Field(default_factory=list, description="Extra plugin modules: importable names or .py paths relative to this file.")
-    block_plugins: list[str] = Field(default_factory=list, description="Plugins (entry-point names) not to load; also MODELCYCLE_BLOCK_PLUGINS=a,b.")
+    store: str = Field(
+        ".modelcycle", description="Where all state lives: a folder or any fsspec URL (s3://bucket/prefix)."
+    )
+    store_options: dict[str, Any] = Field(
+        default_factory=dict, description='Passed to fsspec, e.g. { endpoint_url = "${S3_ENDPOINT}" }.'
+    )
+    plugins: list[str] = Field(
+        default_factory=list, description="Extra plugin modules: importable names or .py paths relative to this file."
+    )
+    block_plugins: list[str] = Field(
+        default_factory=list, description="Plugins (entry-point names) not to load; also MODELCYCLE_BLOCK_PLUGINS=a,b."
+    )
     executor: str = Field("local", description="Executor plugin running scoring and evaluation: local or dask.")
-    executor_options: dict[str, Any] = Field(default_factory=dict, description="Options for the executor, e.g. address = \"tcp://scheduler:8786\".")
+    executor_options: dict[str, Any] = Field(
+        default_factory=dict, description='Options for the executor, e.g. address = "tcp://scheduler:8786".'
+    )
 
 
 class DatasetSettings(Section):
@@ -51,7 +61,9 @@ class DatasetSettings(Section):
 
 
 class SplitSettings(Section):
-    method: Literal["random", "stratified", "time", "kfold"] = Field("random", description="How validation rows are chosen.")
+    method: Literal["random", "stratified", "time", "kfold"] = Field(
+        "random", description="How validation rows are chosen."
+    )
     test_size: float = Field(0.2, gt=0, lt=1, description="Fraction of rows that validate (random, stratified, time).")
     seed: int = Field(0, description="Seed for every random choice of the recipe.")
     column: str | None = Field(None, description="time: the column rows are sorted on; the latest rows validate.")
@@ -60,8 +72,12 @@ class SplitSettings(Section):
 
 class ActivationSettings(Section):
     policy: Literal["always", "if-better", "manual"] = Field("always", description="What happens to a new version.")
-    min_delta: float = Field(0.0, ge=0, description="if-better: the candidate must beat the active version by at least this.")
-    significance: float = Field(0.05, gt=0, le=1, description="if-better: the improvement must be significant at this level (paired bootstrap).")
+    min_delta: float = Field(
+        0.0, ge=0, description="if-better: the candidate must beat the active version by at least this."
+    )
+    significance: float = Field(
+        0.05, gt=0, le=1, description="if-better: the improvement must be significant at this level (paired bootstrap)."
+    )
     resamples: int = Field(1000, ge=100, le=100_000, description="if-better: bootstrap resamples.")
 
 
@@ -74,13 +90,17 @@ class DriftSettings(Section):
 class ModelSettings(Section):
     dataset: str = Field(description="The training dataset: a name from [datasets].")
     target: str = Field(description="The column to predict.")
-    task: Literal["binary", "multiclass", "regression"] | None = Field(None, description="Inferred from the target when absent.")
+    task: Literal["binary", "multiclass", "regression"] | None = Field(
+        None, description="Inferred from the target when absent."
+    )
     features: list[str] = Field(default_factory=list, description="Default: every column but target and exclude.")
     exclude: list[str] = Field(default_factory=list, description="Columns never used as features.")
     trainer: str = Field("sklearn", description="A trainer plugin.")
     estimator: str | None = Field(None, description="Dotted path of the estimator class.")
     params: dict[str, Any] = Field(default_factory=dict, description="Estimator parameters.")
-    preprocessing: Literal["auto", "none"] = Field("auto", description="auto: impute and encode; none: columns as they are.")
+    preprocessing: Literal["auto", "none"] = Field(
+        "auto", description="auto: impute and encode; none: columns as they are."
+    )
     split: SplitSettings = Field(default_factory=SplitSettings)
     refit_full: bool = Field(False, description="After validation, refit on the whole dataset.")
     metrics: list[str] = Field(default_factory=list, description="Default: per task.")
@@ -88,7 +108,9 @@ class ModelSettings(Section):
     threshold: float | str | None = Field(None, description="binary: a number, or optimize:METRIC on the holdout.")
     artifact_format: Literal["joblib", "skops"] = Field("joblib", description="How the fitted model is serialised.")
     label_column: str | None = Field(None, description="Label column in feedback data; default: target.")
-    prediction_column: str = Field("prediction", description="Column of predictions served in production, in feedback data.")
+    prediction_column: str = Field(
+        "prediction", description="Column of predictions served in production, in feedback data."
+    )
     activation: ActivationSettings = Field(default_factory=ActivationSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
 
@@ -103,7 +125,9 @@ class CheckSettings(Section):
     soft_max: float | None = Field(None, description="WARNING above.")
     max_drop: float | None = Field(None, description="ERROR when the value falls this much below the baseline.")
     max_rise: float | None = Field(None, description="ERROR when the value rises this much above the baseline.")
-    baseline: Literal["training", "previous"] = Field("training", description="What max_drop and max_rise compare with.")
+    baseline: Literal["training", "previous"] = Field(
+        "training", description="What max_drop and max_rise compare with."
+    )
     value_in: list[Any] | None = Field(None, description="ERROR unless the value is one of these.")
     notify: list[str] | None = Field(None, description="Notifiers for this check; replaces [alerts] notify.")
 
@@ -116,9 +140,14 @@ class NotifierSettings(BaseModel):
 
 
 class AlertSettings(Section):
-    on: list[Literal["OK", "WARNING", "ERROR", "EMPTY"]] = Field(default_factory=lambda: ["ERROR", "WARNING"], description="Check outcomes that notify.")
+    on: list[Literal["OK", "WARNING", "ERROR", "EMPTY"]] = Field(
+        default_factory=lambda: ["ERROR", "WARNING"], description="Check outcomes that notify."
+    )
     notify: list[str] = Field(default_factory=list, description="Default notifiers.")
-    cooldown: float = Field(6 * 3600.0, description="The same check with the same outcome is not re-sent within this (\"6h\", \"30m\", seconds).")
+    cooldown: float = Field(
+        6 * 3600.0,
+        description='The same check with the same outcome is not re-sent within this ("6h", "30m", seconds).',
+    )
 
     @field_validator("cooldown", mode="before")
     @classmethod
@@ -129,7 +158,9 @@ class AlertSettings(Section):
 class StepSettings(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     type: str = Field(description="A step plugin: retrain, evaluate, check, score, notify, python.")
-    run_if: Literal["success", "failure", "always"] = Field("success", description="When the step runs, given earlier steps.")
+    run_if: Literal["success", "failure", "always"] = Field(
+        "success", description="When the step runs, given earlier steps."
+    )
     retries: int = Field(0, ge=0, le=100, description="Extra attempts after a failure.")
 
 
@@ -141,7 +172,9 @@ class TriggerSettings(BaseModel):
 class ScenarioSettings(Section):
     triggers: list[TriggerSettings] = Field(default_factory=list)
     steps: list[StepSettings] = Field(default_factory=list)
-    notify: dict[Literal["SUCCESS", "WARNING", "FAILED", "ABORTED"], list[str]] = Field(default_factory=dict, description="Notifiers per run outcome.")
+    notify: dict[Literal["SUCCESS", "WARNING", "FAILED", "ABORTED"], list[str]] = Field(
+        default_factory=dict, description="Notifiers per run outcome."
+    )
 
 
 class SettingsModel(Section):
@@ -184,8 +217,8 @@ class Settings:
         return str((self.root / url).resolve())
 
     def error(self, key: str, problem: str) -> SettingsError:
-        """A one-line error about `key` in this file."""
-        return SettingsError(f"{self.file.name}: {key}: {problem}")
+        """A one-line error about `key` in this file, never showing an interpolated value."""
+        return SettingsError(self.redactor(f"{self.file.name}: {key}: {problem}"))
 
 
 class Redactor:
@@ -349,6 +382,8 @@ def _one_line(exc: ValidationError, file: str, redactor: Redactor) -> str:
     if kind == "missing":
         return f"{file}: {_dotted(loc)}: required key is missing; add it"
     message = error["msg"]
+    if loc and loc[-1] == "[key]":
+        loc, message = loc[:-1], "not a valid key: " + message[0].lower() + message[1:]
     shown = redactor(repr(error.get("input")))
     if len(shown) > 60:
         shown = shown[:57] + "..."
@@ -367,9 +402,9 @@ def _check_references(settings: Settings) -> None:
     ):
         for name in names:
             try:
-                check_name(name, f"{section} name")
+                check_name(name, f"{section[:-1]} name")
             except ModelcycleError as exc:
-                raise s.error(f"{section}.{name}", str(exc)) from None
+                raise s.error(_dotted((section, name)), str(exc)) from None
 
     def known(kind: str, name: str, pool: Mapping[str, Any], key: str) -> None:
         if name not in pool:

@@ -177,4 +177,3 @@ class LocalFolderStore(Store):
 
     def describe(self) -> str:
         return str(self.root)
-

@@ -1,0 +1,247 @@
+"""Render the settings reference in docs/settings.md from modelcycle.settings.
+
+The block between ``<!-- BEGIN GENERATED -->`` and ``<!-- END GENERATED -->`` is
+rewritten from the pydantic models (key, type, default, description), so the
+reference cannot drift from the code. tests/test_docs_settings.py checks it.
+
+    python docs/gen_settings.py           # rewrite the block in docs/settings.md
+    python docs/gen_settings.py --check   # exit 1 if the block is out of date
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import annotated_types
+from modelcycle import settings
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+DOC = Path(__file__).resolve().parent / "settings.md"
+BEGIN = "<!-- BEGIN GENERATED -->"
+END = "<!-- END GENERATED -->"
+
+
+# -- types ---------------------------------------------------------------------------
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _without_none(annotation: Any) -> tuple[Any, bool]:
+    """(annotation without None, whether None was allowed)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(annotation))
+        if len(args) == 1:
+            return args[0], optional
+        return typing.Union[tuple(args)], optional  # noqa: UP007 - rebuilding a union
+    return annotation, False
+
+
+_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+def _plural(name: str) -> str:
+    head, _, rest = name.partition(" ")
+    return (
+        f"{head}s {rest}".rstrip()
+        if head in ("string", "integer", "number", "boolean", "list")
+        else name
+    )
+
+
+def _is_duration(model: type[BaseModel], name: str) -> bool:
+    """A field that a `mode="before"` validator named like *duration* converts from text."""
+    for decorator in model.__pydantic_decorators__.field_validators.values():
+        func = getattr(decorator.func, "__func__", decorator.func)
+        if (
+            name in decorator.info.fields
+            and decorator.info.mode == "before"
+            and "duration" in func.__name__
+        ):
+            return True
+    return False
+
+
+def type_name(annotation: Any) -> str:
+    """A TOML-flavoured name for a field's type."""
+    annotation, _ = _without_none(annotation)
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Any:
+        return "any"
+    if annotation in _NAMES:
+        return _NAMES[annotation]
+    if _is_model(annotation):
+        return "table"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(json.dumps(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(type_name(a) for a in args)
+    if origin is list:
+        item = args[0]
+        if _is_model(item):
+            return "list of tables"
+        if typing.get_origin(item) is typing.Literal:
+            return "list of " + ", ".join(json.dumps(a) for a in typing.get_args(item))
+        return "list" if item is Any else f"list of {_plural(type_name(item))}"
+    if origin is dict:
+        key, value = args
+        if value is Any:
+            return "table"
+        keys = ""
+        if typing.get_origin(key) is typing.Literal:
+            keys = " (keys: " + ", ".join(typing.get_args(key)) + ")"
+        return f"table of {_plural(type_name(value))}{keys}"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+# -- defaults and limits -------------------------------------------------------------
+
+
+def default_text(field: Any) -> str:
+    if field.is_required():
+        return "required"
+    if field.default_factory is not None:
+        value = field.default_factory()
+    else:
+        value = field.default
+    if value is None or value is PydanticUndefined:
+        return "unset"
+    if isinstance(value, BaseModel):
+        return "see below"
+    return "`" + json.dumps(value) + "`"
+
+
+_LIMITS = (
+    (annotated_types.Gt, "gt", ">"),
+    (annotated_types.Ge, "ge", ">="),
+    (annotated_types.Lt, "lt", "<"),
+    (annotated_types.Le, "le", "<="),
+)
+
+
+def limits_text(field: Any) -> str:
+    parts = []
+    for meta in field.metadata:
+        for kind, attr, sign in _LIMITS:
+            if isinstance(meta, kind):
+                parts.append(f"{sign} {getattr(meta, attr)}")
+    return "Must be " + " and ".join(parts) + "." if parts else ""
+
+
+# -- sections ------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _sections(model: type[BaseModel], path: str) -> list[tuple[str, type[BaseModel]]]:
+    """(TOML path, model) for `model` and every table below it, depth first."""
+    found = [(path, model)]
+    for name, field in model.model_fields.items():
+        annotation, _ = _without_none(field.annotation)
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if _is_model(annotation):
+            found += _sections(annotation, f"{path}.{name}" if path else name)
+        elif origin is dict and _is_model(args[1]):
+            found += _sections(args[1], f"{path}.{name}.NAME" if path else f"{name}.NAME")
+        elif origin is list and _is_model(args[0]):
+            found += _sections(args[0], f"{path}.{name}[]")
+    return found
+
+
+def _heading(path: str) -> str:
+    if path.endswith("[]"):
+        return f"### `{path[:-2]} = [ {{ … }}, … ]` (each item)"
+    return f"### `[{path}]`"
+
+
+def _row(model: type[BaseModel], name: str, field: Any, path: str) -> str:
+    annotation, _ = _without_none(field.annotation)
+    kind = type_name(field.annotation)
+    if _is_duration(model, name):
+        kind = 'duration: seconds, or text like "90s", "30m", "6h", "1d", "2w"'
+
+    description = field.description or ""
+    if _is_model(annotation):
+        description = (
+            description + " " if description else ""
+        ) + f"The `[{path}.{name}]` table below."
+    elif typing.get_origin(annotation) is list and _is_model(typing.get_args(annotation)[0]):
+        description = (description + " " if description else "") + "Each item is described below."
+    limits = limits_text(field)
+    if limits:
+        description = f"{description} {limits}".strip()
+    return (
+        "| "
+        + " | ".join([f"`{name}`", _cell(kind), _cell(default_text(field)), _cell(description)])
+        + " |"
+    )
+
+
+def render() -> str:
+    """The generated Markdown: one heading and one table per settings table."""
+    out: list[str] = []
+    for path, model in _sections(settings.SettingsModel, ""):
+        if not path:
+            continue  # the top level only holds the sections themselves
+        out.append(_heading(path))
+        out.append("")
+        doc = model.__dict__.get("__doc__")
+        if doc:
+            out.append(" ".join(doc.split()))
+            out.append("")
+        out.append("| key | type | default | description |")
+        out.append("|---|---|---|---|")
+        for name, field in model.model_fields.items():
+            out.append(_row(model, name, field, path))
+        if model.model_config.get("extra") == "allow":
+            out.append(
+                "| *other keys* | any | | Kept and handed to the plugin that `type` names. |"
+            )
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+# -- the markers ---------------------------------------------------------------------
+
+
+def split_doc(text: str) -> tuple[str, str, str]:
+    """(before the block, the block, after it); the markers stay in before/after."""
+    start = text.index(BEGIN) + len(BEGIN)
+    stop = text.index(END, start)
+    return text[:start], text[start:stop].strip("\n") + "\n", text[stop:]
+
+
+def updated(text: str, block: str) -> str:
+    before, _, after = split_doc(text)
+    return f"{before}\n\n{block}\n{after}"
+
+
+def main(argv: list[str]) -> int:
+    text = DOC.read_text(encoding="utf-8")
+    block = render()
+    if "--check" in argv:
+        if split_doc(text)[1] != block:
+            print(f"{DOC} is out of date: run python docs/gen_settings.py", file=sys.stderr)
+            return 1
+        return 0
+    new = updated(text, block)
+    if new != text:
+        DOC.write_text(new, encoding="utf-8")
+        print(f"updated {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

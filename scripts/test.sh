@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh machine, then run them.
+# Used by the README's test command and by CI (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[all,test]'
+.venv/bin/python -m pip list 2>/dev/null | grep -iE '^(s3fs|aiobotocore|botocore|boto3|moto|fsspec) ' || true
+
+.venv/bin/ruff check core plugins tests bench docs scripts
+# OMP_NUM_THREADS=1: parallel fits stall on small machines; tests compare results, not speed.
+OMP_NUM_THREADS=1 .venv/bin/python -m pytest "$@"

@@ -1,0 +1,81 @@
+"""docs/settings.md carries a reference generated from modelcycle.settings: keep them equal."""
+
+from __future__ import annotations
+
+import importlib.util
+import typing
+from pathlib import Path
+from types import ModuleType
+
+from modelcycle import settings
+from pydantic import BaseModel
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def load_script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"docs_{name}", DOCS / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+gen = load_script("gen_settings")
+
+
+def test_generated_block_is_up_to_date() -> None:
+    text = (DOCS / "settings.md").read_text(encoding="utf-8")
+    _, block, _ = gen.split_doc(text)
+    assert block == gen.render(), "docs/settings.md is out of date: run python docs/gen_settings.py"
+
+
+def test_render_is_stable() -> None:
+    assert gen.render() == gen.render()
+
+
+def test_updating_twice_changes_nothing() -> None:
+    text = (DOCS / "settings.md").read_text(encoding="utf-8")
+    block = gen.render()
+    once = gen.updated(text, block)
+    assert gen.updated(once, block) == once
+
+
+def _all_models(model: type, seen: list[type]) -> list[type]:
+    if model in seen:
+        return seen
+    seen.append(model)
+    for field in model.model_fields.values():
+        stack = [field.annotation]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, type) and issubclass(current, BaseModel):
+                _all_models(current, seen)
+            stack.extend(typing.get_args(current))
+    return seen
+
+
+def test_every_key_of_every_section_is_documented() -> None:
+    block = gen.split_doc((DOCS / "settings.md").read_text(encoding="utf-8"))[1]
+    for model in _all_models(settings.SettingsModel, [])[1:]:  # the top level is only sections
+        for name in model.model_fields:
+            assert f"| `{name}` |" in block, f"{model.__name__}.{name} is missing from docs/settings.md"
+
+
+def test_every_section_has_a_heading() -> None:
+    block = gen.split_doc((DOCS / "settings.md").read_text(encoding="utf-8"))[1]
+    for heading in (
+        "[project]",
+        "[datasets.NAME]",
+        "[models.NAME]",
+        "[models.NAME.split]",
+        "[models.NAME.activation]",
+        "[models.NAME.drift]",
+        "[checks.NAME]",
+        "[notifiers.NAME]",
+        "[alerts]",
+        "[scenarios.NAME]",
+        "scenarios.NAME.triggers",
+        "scenarios.NAME.steps",
+    ):
+        assert f"### `{heading}" in block, heading
