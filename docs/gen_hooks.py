@@ -44,9 +44,7 @@ def signature(hook: Callable[..., Any]) -> str:
     """The typed signature as written in hookspecs.py (annotations are strings there)."""
     params = []
     for name, param in inspect.signature(hook).parameters.items():
-        params.append(
-            f"{name}: {param.annotation}" if param.annotation is not param.empty else name
-        )
+        params.append(f"{name}: {param.annotation}" if param.annotation is not param.empty else name)
     returns = inspect.signature(hook).return_annotation
     tail = f" -> {returns}" if returns is not inspect.Signature.empty else ""
     return f"{hook.__name__}({', '.join(params)}){tail}"

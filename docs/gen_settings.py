@@ -50,22 +50,14 @@ _NAMES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 
 def _plural(name: str) -> str:
     head, _, rest = name.partition(" ")
-    return (
-        f"{head}s {rest}".rstrip()
-        if head in ("string", "integer", "number", "boolean", "list")
-        else name
-    )
+    return f"{head}s {rest}".rstrip() if head in ("string", "integer", "number", "boolean", "list") else name
 
 
 def _is_duration(model: type[BaseModel], name: str) -> bool:
     """A field that a `mode="before"` validator named like *duration* converts from text."""
     for decorator in model.__pydantic_decorators__.field_validators.values():
         func = getattr(decorator.func, "__func__", decorator.func)
-        if (
-            name in decorator.info.fields
-            and decorator.info.mode == "before"
-            and "duration" in func.__name__
-        ):
+        if name in decorator.info.fields and decorator.info.mode == "before" and "duration" in func.__name__:
             return True
     return False
 
@@ -174,19 +166,13 @@ def _row(model: type[BaseModel], name: str, field: Any, path: str) -> str:
 
     description = field.description or ""
     if _is_model(annotation):
-        description = (
-            description + " " if description else ""
-        ) + f"The `[{path}.{name}]` table below."
+        description = (description + " " if description else "") + f"The `[{path}.{name}]` table below."
     elif typing.get_origin(annotation) is list and _is_model(typing.get_args(annotation)[0]):
         description = (description + " " if description else "") + "Each item is described below."
     limits = limits_text(field)
     if limits:
         description = f"{description} {limits}".strip()
-    return (
-        "| "
-        + " | ".join([f"`{name}`", _cell(kind), _cell(default_text(field)), _cell(description)])
-        + " |"
-    )
+    return "| " + " | ".join([f"`{name}`", _cell(kind), _cell(default_text(field)), _cell(description)]) + " |"
 
 
 def render() -> str:
@@ -206,9 +192,7 @@ def render() -> str:
         for name, field in model.model_fields.items():
             out.append(_row(model, name, field, path))
         if model.model_config.get("extra") == "allow":
-            out.append(
-                "| *other keys* | any | | Kept and handed to the plugin that `type` names. |"
-            )
+            out.append("| *other keys* | any | | Kept and handed to the plugin that `type` names. |")
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 

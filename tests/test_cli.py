@@ -205,3 +205,14 @@ def test_the_console_script_exits_2_with_one_line(tmp_path: Path) -> None:
     result = subprocess.run([str(exe), "--project", str(tmp_path), "versions", "m"], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith("error: no settings file at ") and result.stderr.count("\n") == 1
+
+
+def test_a_misbehaving_event_hook_is_one_warning_line(capsys, project_dir: Path) -> None:
+    (project_dir / "noisy.py").write_text(
+        "from modelcycle import hookimpl\n\n@hookimpl\ndef after_version_activated():\n    raise ValueError('bad')\n"
+    )
+    text = (project_dir / "modelcycle.toml").read_text().replace('name = "demo"', 'name = "demo"\nplugins = ["noisy.py"]')
+    (project_dir / "modelcycle.toml").write_text(text)
+    code, out, err = run(capsys, "--project", str(project_dir), "activate", "m", "1")
+    assert code == 0 and out == "m: version 1 is active (was 3)\n"
+    assert err == "warning: plugin 'noisy' failed in after_version_activated: ValueError: bad\n"

@@ -341,3 +341,11 @@ def test_settings_plugin_errors(tmp_path: Path, make_project, files, spec, expec
     with pytest.raises(PluginError) as info:
         make_project(f'[project]\nplugins = ["{spec}"]\n')
     assert str(info.value).startswith(expected)
+
+
+def test_a_blocked_settings_module_is_not_even_imported(tmp_path: Path, make_project) -> None:
+    folder = tmp_path / "project0"
+    folder.mkdir()
+    (folder / "explodes.py").write_text("raise RuntimeError('imported')\n", encoding="utf-8")
+    project = make_project('[project]\nplugins = ["explodes.py"]\nblock_plugins = ["explodes"]\n')
+    assert "explodes" not in {p["name"] for p in project.describe_plugins()}

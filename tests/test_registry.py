@@ -232,3 +232,33 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_version(shared_project)
         checked = assert_registry_valid(project, checked)
     assert_registry_valid(project)
     assert checked > 25  # the kills landed while versions were being written
+
+
+def test_store_failures_are_one_line_naming_the_store(make_project, tmp_path: Path) -> None:
+    from modelcycle.errors import StoreError
+
+    (tmp_path / "afile").write_text("not a folder")
+    project = make_project(f'[project]\nstore = "{tmp_path / "afile"}"\n')
+    with pytest.raises(StoreError, match=r"^store .*afile: write 'models/m/artifacts/.*' failed: .*check that the store"):
+        project.record_version("m", b"x", artifact_format="joblib", metadata={})
+
+
+def test_interpolated_values_never_reach_the_activation_log(tmp_path: Path, monkeypatch) -> None:
+    from modelcycle import open_project
+
+    from tests.conftest import write_settings
+
+    monkeypatch.setenv("MC_TOKEN", "tok-very-secret")
+    write_settings(tmp_path, '[project]\nname = "${MC_TOKEN}"\n')
+    project = open_project(tmp_path)
+    project.record_version("m", b"x", artifact_format="joblib", metadata={"note": "made with tok-very-secret"})
+    project.activate("m", 1, reason="because tok-very-secret")
+    stored = b"".join(p.read_bytes() for p in (tmp_path / ".modelcycle").rglob("*.json"))
+    assert b"tok-very-secret" not in stored and b"${MC_TOKEN}" in stored
+
+
+def test_artifact_format_cannot_escape_the_store(make_project) -> None:
+    from modelcycle.errors import ModelcycleError
+
+    with pytest.raises(ModelcycleError, match="artifact format '../x' is not allowed"):
+        make_project().record_version("m", b"x", artifact_format="../x", metadata={})

@@ -337,3 +337,10 @@ def test_durations(given: object, seconds: float) -> None:
 def test_bad_durations(given: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(given)
+
+
+def test_an_empty_variable_takes_the_default_like_the_shell(tmp_path: Path) -> None:
+    text = BASE.replace('"data/customers.csv"', '"${DATA:-fallback}/c.csv"')
+    assert load(tmp_path, text, {"DATA": ""}).datasets["customers"].url == "fallback/c.csv"
+    text = BASE.replace('"data/customers.csv"', '"x${EMPTY}.csv"')
+    assert load(tmp_path, text, {"EMPTY": ""}).datasets["customers"].url == "x.csv"

@@ -98,9 +98,10 @@ class PluginHost:
                     ) from exc
                 self._register(module, ep.name, source)
         for spec in modules:
+            if _settings_module_name(spec) in blocked:
+                continue
             name, module = _import_settings_module(spec, root)
-            if name not in blocked:
-                self._register(module, name, f"settings ({spec})")
+            self._register(module, name, f"settings ({spec})")
         for obj in extra:
             name = getattr(obj, "__name__", None) or type(obj).__name__
             if isinstance(obj, type):
@@ -227,6 +228,11 @@ def _source_of(ep: importlib.metadata.EntryPoint) -> str:
     return f"{name} {dist.version}"
 
 
+def _settings_module_name(spec: str) -> str:
+    """The plugin name of a `[project] plugins` entry: a file's stem, or the module name."""
+    return Path(spec).stem if spec.endswith(".py") or "/" in spec else spec
+
+
 def _import_settings_module(spec: str, root: Path | None) -> tuple[str, ModuleType]:
     """`[project] plugins` entries: a .py path (relative to the settings file) or a module name."""
     root = root or Path.cwd()
@@ -234,7 +240,7 @@ def _import_settings_module(spec: str, root: Path | None) -> tuple[str, ModuleTy
         path = (root / spec).resolve()
         if not path.is_file():
             raise PluginError(f"plugin file {spec} not found (looked at {path}); fix [project] plugins", plugin=spec)
-        name = path.stem
+        name = _settings_module_name(spec)
         module_name = f"modelcycle_local_plugin_{name}"
         loader_spec = importlib.util.spec_from_file_location(module_name, path)
         assert loader_spec and loader_spec.loader

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -45,15 +46,16 @@ def emit_json(state: State, value: Any) -> None:
     click.echo(json.dumps(state.redact(value), indent=2, default=str))
 
 
-def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+def table(state: State, title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     out = Table(title=title, show_edge=False, header_style="bold")
     for column in columns:
         out.add_column(column)
     for row in rows:
-        out.add_row(*("" if v is None else str(v) for v in row))
+        out.add_row(*(escape(state.redact("" if v is None else str(v))) for v in row))
     Console(soft_wrap=True).print(out)
 
 
@@ -121,6 +123,7 @@ def versions(state: State, model: str, as_json: bool) -> None:
         click.echo(f"model '{model}' has no versions yet: run 'modelcycle train {model}'")
         return
     table(
+        state,
         f"{model}: {len(found)} versions",
         ["", "version", "created_at", "by", "metrics"],
         [
@@ -215,6 +218,7 @@ def plugins(state: State, as_json: bool) -> None:
         emit_json(state, found)
         return
     table(
+        state,
         None,
         ["plugin", "source", "registers", "hooks"],
         [
@@ -236,10 +240,25 @@ def fail(message: str, verbose: bool, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+def _verbose(args: list[str]) -> bool:
+    """-v/--verbose among the options before the command name."""
+    for arg in args:
+        if arg in ("-v", "--verbose"):
+            return True
+        if not arg.startswith("-"):
+            return False
+    return False
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every user error is one `error: …` line and exit status 2."""
     args = sys.argv[1:] if argv is None else argv
-    verbose = "-v" in args or "--verbose" in args
+    verbose = _verbose(args)
+    warnings.showwarning = _one_line_warning
     ctx: click.Context | None = None
     try:
         with cli.make_context("modelcycle", list(args)) as ctx:

@@ -3,8 +3,9 @@
 Two families:
 
 * **Register hooks** (`register_*`) take no arguments and return a list of classes
-  (subclasses of the bases in :mod:`modelcycle.interfaces`). They run once when a
-  Project opens and must have no side effects. The core instantiates the classes
+  (subclasses of the bases in :mod:`modelcycle.interfaces`). Each runs at most once
+  per Project, the first time that kind is needed (when the Project opens, for the
+  kinds its settings name), and must have no side effects. The core instantiates the classes
   from validated settings. Two plugins registering the same name is an error that
   names both.
 * **Event hooks** (`after_*`) observe the lifecycle and return nothing. They run
@@ -13,7 +14,8 @@ Two families:
   the operation.
 
 Implement a hook with ``@modelcycle.hookimpl`` on a function of the same name,
-accepting any subset of its arguments by name.
+accepting any subset of its arguments by name. The core calls each implementation
+itself (to name the plugin in errors), so hook wrappers are not supported.
 """
 
 from __future__ import annotations
@@ -98,7 +100,9 @@ def register_executors() -> list[type[Executor]]:
 def after_version_created(project: Project, model: str, version: dict[str, Any]) -> None:
     """Called once a new version is stored and visible (artifact and metadata).
 
-    ``version`` is the version's metadata as ``show --json`` prints it.
+    ``version`` is the version's stored metadata: ``model``, ``version``,
+    ``created_at``, ``created_by``, ``artifact`` (key, sha256, size, format) and what
+    the recipe recorded (metrics, dataset, …).
     """
 
 
@@ -106,8 +110,9 @@ def after_version_created(project: Project, model: str, version: dict[str, Any])
 def after_version_activated(project: Project, model: str, activation: dict[str, Any]) -> None:
     """Called once an activation (or a rollback) is in the activation log.
 
-    ``activation`` is the log entry: ``version``, ``previous``, ``at``, ``actor``,
-    ``reason``, ``kind`` and the policy ``decision`` (or None).
+    ``activation`` is the log entry: ``seq``, ``kind`` (activate or rollback),
+    ``version``, ``previous``, ``back`` (the entry a rollback returns to), ``at``,
+    ``actor``, ``reason`` and the policy ``decision`` (or None).
     """
 
 

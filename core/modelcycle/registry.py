@@ -47,6 +47,7 @@ class Registry:
     ) -> Entry:
         """Store the artifact, then claim the next version number for its metadata."""
         check_name(model, "model name")
+        check_name(artifact_format, "artifact format")
         key = f"models/{model}/artifacts/{uuid.uuid4().hex}/model.{artifact_format}"
         self.store.write(key, artifact)
         described = {
@@ -124,17 +125,19 @@ class Registry:
         self.version(model, version)  # must exist
 
         def make(seq: int, current: Entry | None) -> Entry:
-            return {
-                "seq": seq,
-                "kind": "activate",
-                "version": version,
-                "previous": current["version"] if current else None,
-                "back": current["seq"] if current else 0,
-                "at": now_iso(),
-                "actor": actor,
-                "reason": reason,
-                "decision": self.redact(decision),
-            }
+            return self.redact(
+                {
+                    "seq": seq,
+                    "kind": "activate",
+                    "version": version,
+                    "previous": current["version"] if current else None,
+                    "back": current["seq"] if current else 0,
+                    "at": now_iso(),
+                    "actor": actor,
+                    "reason": reason,
+                    "decision": decision,
+                }
+            )
 
         return self._activations(model).append(make)[1]
 
@@ -151,16 +154,18 @@ class Registry:
                     f"model '{model}': no version was active before version {current['version']}; "
                     "nothing to roll back to (use 'activate MODEL VERSION')"
                 )
-            return {
-                "seq": seq,
-                "kind": "rollback",
-                "version": target["version"],
-                "previous": current["version"],
-                "back": target["back"],
-                "at": now_iso(),
-                "actor": actor,
-                "reason": reason,
-                "decision": None,
-            }
+            return self.redact(
+                {
+                    "seq": seq,
+                    "kind": "rollback",
+                    "version": target["version"],
+                    "previous": current["version"],
+                    "back": target["back"],
+                    "at": now_iso(),
+                    "actor": actor,
+                    "reason": reason,
+                    "decision": None,
+                }
+            )
 
         return log.append(make)[1]

@@ -309,10 +309,12 @@ def _interpolate(value: Any, env: Mapping[str, str], redactor: Redactor, file: s
         if match.group(0) == "$$":
             return "$"
         name, default = match.group(1), match.group(2)
-        if name in env:
+        if env.get(name):
             result = env[name]
-        elif default is not None:
+        elif default is not None:  # like the shell: unset or empty takes the default
             result = default
+        elif name in env:
+            result = ""
         else:
             raise SettingsError(
                 f"{file}: {_dotted(key)}: environment variable {name} is not set; "

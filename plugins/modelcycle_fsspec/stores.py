@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,30 @@ from modelcycle.errors import StoreError
 from modelcycle.interfaces import Store
 
 _MEMORY_LOCK = threading.Lock()
+
+
+def _named_errors(method):
+    """Turn an I/O failure into one line naming the store, the operation and the key."""
+
+    @functools.wraps(method)
+    def wrapper(self, key, *args):
+        try:
+            return method(self, key, *args)
+        except StoreError:
+            raise
+        except OSError as exc:
+            raise StoreError(
+                f"store {self.describe()}: {method.__name__} {key!r} failed: {type(exc).__name__}: {exc}; "
+                "check that the store is reachable and writable"
+            ) from exc
+
+    return wrapper
+
+
+def _is_conflict(exc: OSError) -> bool:
+    """S3 answers 409 ConditionalRequestConflict when two conditional PUTs overlap."""
+    text = f"{exc} {exc.__cause__ or ''}"
+    return "ConditionalRequestConflict" in text or "409" in text
 
 
 class FsspecStore(Store):
@@ -44,6 +70,7 @@ class FsspecStore(Store):
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}"
 
+    @_named_errors
     def get(self, key: str) -> bytes | None:
         self.requests += 1
         try:
@@ -54,6 +81,7 @@ class FsspecStore(Store):
         except FileNotFoundError:
             return None
 
+    @_named_errors
     def write(self, key: str, data: bytes) -> None:
         self.requests += 1
         if self._memory:
@@ -62,21 +90,29 @@ class FsspecStore(Store):
             return
         self.fs.pipe_file(self._path(key), data)
 
+    @_named_errors
     def put_if_absent(self, key: str, data: bytes) -> bool:
         self.requests += 1
         path = self._path(key)
-        try:
-            if self._memory:
-                with _MEMORY_LOCK:
-                    if self.fs.exists(path):
-                        return False
-                    self.fs.pipe_file(path, data)
-                    return True
-            self.fs.pipe_file(path, data, mode="create")
-            return True
-        except FileExistsError:
-            return False
+        if self._memory:
+            with _MEMORY_LOCK:
+                if self.fs.exists(path):
+                    return False
+                self.fs.pipe_file(path, data)
+                return True
+        for attempt in range(8):
+            try:
+                self.fs.pipe_file(path, data, mode="create")
+                return True
+            except FileExistsError:
+                return False
+            except OSError as exc:  # a concurrent conditional PUT: retry, the winner shows up
+                if not _is_conflict(exc) or attempt == 7:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        return False  # pragma: no cover - the loop returns or raises
 
+    @_named_errors
     def list(self, prefix: str) -> list[str]:
         self.requests += 1
         base = self._path(prefix).rstrip("/")
@@ -87,6 +123,7 @@ class FsspecStore(Store):
         cut = len(self.root) + 1
         return sorted(p[cut:] for p in found if p.startswith(self.root + "/"))
 
+    @_named_errors
     def delete(self, key: str) -> None:
         self.requests += 1
         with contextlib.suppress(FileNotFoundError):
@@ -111,6 +148,7 @@ class LocalFolderStore(Store):
     def _path(self, key: str) -> Path:
         return self.root / key
 
+    @_named_errors
     def get(self, key: str) -> bytes | None:
         self.requests += 1
         try:
@@ -133,6 +171,7 @@ class LocalFolderStore(Store):
             raise
         return tmp
 
+    @_named_errors
     def write(self, key: str, data: bytes) -> None:
         self.requests += 1
         final = self._path(key)
@@ -144,6 +183,7 @@ class LocalFolderStore(Store):
                 os.unlink(tmp)
             raise StoreError(f"cannot write {final}: {exc}") from None
 
+    @_named_errors
     def put_if_absent(self, key: str, data: bytes) -> bool:
         self.requests += 1
         final = self._path(key)
@@ -159,6 +199,7 @@ class LocalFolderStore(Store):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
+    @_named_errors
     def list(self, prefix: str) -> list[str]:
         self.requests += 1
         base = self._path(prefix)
@@ -170,6 +211,7 @@ class LocalFolderStore(Store):
             out.extend(f"{rel}/{name}" if rel != "." else name for name in files if not name.endswith(".tmp"))
         return sorted(out)
 
+    @_named_errors
     def delete(self, key: str) -> None:
         self.requests += 1
         with contextlib.suppress(FileNotFoundError):
