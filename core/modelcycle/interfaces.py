@@ -76,12 +76,75 @@ def dump_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-class Trainer(Plugged):
-    """Fits a model from a dataset's rows (the train recipe's `fit` step)."""
+class Trainer(Plugged, ABC):
+    """Fits a model from a dataset's rows (the train recipe's `fit` step) and (de)serialises it.
+
+    `fit` returns an object with the scikit-learn prediction API: ``predict(X)``, and
+    for classifiers ``predict_proba(X)`` and ``classes_``. The core computes metrics,
+    thresholds, profiles and scores through that API only, so any library can plug in
+    by wrapping its model accordingly.
+    """
+
+    #: artifact formats `dump` and `load` understand, e.g. ("joblib", "skops")
+    formats: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, settings: Any, *, task: str) -> None:
+        self.settings = settings  # the model's validated ModelSettings
+        self.task = task  # "binary" | "multiclass" | "regression"
+
+    @abstractmethod
+    def fit(self, X: Any, y: Any) -> Any:
+        """Fit on a pandas DataFrame of feature columns and a Series target; return the fitted model.
+
+        Raise :class:`modelcycle.DataError` (or SettingsError) for anything the user must fix:
+        an unknown estimator path, parameters the estimator rejects, unusable columns.
+        """
+
+    @abstractmethod
+    def dump(self, fitted: Any, fmt: str) -> bytes:
+        """Serialise a fitted model in one of `formats`."""
+
+    @abstractmethod
+    def load(self, data: bytes, fmt: str) -> Any:
+        """Deserialise bytes written by `dump`; refuse untrusted content where the format allows."""
+
+    def feature_importances(self, fitted: Any, columns: list[str]) -> dict[str, float] | None:
+        """Importance per input column straight from the model, or None (the core then permutes)."""
+        return None
+
+    @classmethod
+    def describe(cls, settings: Any) -> dict[str, Any]:
+        """What the version's metadata records of the trainer (estimator path, params…)."""
+        return {}
 
 
-class Metric(Plugged):
-    """A performance metric: its task, its direction, and whether it needs probabilities."""
+class Metric(Plugged, ABC):
+    """A performance metric, computed from labels, predictions and probabilities.
+
+    `compute` receives numpy arrays: ``y_true`` and ``y_pred`` (labels for classifiers,
+    values for regression), ``proba`` of shape (n, n_classes) in the order of ``labels``
+    (None for regression), and optional ``sample_weight`` (used by bootstraps).
+    For binary tasks the positive class is ``labels[1]``.
+    """
+
+    #: tasks the metric applies to: "binary", "multiclass", "regression"
+    tasks: ClassVar[tuple[str, ...]] = ()
+    #: True when larger values are better (accuracy), False otherwise (log_loss)
+    greater_is_better: ClassVar[bool] = True
+    #: True when the metric needs probabilities (roc_auc, log_loss, brier)
+    needs_proba: ClassVar[bool] = False
+
+    @abstractmethod
+    def compute(
+        self,
+        y_true: Any,
+        y_pred: Any,
+        proba: Any | None,
+        *,
+        labels: list[Any],
+        sample_weight: Any | None = None,
+    ) -> float:
+        """The metric's value; NaN when it is undefined on these rows (one class only, say)."""
 
 
 class DriftTest(Plugged):

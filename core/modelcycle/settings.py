@@ -111,6 +111,12 @@ class ModelSettings(Section):
     prediction_column: str = Field(
         "prediction", description="Column of predictions served in production, in feedback data."
     )
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="Cap on threads per training (OpenMP, BLAS, n_jobs); default: the libraries' own.",
+    )
     activation: ActivationSettings = Field(default_factory=ActivationSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
 
