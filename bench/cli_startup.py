@@ -79,8 +79,10 @@ def main() -> None:
     ok_abs = med_a <= HELP_TARGET_S
     ok_ratio = ratio < RATIO_TARGET
     print(f"target: median of --help <= {HELP_TARGET_S:.2f} s: {med_a:.3f} s {'met' if ok_abs else 'NOT met'}")
-    print(f"target: --help under a third of the import (ratio < {RATIO_TARGET:.3f}): "
-          f"{ratio:.3f} {'met' if ok_ratio else 'NOT met'}")
+    print(
+        f"target: --help under a third of the import (ratio < {RATIO_TARGET:.3f}): "
+        f"{ratio:.3f} {'met' if ok_ratio else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -150,24 +150,31 @@ def main() -> None:
         n_log = final.registry._activations(MODEL).last()[0]
 
     med_v, med_a = statistics.median(t_versions), statistics.median(t_activate)
-    print(f"registry_scale: model with {args.versions} versions, {n_log} activation-log entries at the end "
-          f"(built in {built_v:.1f} s + {built_a:.1f} s); {runs} interleaved runs each")
+    print(
+        f"registry_scale: model with {args.versions} versions, {n_log} activation-log entries at the end "
+        f"(built in {built_v:.1f} s + {built_a:.1f} s); {runs} interleaved runs each"
+    )
     print()
-    print(f"{'command':<36} {'median s':>9} {'min s':>7} {'max s':>7} {'target s':>9} {'store ops':>10}")
+    print(f"{'command':<46} {'median s':>9} {'min s':>7} {'max s':>7} {'target s':>9} {'store ops':>10}")
     for label, times, target, key in (
         (f"versions {MODEL} --json", t_versions, VERSIONS_TARGET_S, "versions"),
         (f"activate {MODEL} N", t_activate, ACTIVATE_TARGET_S, "activate"),
     ):
-        print(f"{label:<36} {statistics.median(times):9.3f} {min(times):7.3f} {max(times):7.3f} "
-              f"{target:9.2f} {ops[key]:10d}")
+        print(
+            f"{label:<46} {statistics.median(times):9.3f} {min(times):7.3f} {max(times):7.3f} "
+            f"{target:9.2f} {ops[key]:10d}"
+        )
     label = '(info) python -c "import modelcycle.project"'
-    print(f"{label:<36} {statistics.median(t_import):9.3f} "
-          f"{min(t_import):7.3f} {max(t_import):7.3f}")
+    print(f"{label:<46} {statistics.median(t_import):9.3f} {min(t_import):7.3f} {max(t_import):7.3f}")
     print()
-    print(f"target: versions --json median <= {VERSIONS_TARGET_S} s: {med_v:.3f} s "
-          f"{'met' if med_v <= VERSIONS_TARGET_S else 'NOT met'}")
-    print(f"target: activate median <= {ACTIVATE_TARGET_S} s: {med_a:.3f} s "
-          f"{'met' if med_a <= ACTIVATE_TARGET_S else 'NOT met'}")
+    print(
+        f"target: versions --json median <= {VERSIONS_TARGET_S} s: {med_v:.3f} s "
+        f"{'met' if med_v <= VERSIONS_TARGET_S else 'NOT met'}"
+    )
+    print(
+        f"target: activate median <= {ACTIVATE_TARGET_S} s: {med_a:.3f} s "
+        f"{'met' if med_a <= ACTIVATE_TARGET_S else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -91,8 +91,13 @@ def toml_inline(options: dict[str, object]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", default="10,100,300", help="numbers of versions (and activations), growing")
-    parser.add_argument("--store-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra store_options entry (TOML value)")
+    parser.add_argument(
+        "--store-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra store_options entry (TOML value)",
+    )
     args = parser.parse_args()
     steps = sorted({int(s) for s in args.steps.split(",") if s.strip()})
     extra = {}
@@ -127,15 +132,21 @@ def main() -> None:
     finally:
         server.stop()
 
-    print(f"s3_requests: moto S3 at {endpoint}, store s3://{BUCKET}/{PREFIX}"
-          + (f", extra store_options {extra}" if extra else ""))
+    print(
+        f"s3_requests: moto S3 at {endpoint}, store s3://{BUCKET}/{PREFIX}"
+        + (f", extra store_options {extra}" if extra else "")
+    )
     print()
     print("read active metadata = registry.active(model) + registry.version(model, active)")
-    print(f"{'versions':>8} {'activations':>11} | {'store ops':>9} {'http sent':>9} {'http seen':>9} | "
-          f"{'all versions: ops':>17} {'http':>5} | {'activate: ops':>13} {'http':>5} | {'grow s':>6}")
+    print(
+        f"{'versions':>8} {'activations':>11} | {'store ops':>9} {'http sent':>9} {'http seen':>9} | "
+        f"{'all versions: ops':>17} {'http':>5} | {'activate: ops':>13} {'http':>5} | {'grow s':>6}"
+    )
     for r in rows:
-        print(f"{r['n']:>8} {r['n']:>11} | {r['ops']:>9} {r['sent']:>9} {r['seen']:>9} | "
-              f"{r['all_ops']:>17} {r['all_sent']:>5} | {r['act_ops']:>13} {r['act_sent']:>5} | {r['grow_s']:>6.1f}")
+        print(
+            f"{r['n']:>8} {r['n']:>11} | {r['ops']:>9} {r['sent']:>9} {r['seen']:>9} | "
+            f"{r['all_ops']:>17} {r['all_sent']:>5} | {r['act_ops']:>13} {r['act_sent']:>5} | {r['grow_s']:>6.1f}"
+        )
     print()
     if rows and rows[0]["first_read"]:
         print("requests the server saw for one read of the active metadata (last step):")
@@ -144,15 +155,21 @@ def main() -> None:
         print()
     constant_ops = len({r["ops"] for r in rows}) == 1
     constant_http = len({r["sent"] for r in rows}) == 1 and len({r["seen"] for r in rows}) == 1
-    print(f"target: constant store operations to read the active version's metadata: "
-          f"{[r['ops'] for r in rows]} {'met' if constant_ops else 'NOT met'}")
-    print(f"target: constant HTTP requests to read the active version's metadata: "
-          f"{[r['sent'] for r in rows]} sent, {[r['seen'] for r in rows]} seen "
-          f"{'met' if constant_http else 'NOT met'}")
+    print(
+        f"target: constant store operations to read the active version's metadata: "
+        f"{[r['ops'] for r in rows]} {'met' if constant_ops else 'NOT met'}"
+    )
+    print(
+        f"target: constant HTTP requests to read the active version's metadata: "
+        f"{[r['sent'] for r in rows]} sent, {[r['seen'] for r in rows]} seen "
+        f"{'met' if constant_http else 'NOT met'}"
+    )
     last = rows[-1]
     per_op = last["sent"] / last["ops"] if last["ops"] else float("nan")
-    print(f"info: HTTP requests per store operation (FsspecStore counts each as one request): "
-          f"{per_op:.2f} {'as claimed' if per_op == 1 else '(more than one: see the request log above)'}")
+    print(
+        f"info: HTTP requests per store operation (FsspecStore counts each as one request): "
+        f"{per_op:.2f} {'as claimed' if per_op == 1 else '(more than one: see the request log above)'}"
+    )
 
 
 def run_steps(folder: Path, steps: list[int], server_log: ServerLog) -> list[dict]:
@@ -177,6 +194,7 @@ def run_steps(folder: Path, steps: list[int], server_log: ServerLog) -> list[dic
         time.sleep(0.05)  # the server logs from its own thread
         return store.requests, sent[0], server_log.count - seen_before, server_log.lines[seen_before:]
 
+    registry = project.registry
     rows = []
     n_versions = n_activations = 0
     for step in steps:
@@ -188,8 +206,12 @@ def run_steps(folder: Path, steps: list[int], server_log: ServerLog) -> list[dic
                 artifact_format="joblib",
                 metadata={
                     "metrics": {"roc_auc": 0.8 + n_versions % 97 / 1000, "accuracy": 0.86},
-                    "dataset": {"name": "customers", "url": "data/customers.parquet",
-                                "fingerprint": f"sha256:{n_versions:064x}", "rows": 10_000},
+                    "dataset": {
+                        "name": "customers",
+                        "url": "data/customers.parquet",
+                        "fingerprint": f"sha256:{n_versions:064x}",
+                        "rows": 10_000,
+                    },
                 },
             )
             n_versions += 1
@@ -201,8 +223,6 @@ def run_steps(folder: Path, steps: list[int], server_log: ServerLog) -> list[dic
             store.fs.s3.meta.events.register("before-send.s3", count_sent)
             hooked = True
 
-        registry = project.registry
-
         def read_active() -> None:
             active = registry.active(MODEL)
             registry.version(MODEL, active["version"])
@@ -213,11 +233,20 @@ def run_steps(folder: Path, steps: list[int], server_log: ServerLog) -> list[dic
         all_ops, all_sent, _, _ = measure(lambda: registry.versions(MODEL))
         act_ops, act_sent, _, _ = measure(lambda: project.activate(MODEL, 1, reason="bench: count"))
         n_activations += 1
-        rows.append({
-            "n": step, "ops": ops, "sent": http_sent, "seen": http_seen, "first_read": lines,
-            "all_ops": all_ops, "all_sent": all_sent, "act_ops": act_ops, "act_sent": act_sent,
-            "grow_s": grow_s,
-        })
+        rows.append(
+            {
+                "n": step,
+                "ops": ops,
+                "sent": http_sent,
+                "seen": http_seen,
+                "first_read": lines,
+                "all_ops": all_ops,
+                "all_sent": all_sent,
+                "act_ops": act_ops,
+                "act_sent": act_sent,
+                "grow_s": grow_s,
+            }
+        )
     return rows
 
 

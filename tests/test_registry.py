@@ -262,3 +262,18 @@ def test_artifact_format_cannot_escape_the_store(make_project) -> None:
 
     with pytest.raises(ModelcycleError, match="artifact format '../x' is not allowed"):
         make_project().record_version("m", b"x", artifact_format="../x", metadata={})
+
+
+def test_a_long_lived_s3_reader_sees_other_writers_after_listing(make_project, s3_endpoint: str, s3_bucket: str) -> None:
+    text = f'[project]\nstore = "s3://{s3_bucket}/s"\nstore_options = {{ endpoint_url = "{s3_endpoint}" }}\n'
+    first = make_project(text)
+    other = make_project(text.replace("endpoint_url", "skip_instance_cache = true, endpoint_url"))
+    for _ in range(3):
+        first.record_version("m", b"x", artifact_format="joblib", metadata={})
+    first.activate("m", 1)
+    first.activate("m", 2)
+    first.store.list("models/m")  # fills s3fs's listing cache, if it were used
+    other.activate("m", 3)
+    assert first.active_version("m") == 3
+    entry = first.activate("m", 1)
+    assert (entry["previous"], entry["back"]) == (3, 3)

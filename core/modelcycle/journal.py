@@ -52,12 +52,24 @@ class Journal:
         head = self.store.get_json(f"{self.prefix}/HEAD.json")
         return int(head["last"]) if isinstance(head, dict) and "last" in head else 0
 
+    def _listed_last(self) -> int:
+        """The highest entry number by listing: the slow way, for a missing or damaged HEAD."""
+        numbers = [
+            int(name)
+            for key in self.store.list(self.prefix)
+            if (name := key.rsplit("/", 1)[-1].removesuffix(".json")).isdigit() and "/segments/" not in key
+        ]
+        return max(numbers, default=0)
+
     def last(self) -> tuple[int, Entry | None]:
         """The newest entry and its number, or (0, None) for an empty log."""
         seq = self._hint()
         entry = self.get(seq) if seq else None
         if seq and entry is None:  # a hint can only lag; a missing entry means a damaged HEAD
-            seq, entry = 0, None
+            seq = 0
+        if seq == 0 and self.store.get(self._key(2)) is not None:  # no usable HEAD on a long log
+            seq = self._listed_last()
+            entry = self.get(seq)
         while True:
             newer = self.get(seq + 1)
             if newer is None:

@@ -43,20 +43,30 @@ class Registry:
     # -- versions --------------------------------------------------------------------
 
     def create_version(
-        self, model: str, artifact: bytes, *, artifact_format: str, metadata: dict[str, Any], actor: str
+        self,
+        model: str,
+        artifact: bytes,
+        *,
+        artifact_format: str,
+        metadata: dict[str, Any],
+        actor: str,
+        attachments: dict[str, bytes] | None = None,
     ) -> Entry:
-        """Store the artifact, then claim the next version number for its metadata."""
+        """Store the artifact and its attachments, then claim the next version number for the metadata.
+
+        Attachments (the reference profile, the dashboard's insights) are objects too large
+        for the version list; the metadata names each with its sha256.
+        """
         check_name(model, "model name")
         check_name(artifact_format, "artifact format")
-        key = f"models/{model}/artifacts/{uuid.uuid4().hex}/model.{artifact_format}"
-        self.store.write(key, artifact)
-        described = {
-            "key": key,
-            "sha256": hashlib.sha256(artifact).hexdigest(),
-            "size": len(artifact),
-            "format": artifact_format,
+        folder = f"models/{model}/artifacts/{uuid.uuid4().hex}"
+        described = self._put(f"{folder}/model.{artifact_format}", artifact)
+        described["format"] = artifact_format
+        stored = {
+            check_name(name, "attachment name"): self._put(f"{folder}/{name}", data)
+            for name, data in (attachments or {}).items()
         }
-        metadata = self.redact(metadata)
+        metadata = self.redact({**metadata, "attachments": stored} if stored else metadata)
 
         def make(seq: int, _previous: Entry | None) -> Entry:
             return {
@@ -70,6 +80,32 @@ class Registry:
 
         _, entry = self._versions(model).append(make)
         return entry
+
+    def _put(self, key: str, data: bytes) -> dict[str, Any]:
+        self.store.write(key, data)
+        return {"key": key, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+    def _verified(self, model: str, version: int, what: str, described: dict[str, Any]) -> bytes:
+        data = self.store.get(described["key"])
+        if data is None:
+            raise IntegrityError(
+                f"{what} of model '{model}' version {version} is missing from the store "
+                f"({described['key']}); activate another version or retrain"
+            )
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != described["sha256"]:
+            raise IntegrityError(
+                f"{what} of model '{model}' version {version} does not match its recorded sha256 "
+                f"(expected {described['sha256'][:12]}…, found {digest[:12]}…): it changed after it was "
+                "stored, so it is refused; activate another version or retrain"
+            )
+        return data
+
+    def read_attachment(self, model: str, version: int, name: str) -> bytes | None:
+        """An attachment's bytes (verified), or None when the version has none of that name."""
+        entry = self.version(model, version)
+        described = (entry.get("attachments") or {}).get(name)
+        return None if described is None else self._verified(model, version, name, described)
 
     def versions(self, model: str) -> list[Entry]:
         return self._versions(model).all()
@@ -88,21 +124,7 @@ class Registry:
     def read_artifact(self, model: str, version: int) -> tuple[Entry, bytes]:
         """The version's artifact bytes, refused unless they match the recorded sha256."""
         entry = self.version(model, version)
-        artifact = entry["artifact"]
-        data = self.store.get(artifact["key"])
-        if data is None:
-            raise IntegrityError(
-                f"artifact of model '{model}' version {version} is missing from the store "
-                f"({artifact['key']}); activate another version or retrain"
-            )
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != artifact["sha256"]:
-            raise IntegrityError(
-                f"artifact of model '{model}' version {version} does not match its recorded sha256 "
-                f"(expected {artifact['sha256'][:12]}…, found {digest[:12]}…): it changed after it was "
-                "stored, so it is refused; activate another version or retrain"
-            )
-        return entry, data
+        return entry, self._verified(model, version, "artifact", entry["artifact"])
 
     # -- activations -----------------------------------------------------------------
 

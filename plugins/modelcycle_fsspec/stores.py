@@ -44,8 +44,9 @@ def _named_errors(method):
 
 def _is_conflict(exc: OSError) -> bool:
     """S3 answers 409 ConditionalRequestConflict when two conditional PUTs overlap."""
-    text = f"{exc} {exc.__cause__ or ''}"
-    return "ConditionalRequestConflict" in text or "409" in text
+    cause = exc.__cause__
+    status = getattr(cause, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status == 409 or "ConditionalRequestConflict" in f"{exc} {cause or ''}"
 
 
 class FsspecStore(Store):
@@ -58,8 +59,16 @@ class FsspecStore(Store):
         super().__init__(url, options)
         import fsspec
 
+        protocol = url.split("://", 1)[0]
+        options = dict(self.options)
+        self._read_options: dict[str, Any] = {}
+        if protocol in ("s3", "s3a"):
+            # Another process may write any key at any time: never answer from a cached listing,
+            # and read with one GET (s3fs otherwise asks for the size first).
+            options.setdefault("use_listings_cache", False)
+            self._read_options = {"max_concurrency": 1}
         try:
-            self.fs, self.root = fsspec.url_to_fs(url, **self.options)
+            self.fs, self.root = fsspec.url_to_fs(url, **options)
         except (ImportError, ValueError) as exc:
             raise StoreError(f"store {url!r} cannot be opened: {exc}") from None
         self.root = self.root.rstrip("/")
@@ -77,7 +86,7 @@ class FsspecStore(Store):
             if self._memory:
                 with _MEMORY_LOCK:
                     return self.fs.cat_file(self._path(key))
-            return self.fs.cat_file(self._path(key))
+            return self.fs.cat_file(self._path(key), **self._read_options)
         except FileNotFoundError:
             return None
 
