@@ -70,7 +70,7 @@ def test_unknown_trainer_lists_the_registered_ones(make_project) -> None:
     with pytest.raises(SettingsError) as info:
         make_project(MODEL.format(extra="", trainer="dumy"), plugins=[RecordingPlugin()])
     assert str(info.value) == (
-        "modelcycle.toml: models.m.trainer: unknown trainer 'dumy'; did you mean 'dummy'? registered: dummy"
+        "modelcycle.toml: models.m.trainer: unknown trainer 'dumy'; did you mean 'dummy'? registered: dummy, sklearn"
     )
 
 
@@ -317,7 +317,7 @@ def test_settings_plugins_by_path_and_by_module_name(tmp_path: Path, make_projec
     sources = {p["name"]: p["source"] for p in project.describe_plugins()}
     assert sources["hooks"] == "settings (hooks.py)"
     assert sources["morehooks"] == "settings (morehooks)"
-    assert set(project.plugins.registry("trainers")) == {"thirdparty", "other"}
+    assert set(project.plugins.registry("trainers")) == {"thirdparty", "other", "sklearn"}
 
 
 @pytest.mark.parametrize(

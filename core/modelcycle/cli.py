@@ -6,10 +6,12 @@ print or compute with them, so `modelcycle --help` starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import traceback
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -94,6 +96,40 @@ def init(directory: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     target.write_text(text.replace("{name}", folder.resolve().name), encoding="utf-8")
     click.echo(f"wrote {target}: define a dataset and a model, then run 'modelcycle train MODEL'")
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--activate/--no-activate", "activate", default=None, help="Override the activation policy once.")
+@click.option("--full", is_flag=True, help="After validation, refit on every row.")
+@json_option
+@pass_state
+def train(state: State, model: str, activate: bool | None, full: bool, as_json: bool) -> None:
+    """Train a new version of MODEL and apply its activation policy."""
+    with progress_display(not as_json) as progress:
+        result = state.project.train(model, activate=activate, full=full, progress=progress)
+    if as_json:
+        emit_json(state, result.to_json())
+        return
+    decision = result.decision
+    click.echo(
+        state.redact(
+            f"{model}: version {result.version} trained  {format_metrics(result.metrics, limit=8)}\n"
+            f"  {'activated' if result.activated else 'not activated'}: {decision['reason']}"
+        )
+    )
+
+
+@contextlib.contextmanager
+def progress_display(enabled: bool) -> Iterator[Any]:
+    """A spinner naming the current stage, on a terminal only."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("starting") as status:
+        yield lambda stage: status.update(stage)
 
 
 @cli.command()

@@ -113,8 +113,12 @@ class Trainer(Plugged, ABC):
         return None
 
     @classmethod
-    def describe(cls, settings: Any) -> dict[str, Any]:
-        """What the version's metadata records of the trainer (estimator path, params…)."""
+    def describe(cls, settings: Any, *, task: str | None = None) -> dict[str, Any]:
+        """What the version's metadata records of the trainer (estimator path, params…).
+
+        Keys of a SettingsError raised by a trainer are relative to the model's section
+        ("params.max_iter: …"); the core names the whole key.
+        """
         return {}
 
 

@@ -50,6 +50,7 @@ class Project:
         self._check_plugin_names()
         self.store = self._open_store()
         self.registry = Registry(self.store, redact=settings.redactor)
+        self._models: dict[tuple[str, int], Any] = {}
 
     @property
     def name(self) -> str:
@@ -124,11 +125,22 @@ class Project:
     # -- registry ----------------------------------------------------------------------
 
     def record_version(
-        self, model: str, artifact: bytes, *, artifact_format: str, metadata: dict[str, Any]
+        self,
+        model: str,
+        artifact: bytes,
+        *,
+        artifact_format: str,
+        metadata: dict[str, Any],
+        attachments: dict[str, bytes] | None = None,
     ) -> dict[str, Any]:
-        """Store a new version (artifact first, then metadata) and fire after_version_created."""
+        """Store a new version (artifact and attachments first, then metadata); fire after_version_created."""
         entry = self.registry.create_version(
-            self._model_name(model), artifact, artifact_format=artifact_format, metadata=metadata, actor=self.actor
+            self._model_name(model),
+            artifact,
+            artifact_format=artifact_format,
+            metadata=metadata,
+            actor=self.actor,
+            attachments=attachments,
         )
         self.plugins.fire("after_version_created", project=self, model=model, version=entry)
         return entry
@@ -176,6 +188,32 @@ class Project:
         self._require_model(model)
         current = self.registry.active(model)
         return current["version"] if current else None
+
+    # -- recipes ---------------------------------------------------------------------------
+
+    def train(self, model: str, *, activate: bool | None = None, full: bool = False, progress: Any = None) -> Any:
+        """Train a new version and apply the activation policy; returns a TrainResult.
+
+        `activate` True/False overrides the policy for this run; `full` refits on all rows.
+        """
+        from .train import train
+
+        return train(self, self._model_name(model), activate=activate, full=full, progress=progress)
+
+    def load_model(self, model: str, version: int | None = None) -> Any:
+        """The fitted model of `version` (default: the active one), its artifact hash checked."""
+        self._require_model(model)
+        if version is None:
+            version = self.active_version(model)
+            if version is None:
+                raise NotFoundError(f"model '{model}' has no active version: activate one or pass version=N")
+        key = (model, version)
+        if key not in self._models:
+            entry, data = self.registry.read_artifact(model, version)
+            trainer_cls = self.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
+            trainer = trainer_cls(self.settings.models.get(model), task=entry.get("task", ""))
+            self._models[key] = trainer.load(data, entry["artifact"]["format"])
+        return self._models[key]
 
     def describe_plugins(self) -> list[dict[str, Any]]:
         return self.plugins.describe()

@@ -1,0 +1,117 @@
+"""The activation decision: pure functions over holdout predictions, no I/O.
+
+`if-better` activates a candidate only if, on the same holdout rows, its primary
+metric beats the active version's by at least `min_delta` and a paired bootstrap
+says the improvement is significant: the share of resamples in which the candidate
+is not better, p = (1 + #{delta_b <= 0}) / (B + 1), must be below `significance`.
+Resamples are row weights (how often each row was drawn), so both models are measured on exactly the
+same resampled rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MetricFn = Callable[[np.ndarray | None], float]  # weights → metric value
+
+
+@dataclass(frozen=True)
+class Side:
+    """One model's primary metric on the holdout, and how to recompute it under weights."""
+
+    version: int | None
+    value: float
+    compute: MetricFn
+
+
+def paired_bootstrap(
+    candidate: Side, incumbent: Side, *, rows: int, greater_is_better: bool, resamples: int, seed: int
+) -> np.ndarray:
+    """Improvement of the candidate over the incumbent (positive = better) in each resample."""
+    rng = np.random.default_rng(seed)
+    sign = 1.0 if greater_is_better else -1.0
+    deltas = np.empty(resamples)
+    for b in range(resamples):
+        weights = np.bincount(rng.integers(0, rows, rows), minlength=rows).astype("float64")
+        deltas[b] = sign * (candidate.compute(weights) - incumbent.compute(weights))
+    return deltas
+
+
+def decide(
+    policy: str,
+    *,
+    metric: str,
+    greater_is_better: bool,
+    candidate: Side,
+    incumbent: Side | None,
+    min_delta: float = 0.0,
+    significance: float = 0.05,
+    resamples: int = 1000,
+    seed: int = 0,
+    rows: int = 0,
+    override: bool | None = None,
+    incumbent_problem: str | None = None,
+) -> dict[str, Any]:
+    """The decision record kept in the activation log and printed by `train --json`."""
+    record: dict[str, Any] = {
+        "policy": policy,
+        "metric": metric,
+        "candidate": {"version": candidate.version, metric: _finite(candidate.value)},
+        "incumbent": None if incumbent is None else {"version": incumbent.version, metric: _finite(incumbent.value)},
+        "delta": None,
+        "p_value": None,
+        "min_delta": min_delta,
+        "significance": significance,
+    }
+    if override is not None:
+        verb = "activated" if override else "not activated"
+        return {**record, "activate": override, "reason": f"{verb} by --{'' if override else 'no-'}activate"}
+    if policy == "always":
+        return {**record, "activate": True, "reason": "policy 'always' activates every new version"}
+    if policy == "manual":
+        return {**record, "activate": False, "reason": "policy 'manual': activate it with 'modelcycle activate'"}
+    if incumbent is None:
+        why = incumbent_problem or "no version is active"
+        return {**record, "activate": True, "reason": f"{why}: the first version is activated"}
+    sign = 1.0 if greater_is_better else -1.0
+    delta = sign * (candidate.value - incumbent.value)
+    record["delta"] = _finite(delta)
+    if not np.isfinite(delta):
+        return {**record, "activate": False, "reason": f"{metric} is undefined for one of the models on the holdout"}
+    if delta < min_delta:
+        return {
+            **record,
+            "activate": False,
+            "reason": f"{metric} {_fmt(candidate.value)} does not beat active version {incumbent.version}'s "
+            f"{_fmt(incumbent.value)} by min_delta {min_delta:g}",
+        }
+    deltas = paired_bootstrap(
+        candidate, incumbent, rows=rows, greater_is_better=greater_is_better, resamples=resamples, seed=seed
+    )
+    p_value = float((1 + np.sum(~(deltas > 0))) / (resamples + 1))
+    record["p_value"] = p_value
+    if p_value >= significance:
+        return {
+            **record,
+            "activate": False,
+            "reason": f"{metric} {_fmt(candidate.value)} vs {_fmt(incumbent.value)} is not a significant improvement "
+            f"(paired bootstrap p={p_value:.3g} >= {significance:g})",
+        }
+    return {
+        **record,
+        "activate": True,
+        "reason": f"{metric} improved from {_fmt(incumbent.value)} to {_fmt(candidate.value)} "
+        f"(paired bootstrap p={p_value:.3g} < {significance:g})",
+    }
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"

@@ -1,0 +1,462 @@
+"""The train recipe: read → check → split → fit → measure → profile → store → decide → activate.
+
+Everything a user can get wrong (columns, target, task, settings) is checked before
+the first fit, so a bad run fails fast and writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import json
+import platform
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from . import data
+from .activation import Side, decide
+from .errors import DataError, ModelcycleError, NotFoundError, SettingsError
+from .insights import binary_insights, multiclass_insights, normalise, permutation_importances, regression_insights
+from .measures import MetricSet, apply_threshold_plan, predict, threshold_plan
+from .profile import build_profile, column_kind
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .project import Project
+    from .settings import ModelSettings
+
+Progress = Callable[[str], None]
+LIBRARIES = ("modelcycle", "scikit-learn", "pandas", "numpy", "pyarrow", "scipy", "joblib", "skops")
+MAX_CLASSES = 200
+
+
+@dataclass
+class TrainResult:
+    """What `train` did: the new version, its metrics, and the activation decision."""
+
+    model: str
+    version: int
+    activated: bool
+    metrics: dict[str, float | None]
+    decision: dict[str, Any]
+    metadata: dict[str, Any] = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "model": self.model,
+            "version": self.version,
+            "activated": self.activated,
+            "metrics": self.metrics,
+            "decision": self.decision,
+            "threshold": self.metadata.get("threshold"),
+        }
+        if self.metadata.get("metrics_std"):
+            out["metrics_std"] = self.metadata["metrics_std"]
+        return out
+
+
+def infer_task(y: pd.Series, target: str, model: str) -> str:
+    """binary, multiclass or regression from the target's dtype and cardinality.
+
+    Two values: binary. Text: multiclass. Whole numbers 0 … k-1 (k <= 10): multiclass.
+    Fractions, or more than 20 distinct values: regression. Other whole numbers
+    (ratings 1-5, counts) are ambiguous: the user must say.
+    """
+    distinct = y.nunique(dropna=True)
+    if pd.api.types.is_bool_dtype(y.dtype) or distinct == 2:
+        return "binary"
+    if not pd.api.types.is_numeric_dtype(y.dtype):
+        return "multiclass"
+    values = y.dropna().to_numpy(dtype="float64")
+    integral = bool(np.all(np.mod(values, 1) == 0))
+    if not integral or distinct > 20:
+        return "regression"
+    if distinct < 2:
+        return "binary"  # the one-class check says what is wrong
+    if distinct <= 10 and set(np.unique(values)) == set(range(distinct)):
+        return "multiclass"  # 0 … k-1: label-encoded classes
+    raise SettingsError(
+        f"models.{model}.task: cannot infer the task of target '{target}' (whole numbers with {distinct} distinct "
+        'values): set task = "multiclass" or task = "regression"'
+    )
+
+
+def select_features(frame: pd.DataFrame, ms: ModelSettings, model: str, label: str) -> list[str]:
+    columns = list(frame.columns)
+    if ms.target not in columns:
+        raise DataError(
+            f"{label} has no column '{ms.target}' (the target of model '{model}'); columns: {_some(columns)}"
+        )
+    if ms.features:
+        missing = [c for c in ms.features if c not in columns]
+        if missing:
+            raise DataError(
+                f"{label} has no column '{missing[0]}' (a feature of model '{model}'); columns: {_some(columns)}"
+            )
+        features = [c for c in ms.features if c not in ms.exclude and c != ms.target]
+    else:
+        features = [c for c in columns if c != ms.target and c not in ms.exclude]
+    if not features:
+        raise SettingsError(f"models.{model}: no feature columns left: check features and exclude")
+    return features
+
+
+def _some(columns: list[Any], limit: int = 12) -> str:
+    shown = ", ".join(map(str, columns[:limit]))
+    return shown + (f", … ({len(columns)} in all)" if len(columns) > limit else "")
+
+
+def check_target(y: pd.Series, task: str, target: str, label: str) -> list[Any] | None:
+    missing = int(y.isna().sum())
+    if missing:
+        raise DataError(f"target '{target}' has {missing} missing values in {label}: drop or fill those rows")
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y.dtype):
+            raise DataError(f"target '{target}' in {label} is not numeric ({y.dtype}): a regression needs numbers")
+        return None
+    classes = sorted(y.unique().tolist(), key=str)
+    if len(classes) < 2:
+        raise DataError(f"target '{target}' in {label} has a single class ({classes[0]!r}): a classifier needs two")
+    if task == "binary" and len(classes) > 2:
+        raise SettingsError(f'target \'{target}\' has {len(classes)} classes but task = "binary": use "multiclass"')
+    if len(classes) > MAX_CLASSES:
+        raise DataError(f"target '{target}' in {label} has {len(classes)} classes: is it really a classification?")
+    return classes
+
+
+def split_rows(
+    frame: pd.DataFrame, y: pd.Series, ms: ModelSettings, task: str, model: str, label: str
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, holdout) row positions: one pair, or one per fold for kfold."""
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+    split = ms.split
+    positions = np.arange(len(frame))
+    classification = task != "regression"
+    if split.method == "kfold":
+        if len(frame) < split.folds:
+            raise DataError(f"{label} has {len(frame)} rows: too few for {split.folds} folds")
+        if classification and y.value_counts().min() >= split.folds:
+            folds = StratifiedKFold(n_splits=split.folds, shuffle=True, random_state=split.seed)
+            return list(folds.split(positions, y))
+        return list(KFold(n_splits=split.folds, shuffle=True, random_state=split.seed).split(positions))
+    if len(frame) < 4:
+        raise DataError(f"{label} has {len(frame)} rows: too few to split into training and holdout rows")
+    if split.method == "time":
+        if split.column not in frame.columns:
+            raise DataError(f"{label} has no column '{split.column}' (models.{model}.split.column)")
+        order = np.argsort(frame[split.column].to_numpy(), kind="stable")
+        cut = len(order) - max(1, int(round(len(order) * split.test_size)))
+        return [(np.sort(order[:cut]), np.sort(order[cut:]))]
+    stratify = None
+    if split.method == "stratified":
+        if not classification:
+            raise SettingsError(f"models.{model}.split.method: 'stratified' needs a classification target; use random")
+        if y.value_counts().min() < 2:
+            raise DataError(f"target in {label}: a class has a single row, too few to stratify; use method = 'random'")
+        stratify = y.to_numpy()
+    try:
+        train, test = train_test_split(
+            positions, test_size=split.test_size, random_state=split.seed, shuffle=True, stratify=stratify
+        )
+    except ValueError as exc:
+        raise DataError(f"{label}: cannot split: {exc}") from None
+    return [(np.sort(train), np.sort(test))]
+
+
+def library_versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found[name] = importlib.metadata.version(name)
+    return found
+
+
+def git_commit(folder: Any) -> str | None:
+    """The commit of the project folder, when it is in a git work tree."""
+    if shutil.which("git") is None:
+        return None
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _threads(limit: int | None) -> contextlib.AbstractContextManager[Any]:
+    if limit is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=limit)
+
+
+def train(
+    project: Project, model: str, *, activate: bool | None = None, full: bool = False, progress: Progress | None = None
+) -> TrainResult:
+    """Run the train recipe for `model` and apply its activation policy (or the override)."""
+    step = progress or (lambda stage: None)
+    settings = project.settings
+    if model not in settings.models:
+        known = ", ".join(sorted(settings.models)) or "none"
+        raise NotFoundError(f"unknown model '{model}': models in {settings.file.name}: {known}")
+    ms = settings.models[model]
+    where = f"models.{model}"
+    trainer_cls = project.plugin_class("trainers", ms.trainer, f"{where}.trainer")
+    if ms.artifact_format not in trainer_cls.formats:
+        raise settings.error(
+            f"{where}.artifact_format",
+            f"trainer '{ms.trainer}' cannot write '{ms.artifact_format}'; it writes: {', '.join(trainer_cls.formats)}",
+        )
+    metric_registry = project.plugins.registry("metrics")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    step("reading data")
+    dataset = data.resolve(settings, ms.dataset)
+    frame = data.read_frame(dataset)
+    fingerprint = data.fingerprint(dataset)
+    timings["read"] = time.perf_counter() - started
+    label = dataset.label
+    features = select_features(frame, ms, model, label)
+    y_all = frame[ms.target]
+    try:
+        task = ms.task or infer_task(y_all, ms.target, model)
+    except SettingsError as exc:
+        raise settings.error(*str(exc).split(": ", 1)) from None
+    check_target(y_all, task, ms.target, label)
+    X_all = frame[features]
+    empty = [c for c in features if X_all[c].isna().all()]
+    if empty:
+        raise DataError(
+            f"feature '{empty[0]}' is empty (all values missing) in {label}: drop it with exclude = [\"{empty[0]}\"]"
+        )
+    try:
+        metric_set = MetricSet(metric_registry, task, ms.metrics, ms.primary_metric, where)
+        plan = threshold_plan(ms.threshold, metric_registry, task, where)
+    except SettingsError as exc:
+        raise settings.error(*str(exc).split(": ", 1)) from None
+    splits = split_rows(frame, y_all, ms, task, model, label)
+    trainer = trainer_cls(ms, task=task)
+
+    with _threads(ms.threads), _keys_under(settings, where):
+        step("fitting")
+        fit_started = time.perf_counter()
+        holdout_positions, pred, proba, labels, fold_metrics, fitted = _validate(
+            trainer, X_all, y_all, splits, task, metric_set, plan
+        )
+        threshold = apply_threshold_plan(plan, y_all.iloc[holdout_positions].to_numpy(), proba, labels)
+        if task == "binary":
+            pred = np.where(proba[:, 1] >= threshold, labels[1], labels[0])
+        timings["fit"] = time.perf_counter() - fit_started
+
+        step("measuring")
+        measure_started = time.perf_counter()
+        X_hold = X_all.iloc[holdout_positions]
+        y_hold = y_all.iloc[holdout_positions]
+        y_true = y_hold.to_numpy()
+        if len(splits) > 1:
+            per_fold = []
+            for test, (fold_pred, fold_proba) in fold_metrics:
+                if task == "binary":
+                    fold_pred = np.where(fold_proba[:, 1] >= threshold, labels[1], labels[0])
+                per_fold.append(metric_set.compute(y_all.iloc[test].to_numpy(), fold_pred, fold_proba, labels))
+            metrics = {k: _mean([m[k] for m in per_fold]) for k in metric_set.metrics}
+            metrics_std = {k: _std([m[k] for m in per_fold]) for k in metric_set.metrics}
+        else:
+            metrics = metric_set.compute(y_true, pred, proba, labels)
+            metrics_std = {}
+        profile = build_profile(X_hold, y_hold, task=task, predictions=pred, proba=proba, labels=labels)
+        insights = _insights(task, y_true, pred, proba, labels, threshold, ms.split.seed)
+        importances = trainer.feature_importances(fitted, features)
+        insights["feature_importances"] = (
+            normalise(importances)
+            if importances
+            else permutation_importances(fitted, X_hold, y_hold, task, ms.split.seed)
+        )
+        timings["measure"] = time.perf_counter() - measure_started
+
+        if len(splits) > 1 or full or ms.refit_full:
+            step("refitting on all rows")
+            refit_started = time.perf_counter()
+            fitted = trainer.fit(X_all, y_all)
+            timings["refit"] = time.perf_counter() - refit_started
+
+        step("deciding")
+        current = project.registry.active(model)
+        incumbent, problem = _incumbent(project, model, current, X_hold, y_true, task, metric_set, labels)
+        primary = metric_set.primary_metric
+        candidate = Side(
+            None,
+            metrics[metric_set.primary] if metrics[metric_set.primary] is not None else np.nan,
+            lambda w: primary.compute(y_true, pred, proba, labels=labels, sample_weight=w),
+        )
+        decision = decide(
+            ms.activation.policy,
+            metric=metric_set.primary,
+            greater_is_better=primary.greater_is_better,
+            candidate=candidate,
+            incumbent=incumbent,
+            min_delta=ms.activation.min_delta,
+            significance=ms.activation.significance,
+            resamples=ms.activation.resamples,
+            seed=ms.split.seed,
+            rows=len(y_true),
+            override=activate,
+            incumbent_problem=problem,
+        )
+
+    step("saving")
+    artifact = trainer.dump(fitted, ms.artifact_format)
+    timings["total"] = time.perf_counter() - started
+    split_info = ms.split.model_dump()
+    split_info.update(train_rows=int(len(splits[0][0])), holdout_rows=int(len(holdout_positions)))
+    metadata = {
+        "trainer": ms.trainer,
+        **trainer_cls.describe(ms, task=task),
+        "task": task,
+        "target": ms.target,
+        "labels": [_plain(c) for c in labels] if labels else None,
+        "threshold": threshold,
+        "threshold_method": ms.threshold if isinstance(ms.threshold, str) else plan[0],
+        "features": [{"name": str(c), "dtype": str(X_all[c].dtype), "kind": column_kind(X_all[c])} for c in features],
+        "dataset": {
+            "name": dataset.name,
+            "url": dataset.url,
+            "fingerprint": fingerprint,
+            "rows": int(len(frame)),
+            "format": dataset.format,
+        },
+        "split": split_info,
+        "seed": ms.split.seed,
+        "refit_full": bool(full or ms.refit_full or len(splits) > 1),
+        "metrics": metrics,
+        "metrics_std": metrics_std,
+        "primary_metric": metric_set.primary,
+        "greater_is_better": primary.greater_is_better,
+        "parent_version": current["version"] if current else None,
+        "settings_hash": "sha256:"
+        + hashlib.sha256(json.dumps(ms.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:32],
+        "libraries": library_versions(),
+        "git_commit": git_commit(settings.root),
+        "durations": {k: round(v, 3) for k, v in timings.items()},
+        "decision": decision,
+    }
+    entry = project.record_version(
+        model,
+        artifact,
+        artifact_format=ms.artifact_format,
+        metadata=metadata,
+        attachments={"profile.json": _json(profile), "insights.json": _json(insights)},
+    )
+    decision = {**decision, "candidate": {**decision["candidate"], "version": entry["version"]}}
+    if decision["activate"]:
+        project.activate(model, entry["version"], reason=decision["reason"], decision=decision)
+    return TrainResult(model, entry["version"], bool(decision["activate"]), metrics, decision, entry)
+
+
+@contextlib.contextmanager
+def _keys_under(settings: Any, where: str) -> Any:
+    """A plugin's settings error names keys inside the model's section: name the whole key."""
+    try:
+        yield
+    except SettingsError as exc:
+        message = str(exc)
+        if message.startswith(settings.file.name):
+            raise
+        key, _, problem = message.partition(": ")
+        raise settings.error(f"{where}.{key}", problem) from None
+
+
+def _validate(
+    trainer: Any, X: pd.DataFrame, y: pd.Series, splits: list, task: str, metric_set: MetricSet, plan: tuple[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list, list, Any]:
+    """Fit per split; return holdout positions with their predictions (out-of-fold for kfold)."""
+    positions, preds, probas, folds = [], [], [], []
+    labels: list = []
+    fitted = None
+    for train_pos, test_pos in splits:
+        fitted = trainer.fit(X.iloc[train_pos], y.iloc[train_pos])
+        pred, proba, labels = predict(fitted, X.iloc[test_pos], task, None)
+        positions.append(test_pos)
+        preds.append(pred)
+        probas.append(proba)
+        folds.append((test_pos, (pred, proba)))
+    order = np.concatenate(positions)
+    pred = np.concatenate(preds)
+    proba = None if probas[0] is None else np.concatenate(probas)
+    return order, pred, proba, labels, folds, fitted
+
+
+def _incumbent(
+    project: Project,
+    model: str,
+    current: dict | None,
+    X: pd.DataFrame,
+    y_true: np.ndarray,
+    task: str,
+    metric_set: MetricSet,
+    labels: list,
+) -> tuple[Side | None, str | None]:
+    """The active version measured on the candidate's holdout rows, or why it cannot be."""
+    if current is None:
+        return None, None
+    version = current["version"]
+    try:
+        meta = project.registry.version(model, version)
+        fitted = project.load_model(model, version)
+        columns = [f["name"] for f in meta.get("features", [])]
+        missing = [c for c in columns if c not in X.columns]
+        if missing:
+            return None, f"active version {version} needs column '{missing[0]}', absent from the new holdout"
+        pred, proba, inc_labels = predict(fitted, X[columns], task, meta.get("threshold"))
+    except ModelcycleError as exc:
+        return None, f"active version {version} cannot be measured ({exc})"
+    if task != "regression" and [str(c) for c in inc_labels] != [str(c) for c in labels]:
+        return None, f"active version {version} knows classes {inc_labels}, the candidate {labels}"
+    primary = metric_set.primary_metric
+    value = primary.compute(y_true, pred, proba, labels=labels)
+    return Side(version, value, lambda w: primary.compute(y_true, pred, proba, labels=labels, sample_weight=w)), None
+
+
+def _insights(
+    task: str,
+    y_true: np.ndarray,
+    pred: np.ndarray,
+    proba: np.ndarray | None,
+    labels: list,
+    threshold: float | None,
+    seed: int,
+) -> dict[str, Any]:
+    if task == "binary":
+        return binary_insights(y_true, proba, labels, threshold)
+    if task == "multiclass":
+        return multiclass_insights(y_true, pred, labels)
+    return regression_insights(y_true, pred, seed)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return float(np.mean(kept)) if kept else None
+
+
+def _std(values: list[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return float(np.std(kept)) if kept else None
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, default=_plain, separators=(",", ":")).encode()

@@ -1,0 +1,291 @@
+"""preprocessing = "auto": what a careful data scientist does to a DataFrame before fit.
+
+The result is a ColumnTransformer with one pipeline per kind of column; it selects columns by
+name, so extra columns at predict time are ignored. Unseen categories and missing values at
+predict time never fail: they become "(missing)", an infrequent/unknown category, or an
+imputed number.
+
+The transformers defined here end up inside stored artifacts: joblib pickles them and skops
+trusts them by module name (``modelcycle_sklearn.``). Renaming or moving them breaks the
+loading of every artifact already stored.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from modelcycle.errors import DataError
+from pandas.api import types as ptypes
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
+
+#: the category that stands for a missing value in text columns
+MISSING = "(missing)"
+#: what a date-time column becomes, each a number
+DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+_DATE_ATTRIBUTES = {"dayofweek": "day_of_week"}  # pandas 3 deprecates .dt.dayofweek
+#: text columns with more distinct values than this are target- or ordinal-encoded, not one-hot
+MAX_ONEHOT = 20
+#: one-hot categories seen fewer times than this at fit share one "infrequent" column
+MIN_FREQUENCY = 5
+
+
+# -- transformers (stored inside artifacts: keep names and modules stable) -------------------
+
+
+class ToFloat(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Numbers, booleans (0/1) and durations (seconds) as float64; missing or unparseable → NaN."""
+
+    def fit(self, X: Any, y: Any = None) -> ToFloat:
+        _remember_input(self, X)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = _frame(X)
+        out = np.empty(frame.shape, dtype=np.float64)
+        for i in range(frame.shape[1]):
+            out[:, i] = _as_float(frame.iloc[:, i])
+        return out
+
+
+class CategoryStrings(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Text, categories and any other values as str, with missing values as the category "(missing)".
+
+    Encoders then see one uniform type, whatever pandas made of the column (object, ``str``,
+    ``category``, mixed values).
+    """
+
+    def fit(self, X: Any, y: Any = None) -> CategoryStrings:
+        _remember_input(self, X)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = _frame(X)
+        out = np.empty(frame.shape, dtype=object)
+        for i in range(frame.shape[1]):
+            values = frame.iloc[:, i].to_numpy(dtype=object)
+            text = values.astype(str).astype(object)
+            text[pd.isna(values)] = MISSING
+            out[:, i] = text
+        return out
+
+
+class DateParts(TransformerMixin, BaseEstimator):
+    """Each date-time column as year, month, day, dayofweek and hour (local time when tz-aware)."""
+
+    def fit(self, X: Any, y: Any = None) -> DateParts:
+        _remember_input(self, X)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = _frame(X)
+        out = np.empty((frame.shape[0], frame.shape[1] * len(DATE_PARTS)), dtype=np.float64)
+        for i in range(frame.shape[1]):
+            stamps = _as_datetime(frame.iloc[:, i])
+            for j, part in enumerate(DATE_PARTS):
+                values = getattr(stamps.dt, _DATE_ATTRIBUTES.get(part, part))
+                out[:, i * len(DATE_PARTS) + j] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        names = _input_names(self, input_features)
+        return np.asarray([f"{name}_{part}" for name in names for part in DATE_PARTS], dtype=object)
+
+
+def _remember_input(estimator: BaseEstimator, X: Any) -> None:
+    estimator.n_features_in_ = X.shape[1]
+    columns = getattr(X, "columns", None)
+    if columns is not None and all(isinstance(c, str) for c in columns):
+        estimator.feature_names_in_ = np.asarray(list(columns), dtype=object)
+
+
+def _input_names(estimator: BaseEstimator, input_features: Any) -> list[str]:
+    if input_features is not None:
+        return [str(name) for name in input_features]
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        return list(names)
+    return [f"x{i}" for i in range(estimator.n_features_in_)]
+
+
+def _frame(X: Any) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = np.asarray(X, dtype=object) if not hasattr(X, "shape") else X
+    return pd.DataFrame(array)
+
+
+def _as_float(column: pd.Series) -> np.ndarray:
+    dtype = column.dtype
+    if ptypes.is_timedelta64_dtype(dtype):
+        return column.dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
+    if ptypes.is_bool_dtype(dtype) or ptypes.is_numeric_dtype(dtype):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    # text or objects at predict time (a CSV read without types): numbers, or true/false words
+    numbers = pd.to_numeric(column, errors="coerce")
+    words = column.astype("string").str.strip().str.lower().map({"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0})
+    return numbers.where(numbers.notna(), words).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _as_datetime(column: pd.Series) -> pd.Series:
+    if ptypes.is_datetime64_any_dtype(column.dtype):
+        return column
+    try:  # text at predict time (a CSV read without types)
+        return pd.to_datetime(column, errors="coerce", format="mixed")
+    except (TypeError, ValueError):  # mixed time zones
+        return pd.to_datetime(column, errors="coerce", format="mixed", utc=True)
+
+
+# -- the plan ---------------------------------------------------------------------------------
+
+
+def column_kind(column: pd.Series) -> str:
+    """ "boolean", "numeric", "datetime" or "categorical" (anything else: text, category, objects)."""
+    dtype = column.dtype
+    if ptypes.is_bool_dtype(dtype):
+        return "boolean"
+    if ptypes.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if ptypes.is_timedelta64_dtype(dtype) or (ptypes.is_numeric_dtype(dtype) and not ptypes.is_complex_dtype(dtype)):
+        return "numeric"
+    return "categorical"
+
+
+def check_training_data(X: Any, y: Any) -> None:
+    """Refuse what no preprocessing can fix, naming the column."""
+    if not isinstance(X, pd.DataFrame):
+        raise DataError(f"the trainer needs a pandas DataFrame of features, got {type(X).__name__}")
+    if X.shape[0] == 0:
+        raise DataError("the training data has no rows")
+    if X.shape[1] == 0:
+        raise DataError("the training data has no feature columns: check features and exclude")
+    bad = [c for c in X.columns if not isinstance(c, str)]
+    if bad:
+        raise DataError(f"column name {bad[0]!r} is not text: name every column (a header row in CSV)")
+    for name in X.columns:
+        if X[name].isna().all():
+            raise DataError(
+                f"feature '{name}' is empty (all values missing) in the training data: "
+                f'drop it with exclude = ["{name}"]'
+            )
+    missing = int(pd.isna(pd.Series(y)).sum()) if y is not None else 0
+    if missing:
+        target = getattr(y, "name", None) or "target"
+        raise DataError(f"target '{target}' has {missing} missing values in the training data: drop or fill those rows")
+
+
+def build(
+    X: pd.DataFrame, *, tree: bool, classification: bool, positive: bool = False, seed: int = 0
+) -> ColumnTransformer:
+    """The ColumnTransformer for these columns, before fit.
+
+    `tree`: no scaling, ordinal codes for many categories. Otherwise StandardScaler (MinMaxScaler
+    when the estimator takes only non-negative inputs) and target encoding for many categories.
+    """
+    groups: dict[str, list[str]] = {"numeric": [], "boolean": [], "datetime": [], "onehot": [], "many": []}
+    for name in X.columns:
+        kind = column_kind(X[name])
+        if kind == "categorical":
+            kind = "onehot" if X[name].nunique(dropna=True) <= MAX_ONEHOT else "many"
+        groups[kind].append(name)
+
+    def scaled(*steps: tuple[str, Any]) -> Pipeline:
+        if not tree:
+            steps += (("scale", MinMaxScaler(clip=True) if positive else StandardScaler()),)
+        return Pipeline(list(steps))
+
+    def imputer(strategy: str) -> SimpleImputer:
+        # add_indicator: a 0/1 column for each feature that had missing values at fit, and only those
+        return SimpleImputer(strategy=strategy, add_indicator=True, keep_empty_features=True)
+
+    if tree:
+        many = Pipeline(
+            [
+                ("strings", CategoryStrings()),
+                ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float64)),
+            ]
+        )
+    else:
+        many = scaled(("strings", CategoryStrings()), ("encode", _target_encoder(classification, seed)))
+    pipelines = {
+        "numeric": scaled(("to_float", ToFloat()), ("impute", imputer("median"))),
+        "boolean": Pipeline([("to_float", ToFloat()), ("impute", imputer("most_frequent"))]),
+        "datetime": scaled(("parts", DateParts()), ("impute", imputer("median"))),
+        "onehot": Pipeline(
+            [
+                ("strings", CategoryStrings()),
+                (
+                    "encode",
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist", min_frequency=MIN_FREQUENCY, sparse_output=False
+                    ),
+                ),
+            ]
+        ),
+        "many": many,
+    }
+    transformers = [(kind, pipelines[kind], columns) for kind, columns in groups.items() if columns]
+    return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
+
+
+def _target_encoder(classification: bool, seed: int) -> TargetEncoder:
+    """Cross-fitted target encoding with seeded folds (scikit-learn 1.9 moved the seed into `cv`)."""
+    if inspect.signature(TargetEncoder).parameters["random_state"].default != "deprecated":
+        return TargetEncoder(random_state=seed)
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    folds = StratifiedKFold if classification else KFold
+    return TargetEncoder(cv=folds(n_splits=5, shuffle=True, random_state=seed))
+
+
+# -- from outputs back to input columns ----------------------------------------------------------
+
+
+def output_origins(preprocessor: ColumnTransformer) -> list[str] | None:
+    """The input column behind each output column of a fitted ColumnTransformer, or None if unknown."""
+    width = sum(s.stop - s.start for s in preprocessor.output_indices_.values())
+    origins: list[str | None] = [None] * width
+    for name, transformer, columns in preprocessor.transformers_:
+        if isinstance(transformer, str):  # "drop" / "passthrough" remainder
+            if transformer == "drop":
+                continue
+            return None
+        where = preprocessor.output_indices_[name]
+        found = _origins(transformer, [str(c) for c in columns])
+        if found is None or len(found) != where.stop - where.start:
+            return None
+        origins[where] = found
+    return None if any(o is None for o in origins) else origins  # type: ignore[return-value]
+
+
+def _origins(transformer: Any, origins: list[str]) -> list[str] | None:
+    steps = [step for _, step in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
+    for step in steps:
+        if isinstance(step, ToFloat | CategoryStrings | StandardScaler | MinMaxScaler | OrdinalEncoder):
+            continue
+        if isinstance(step, DateParts):
+            origins = [name for name in origins for _ in DATE_PARTS]
+        elif isinstance(step, SimpleImputer):
+            indicator = getattr(step, "indicator_", None)
+            if indicator is not None:
+                origins = origins + [origins[i] for i in indicator.features_]
+        elif isinstance(step, OneHotEncoder):
+            infrequent = getattr(step, "infrequent_categories_", [None] * len(step.categories_))
+            drop = step.drop_idx_ if step.drop_idx_ is not None else [None] * len(step.categories_)
+            counts = [
+                len(cats) - (len(rare) - 1 if rare is not None else 0) - (dropped is not None)
+                for cats, rare, dropped in zip(step.categories_, infrequent, drop, strict=True)
+            ]
+            origins = [name for name, count in zip(origins, counts, strict=True) for _ in range(count)]
+        elif isinstance(step, TargetEncoder):
+            per = len(step.classes_) if step.target_type_ == "multiclass" else 1
+            origins = [name for name in origins for _ in range(per)]
+        else:
+            return None
+    return origins

@@ -1,0 +1,157 @@
+"""SklearnTrainer: any scikit-learn estimator, with careful automatic preprocessing.
+
+This module is imported when a project opens, so scikit-learn, pandas and friends are
+imported inside the methods that need them, never at the top.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import nullcontext
+from typing import Any
+
+from modelcycle.errors import DataError
+from modelcycle.interfaces import Trainer
+
+
+class SklearnTrainer(Trainer):
+    """Fits any scikit-learn estimator named by its dotted path.
+
+    With ``preprocessing = "auto"`` the fitted model is a ``Pipeline`` of two steps:
+    ``preprocess`` (a ColumnTransformer: impute, scale for non-tree models, one-hot or
+    target/ordinal-encode text, split dates into parts) and ``estimator``. With ``"none"``
+    it is the bare estimator, fitted on the columns as they are.
+    """
+
+    name = "sklearn"
+    formats = ("joblib", "skops")
+
+    def fit(self, X: Any, y: Any) -> Any:
+        from . import estimators, preprocessing
+
+        settings = self.settings
+        params = dict(settings.params)
+        path = estimators.estimator_path(settings.estimator, self.task)
+        cls = estimators.resolve_class(path)
+        estimator = estimators.make_estimator(cls, params)
+        estimators.check_task(estimator, path, self.task)
+
+        # Fill in what the user left unset: the thread cap and the recipe's seed.
+        known = estimator.get_params(deep=False)
+        extra: dict[str, Any] = {}
+        if settings.threads is not None and "n_jobs" in known and "n_jobs" not in params:
+            extra["n_jobs"] = settings.threads
+        if "random_state" in known and "random_state" not in params:
+            extra["random_state"] = settings.split.seed
+        if extra:
+            estimator.set_params(**extra)
+
+        if settings.preprocessing == "auto":
+            from sklearn.pipeline import Pipeline
+
+            preprocessing.check_training_data(X, y)
+            preprocessor = preprocessing.build(
+                X,
+                tree=estimators.is_tree_model(cls),
+                classification=self.task != "regression",
+                positive=estimators.positive_only(estimator),
+                seed=settings.split.seed,
+            )
+            model = Pipeline([("preprocess", preprocessor), ("estimator", estimator)])
+        else:
+            model = estimator
+
+        if settings.threads is not None:
+            from threadpoolctl import threadpool_limits  # BLAS and OpenMP (HistGradientBoosting)
+
+            limits: Any = threadpool_limits(limits=settings.threads)
+        else:
+            limits = nullcontext()
+        with limits, warnings.catch_warnings():
+            if "n_jobs" in extra:  # ours, not the user's: e.g. LogisticRegression ignores n_jobs since 1.8
+                warnings.filterwarnings("ignore", message=".*'n_jobs' has no effect", category=FutureWarning)
+            try:
+                model.fit(X, y)
+            except ValueError as exc:
+                error = estimators.param_error(exc, params)
+                if error is not None:
+                    raise error from exc
+                hint = ""
+                if settings.preprocessing == "none":
+                    hint = '; preprocessing = "auto" imputes missing values and encodes text and dates'
+                raise DataError(f"{cls.__name__} rejected the training data: {estimators.one_line(exc)}{hint}") from exc
+        return model
+
+    def dump(self, fitted: Any, fmt: str) -> bytes:
+        from . import artifacts
+
+        return artifacts.dump(fitted, fmt)
+
+    def load(self, data: bytes, fmt: str) -> Any:
+        from . import artifacts
+
+        return artifacts.load(data, fmt)
+
+    def feature_importances(self, fitted: Any, columns: list[str]) -> dict[str, float] | None:
+        """feature_importances_ or |coef_| summed per input column, normalised to 1; None without either."""
+        import numpy as np
+        from sklearn.compose import ColumnTransformer
+        from sklearn.pipeline import Pipeline
+
+        from . import preprocessing
+
+        estimator, origins = fitted, None
+        if isinstance(fitted, Pipeline):
+            estimator = fitted.steps[-1][1]
+            first = fitted.steps[0][1]
+            if len(fitted.steps) != 2 or not isinstance(first, ColumnTransformer):
+                return None
+            origins = preprocessing.output_origins(first)
+        else:
+            names = getattr(fitted, "feature_names_in_", None)
+            origins = [str(n) for n in names] if names is not None else list(columns)
+        raw = _raw_importances(estimator)
+        if raw is None or origins is None or len(origins) != len(raw):
+            return None
+        totals = dict.fromkeys(columns, 0.0)
+        for origin, value in zip(origins, raw, strict=True):
+            if origin in totals:
+                totals[origin] += float(value)
+        total = sum(totals.values())
+        if not np.isfinite(total) or total <= 0:
+            return None
+        return {name: value / total for name, value in totals.items()}
+
+    @classmethod
+    def describe(cls, settings: Any, task: str | None = None) -> dict[str, Any]:
+        """Estimator path (the task's default when unset: pass settings with task filled in), params, preprocessing."""
+        from .estimators import estimator_path
+
+        task = task or settings.task
+        return {
+            # the default depends on the task: unknown (None) rather than a guess when neither is given
+            "estimator": estimator_path(settings.estimator, task) if settings.estimator or task else None,
+            "params": dict(settings.params),
+            "preprocessing": settings.preprocessing,
+        }
+
+
+def _raw_importances(estimator: Any) -> Any | None:
+    """feature_importances_, else |coef_| summed over classes; None when the estimator has neither."""
+    import numpy as np
+
+    for attribute in ("feature_importances_", "coef_"):
+        try:
+            value = getattr(estimator, attribute)
+        except Exception:  # noqa: BLE001 - e.g. SVC(kernel="rbf").coef_ raises AttributeError
+            continue
+        if value is None:
+            continue
+        if hasattr(value, "toarray"):  # sparse coef_
+            value = value.toarray()
+        array = np.abs(np.asarray(value, dtype=np.float64))
+        if array.ndim == 2:
+            array = array.sum(axis=0)
+        if array.ndim == 1:
+            return array
+    return None
