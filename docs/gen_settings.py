@@ -1,7 +1,7 @@
 """Render the settings reference in docs/settings.md from modelcycle.settings.
 
 The block between ``<!-- BEGIN GENERATED -->`` and ``<!-- END GENERATED -->`` is
-rewritten from the pydantic models (key, type, default, description), so the
+rewritten from the settings sections (key, type, default, description), so the
 reference cannot drift from the code. tests/test_docs_settings.py checks it.
 
     python docs/gen_settings.py           # rewrite the block in docs/settings.md
@@ -17,10 +17,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import annotated_types
 from modelcycle import settings
-from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
 
 DOC = Path(__file__).resolve().parent / "settings.md"
 BEGIN = "<!-- BEGIN GENERATED -->"
@@ -31,7 +28,7 @@ END = "<!-- END GENERATED -->"
 
 
 def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    return isinstance(annotation, type) and issubclass(annotation, settings.Section)
 
 
 def _without_none(annotation: Any) -> tuple[Any, bool]:
@@ -53,13 +50,9 @@ def _plural(name: str) -> str:
     return f"{head}s {rest}".rstrip() if head in ("string", "integer", "number", "boolean", "list") else name
 
 
-def _is_duration(model: type[BaseModel], name: str) -> bool:
-    """A field that a `mode="before"` validator named like *duration* converts from text."""
-    for decorator in model.__pydantic_decorators__.field_validators.values():
-        func = getattr(decorator.func, "__func__", decorator.func)
-        if name in decorator.info.fields and decorator.info.mode == "before" and "duration" in func.__name__:
-            return True
-    return False
+def _is_duration(field: Any) -> bool:
+    """A field whose `before` converter, named like *duration*, turns text into seconds."""
+    return "duration" in getattr(field.before, "__name__", "")
 
 
 def type_name(annotation: Any) -> str:
@@ -101,31 +94,19 @@ def type_name(annotation: Any) -> str:
 def default_text(field: Any) -> str:
     if field.is_required():
         return "required"
-    if field.default_factory is not None:
-        value = field.default_factory()
-    else:
-        value = field.default
-    if value is None or value is PydanticUndefined:
+    value = field.get_default()
+    if value is None:
         return "unset"
-    if isinstance(value, BaseModel):
+    if isinstance(value, settings.Section):
         return "see below"
     return "`" + json.dumps(value) + "`"
 
 
-_LIMITS = (
-    (annotated_types.Gt, "gt", ">"),
-    (annotated_types.Ge, "ge", ">="),
-    (annotated_types.Lt, "lt", "<"),
-    (annotated_types.Le, "le", "<="),
-)
+_SIGNS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
 def limits_text(field: Any) -> str:
-    parts = []
-    for meta in field.metadata:
-        for kind, attr, sign in _LIMITS:
-            if isinstance(meta, kind):
-                parts.append(f"{sign} {getattr(meta, attr)}")
+    parts = [f"{_SIGNS[kind]} {limit}" for kind, limit in field.limits]
     return "Must be " + " and ".join(parts) + "." if parts else ""
 
 
@@ -136,7 +117,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _sections(model: type[BaseModel], path: str) -> list[tuple[str, type[BaseModel]]]:
+def _sections(model: type[settings.Section], path: str) -> list[tuple[str, type[settings.Section]]]:
     """(TOML path, model) for `model` and every table below it, depth first."""
     found = [(path, model)]
     for name, field in model.model_fields.items():
@@ -158,10 +139,10 @@ def _heading(path: str) -> str:
     return f"### `[{path}]`"
 
 
-def _row(model: type[BaseModel], name: str, field: Any, path: str) -> str:
+def _row(name: str, field: Any, path: str) -> str:
     annotation, _ = _without_none(field.annotation)
     kind = type_name(field.annotation)
-    if _is_duration(model, name):
+    if _is_duration(field):
         kind = 'duration: seconds, or text like "90s", "30m", "6h", "1d", "2w"'
 
     description = field.description or ""
@@ -190,7 +171,7 @@ def render() -> str:
         out.append("| key | type | default | description |")
         out.append("|---|---|---|---|")
         for name, field in model.model_fields.items():
-            out.append(_row(model, name, field, path))
+            out.append(_row(name, field, path))
         if model.model_config.get("extra") == "allow":
             out.append("| *other keys* | any | | Kept and handed to the plugin that `type` names. |")
         out.append("")

@@ -8,7 +8,6 @@ from pathlib import Path
 from types import ModuleType
 
 from modelcycle import settings
-from pydantic import BaseModel
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -49,7 +48,7 @@ def _all_models(model: type, seen: list[type]) -> list[type]:
         stack = [field.annotation]
         while stack:
             current = stack.pop()
-            if isinstance(current, type) and issubclass(current, BaseModel):
+            if isinstance(current, type) and issubclass(current, settings.Section):
                 _all_models(current, seen)
             stack.extend(typing.get_args(current))
     return seen
@@ -79,3 +78,19 @@ def test_every_section_has_a_heading() -> None:
         "scenarios.NAME.steps",
     ):
         assert f"### `{heading}" in block, heading
+
+
+def test_rows_show_types_defaults_limits_and_durations() -> None:
+    block = gen.render()
+    assert "| `url` | string | required | Path or fsspec URL" in block
+    assert '| `format` | one of "csv", "parquet", "jsonl" | unset | Default: inferred from the suffix. |' in block
+    assert "(random, stratified, time). Must be > 0 and < 1. |" in block
+    assert "| `folds` | integer | `5` | kfold: number of folds. Must be >= 2 and <= 100. |" in block
+    assert "| `threshold` | number or string | unset |" in block
+    assert '| `cooldown` | duration: seconds, or text like "90s", "30m", "6h", "1d", "2w" | `21600.0` |' in block
+    assert "| `split` | table | see below | The `[models.NAME.split]` table below. |" in block
+    assert block.count("| *other keys* | any | |") == 3  # notifiers, steps, triggers
+
+
+def test_the_script_does_not_need_pydantic() -> None:
+    assert "pydantic" not in (DOCS / "gen_settings.py").read_text(encoding="utf-8")

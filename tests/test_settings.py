@@ -344,3 +344,191 @@ def test_an_empty_variable_takes_the_default_like_the_shell(tmp_path: Path) -> N
     assert load(tmp_path, text, {"DATA": ""}).datasets["customers"].url == "fallback/c.csv"
     text = BASE.replace('"data/customers.csv"', '"x${EMPTY}.csv"')
     assert load(tmp_path, text, {"EMPTY": ""}).datasets["customers"].url == "x.csv"
+
+
+# -- type errors, limits and the validator's behaviour ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[project]\nname = 1\n", "modelcycle.toml: project.name: input should be a valid string (got 1)"),
+        ("[project]\nname = true\n", "modelcycle.toml: project.name: input should be a valid string (got True)"),
+        (
+            "[project]\nplugins = ['a', 2]\n",
+            "modelcycle.toml: project.plugins[1]: input should be a valid string (got 2)",
+        ),
+        (
+            "[project]\nstore_options = 'x'\n",
+            "modelcycle.toml: project.store_options: input should be a valid dictionary (got 'x')",
+        ),
+        ("project = 1\n", "modelcycle.toml: project: input should be a valid dictionary (got 1)"),
+        ("datasets = { a = 1 }\n", "modelcycle.toml: datasets.a: input should be a valid dictionary (got 1)"),
+        (
+            BASE + "[models.churn.split]\nseed = 'x'\n",
+            "modelcycle.toml: models.churn.split.seed: input should be a valid integer (got 'x')",
+        ),
+        (
+            BASE + "[models.churn.split]\nseed = true\n",
+            "modelcycle.toml: models.churn.split.seed: input should be a valid integer (got True)",
+        ),
+        (
+            BASE + "[models.churn.split]\nseed = 1.5\n",
+            "modelcycle.toml: models.churn.split.seed: input should be a valid integer, got a number with a fractional part (got 1.5)",
+        ),
+        (
+            BASE + "[models.churn.split]\ntest_size = true\n",
+            "modelcycle.toml: models.churn.split.test_size: input should be a valid number (got True)",
+        ),
+        (
+            BASE + "[models.churn.split]\ntest_size = '0.3'\n",
+            "modelcycle.toml: models.churn.split.test_size: input should be a valid number (got '0.3')",
+        ),
+        (
+            BASE + "[models.churn.split]\ntest_size = 0\n",
+            "modelcycle.toml: models.churn.split.test_size: input should be greater than 0 (got 0)",
+        ),
+        (
+            BASE + "[models.churn.split]\nfolds = 1\n",
+            "modelcycle.toml: models.churn.split.folds: input should be greater than or equal to 2 (got 1)",
+        ),
+        (
+            BASE + "[models.churn.split]\nfolds = 101\n",
+            "modelcycle.toml: models.churn.split.folds: input should be less than or equal to 100 (got 101)",
+        ),
+        (
+            BASE.replace('target = "churned"', 'target = "churned"\nrefit_full = 1'),
+            "modelcycle.toml: models.churn.refit_full: input should be a valid boolean (got 1)",
+        ),
+        (
+            BASE.replace('target = "churned"', 'target = "churned"\nrefit_full = "yes"'),
+            "modelcycle.toml: models.churn.refit_full: input should be a valid boolean (got 'yes')",
+        ),
+        (
+            BASE.replace('target = "churned"', 'target = "churned"\nsplit = 3'),
+            "modelcycle.toml: models.churn.split: input should be a valid dictionary (got 3)",
+        ),
+        (
+            BASE.replace('target = "churned"', 'target = "churned"\nthreshold = [1]'),
+            "modelcycle.toml: models.churn.threshold: input should be a valid number or a valid string (got [1])",
+        ),
+        (
+            BASE.replace('target = "churned"', 'target = "churned"\nthreads = 0'),
+            "modelcycle.toml: models.churn.threads: input should be greater than or equal to 1 (got 0)",
+        ),
+        (
+            "[datasets.a]\nurl = 'x'\nformat = 1\n",
+            "modelcycle.toml: datasets.a.format: input should be 'csv', 'parquet' or 'jsonl' (got 1)",
+        ),
+        (
+            BASE.replace('target = "churned"', 'target = "churned"\nartifact_format = "x"'),
+            "modelcycle.toml: models.churn.artifact_format: input should be 'joblib' or 'skops' (got 'x')",
+        ),
+        (
+            BASE + "[models.churn.drift]\nthreshold = { psi = 'high' }\n",
+            "modelcycle.toml: models.churn.drift.threshold.psi: input should be a valid number (got 'high')",
+        ),
+        (
+            BASE + "[checks.c]\nmodel = 'churn'\nmetric = 'm'\nvalue_in = 'x'\n",
+            "modelcycle.toml: checks.c.value_in: input should be a valid list (got 'x')",
+        ),
+        (
+            BASE + "[alerts]\ncooldown = -5\n",
+            "modelcycle.toml: alerts.cooldown: value error, a duration cannot be negative (got -5)",
+        ),
+        (
+            BASE + "[scenarios.s]\nsteps = [1]\n",
+            "modelcycle.toml: scenarios.s.steps[0]: input should be a valid dictionary (got 1)",
+        ),
+        (
+            BASE + "[scenarios.s]\nsteps = [{ type = 'x', retries = 101 }]\n",
+            "modelcycle.toml: scenarios.s.steps[0].retries: input should be less than or equal to 100 (got 101)",
+        ),
+        (
+            BASE + "[scenarios.s]\nnotify = { FAILED = 'x' }\n",
+            "modelcycle.toml: scenarios.s.notify.FAILED: input should be a valid list (got 'x')",
+        ),
+        (
+            "[project]\nstore = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]\n",
+            "modelcycle.toml: project.store: input should be a valid string (got [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 1...)",
+        ),
+    ],
+)
+def test_type_and_limit_errors(tmp_path: Path, text: str, expected: str) -> None:
+    assert error_of(tmp_path, text) == expected
+
+
+def test_the_first_error_in_declaration_order_wins(tmp_path: Path) -> None:
+    # [project] is declared before [datasets], whatever the order in the file
+    text = "[datasets.a]\nurl = 1\n[project]\nname = 1\nstore = 2\n"
+    assert error_of(tmp_path, text) == "modelcycle.toml: project.name: input should be a valid string (got 1)"
+    # an unknown key anywhere comes before any type error
+    text = "[project]\nname = 1\n[alerts]\nbogus = 1\n"
+    assert error_of(tmp_path, text).startswith("modelcycle.toml: alerts.bogus: unknown key; known keys: on,")
+
+
+def test_numbers_convert_without_changing_their_meaning(tmp_path: Path) -> None:
+    text = BASE + "[models.churn.split]\ntest_size = 1e-1\nseed = 3.0\n[models.churn.activation]\nmin_delta = 1\n"
+    model = load(tmp_path, text).models["churn"]
+    assert model.split.test_size == 0.1 and model.split.seed == 3 and type(model.split.seed) is int
+    assert model.activation.min_delta == 1.0 and type(model.activation.min_delta) is float
+
+
+def test_numbers_may_come_from_the_environment_as_text(tmp_path: Path) -> None:
+    text = BASE + '[models.churn.split]\ntest_size = "${SIZE}"\nseed = "${SEED:-7}"\n'
+    split = load(tmp_path, text, {"SIZE": "0.25"}).models["churn"].split
+    assert split.test_size == 0.25 and split.seed == 7 and type(split.seed) is int
+    # text from the environment that is no number is refused, showing the placeholder
+    message = error_of(tmp_path, text, {"SIZE": "0.25", "SEED": "seven"})
+    assert message == "modelcycle.toml: models.churn.split.seed: input should be a valid integer (got '${SEED:-7}')"
+    # where text is expected, text it stays
+    text = BASE + '[datasets.customers.read_options]\nsep = "${SEP}"\n'
+    assert load(tmp_path, text, {"SEP": "123"}).datasets["customers"].read_options == {"sep": "123"}
+
+
+def test_sections_are_frozen_dumpable_and_keep_extra_keys(tmp_path: Path) -> None:
+    import copy
+    import pickle
+
+    s = load(tmp_path, FULL, SECRETS)
+    model = s.models["churn"]
+    with pytest.raises(AttributeError):
+        model.target = "other"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del model.target
+    dumped = model.model_dump(mode="json")
+    assert dumped["split"] == {"method": "random", "test_size": 0.2, "seed": 0, "column": None, "folds": 5}
+    assert dumped["activation"]["policy"] == "if-better" and dumped["params"] == {"max_iter": 200}
+    assert s.notifiers["chat"].model_dump() == {"type": "apprise", "urls": ["slack://xoxb-123-token/#ml-alerts"]}
+    step = s.scenarios["nightly"].steps[2]
+    assert step.model_extra == {"checks": ["auc_floor"]} and step.checks == ["auc_floor"]
+    assert s.project.model_extra is None
+    with pytest.raises(AttributeError):
+        _ = step.nothing
+    for copied in (pickle.loads(pickle.dumps(s.model)), copy.deepcopy(s.model)):
+        assert copied == s.model and copied is not s.model
+    assert s.model.model_fields["alerts"].default_factory is not None
+
+
+def test_sections_can_be_built_in_python() -> None:
+    from modelcycle._validate import ValidationError
+    from modelcycle.settings import SplitSettings, StepSettings
+
+    assert SplitSettings() == SplitSettings(method="random")
+    assert SplitSettings(folds=3).folds == 3
+    assert StepSettings(type="retrain", model="m").model_extra == {"model": "m"}
+    with pytest.raises(ValidationError, match="less than 1"):
+        SplitSettings(test_size=1)
+    with pytest.raises(ValidationError, match="unknown key"):
+        SplitSettings(sede=1)
+    with pytest.raises(ValidationError, match="required key is missing"):
+        StepSettings()
+
+
+def test_importing_the_settings_does_not_import_pydantic() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, modelcycle.project; print('pydantic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -151,8 +151,28 @@ class Metric(Plugged, ABC):
         """The metric's value; NaN when it is undefined on these rows (one class only, say)."""
 
 
-class DriftTest(Plugged):
-    """Compares a column's new distribution with the version's reference profile."""
+class DriftTest(Plugged, ABC):
+    """Compares a column's current distribution with the version's reference profile.
+
+    The core hands both sides as aligned count vectors over the same bins: for numeric
+    columns the bins the reference's percentile ``edges`` make (len(edges) + 1 bins,
+    the outer ones open); for categorical columns the reference's top categories
+    followed by one "other" bin. Missing values are not in the counts. A test returns
+    an effect size (the column drifted when it is >= the threshold) and, where it has
+    one, a p-value that is reported beside it but does not decide.
+    """
+
+    #: column kinds the test applies to: "numeric", "categorical"
+    kinds: ClassVar[tuple[str, ...]] = ()
+    #: the effect size at or above which a column counts as drifted
+    default_threshold: ClassVar[float] = 0.0
+
+    @abstractmethod
+    def compare(
+        self, reference: Any, current: Any, *, edges: list[float] | None = None, scale: float | None = None
+    ) -> tuple[float, float | None]:
+        """(statistic, p_value or None) for two count vectors; `edges` and the reference
+        standard deviation `scale` are given for numeric columns."""
 
 
 class Notifier(Plugged):

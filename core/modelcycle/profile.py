@@ -108,3 +108,20 @@ def build_profile(
         "prediction": prediction_profile(task, predictions, proba, labels),
         "label": numeric_profile(y.to_numpy(dtype="float64")) if task == "regression" else categorical_profile(y),
     }
+
+
+def calibration_map(positive: Any, scores: Any, points: int = 200) -> dict[str, list[float]]:
+    """An isotonic map from the model's score to the observed positive rate on the holdout.
+
+    Confidence-based performance estimation (CBPE) trusts calibrated probabilities;
+    this map calibrates them with what the holdout showed, without storing the holdout.
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+    iso.fit(np.asarray(scores, dtype="float64"), np.asarray(positive, dtype="float64"))
+    x, y = np.asarray(iso.X_thresholds_), np.asarray(iso.y_thresholds_)
+    if len(x) > points:
+        keep = np.unique(np.linspace(0, len(x) - 1, points).round().astype(int))
+        x, y = x[keep], y[keep]
+    return {"x": [float(v) for v in x], "y": [float(v) for v in y]}

@@ -5,20 +5,15 @@ fix it. Values that came from ``${NAME}`` are remembered so that they can be
 redacted from anything shown or stored.
 """
 
-from __future__ import annotations
-
-import difflib
 import os
 import re
-import tomllib
 import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
+from ._validate import Field, Section, ValidationError
 from .errors import ModelcycleError, SettingsError
 from .names import check_name
 
@@ -27,11 +22,29 @@ OUTCOMES = ("OK", "WARNING", "ERROR", "EMPTY")
 RUN_OUTCOMES = ("SUCCESS", "WARNING", "FAILED", "ABORTED")
 
 
+# -- durations ----------------------------------------------------------------------
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> float:
+    """'90s', '30m', '6h', '1d', '2w' or a number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or text like '30m', '6h', '1d'")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", value)
+        if match:
+            return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    raise ValueError("a duration is a number of seconds or text like '30m', '6h', '1d'")
+
+
 # -- sections -----------------------------------------------------------------------
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Every section is a frozen Section (see _validate.py): unknown keys are refused unless
+# model_config allows extra keys, which then stay in `model_extra` for the plugin to check.
 
 
 class ProjectSettings(Section):
@@ -138,10 +151,10 @@ class CheckSettings(Section):
     notify: list[str] | None = Field(None, description="Notifiers for this check; replaces [alerts] notify.")
 
 
-class NotifierSettings(BaseModel):
+class NotifierSettings(Section):
     """`type` picks the notifier plugin; the other keys are that plugin's to validate."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = {"extra": "allow"}
     type: str = Field(description="A notifier plugin: email, apprise, file, …")
 
 
@@ -153,16 +166,12 @@ class AlertSettings(Section):
     cooldown: float = Field(
         6 * 3600.0,
         description='The same check with the same outcome is not re-sent within this ("6h", "30m", seconds).',
+        before=parse_duration,
     )
 
-    @field_validator("cooldown", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> float:
-        return parse_duration(value)
 
-
-class StepSettings(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+class StepSettings(Section):
+    model_config = {"extra": "allow"}
     type: str = Field(description="A step plugin: retrain, evaluate, check, score, notify, python.")
     run_if: Literal["success", "failure", "always"] = Field(
         "success", description="When the step runs, given earlier steps."
@@ -170,8 +179,8 @@ class StepSettings(BaseModel):
     retries: int = Field(0, ge=0, le=100, description="Extra attempts after a failure.")
 
 
-class TriggerSettings(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+class TriggerSettings(Section):
+    model_config = {"extra": "allow"}
     type: str = Field(description="A trigger plugin: cron, dataset-changed, after-scenario.")
 
 
@@ -194,6 +203,29 @@ class SettingsModel(Section):
 
 
 # -- the loaded settings ----------------------------------------------------------------
+
+
+class Redactor:
+    """Replaces values that came from ``${NAME}`` with the placeholder they came from."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    def add(self, value: str, placeholder: str) -> None:
+        if len(value) >= 3:  # shorter values would mangle unrelated text
+            self._values[value] = placeholder
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in sorted(self._values, key=len, reverse=True):
+                if secret in value:
+                    value = value.replace(secret, self._values[secret])
+            return value
+        if isinstance(value, Mapping):
+            return {k: self(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self(v) for v in value]
+        return value
 
 
 class Settings:
@@ -227,29 +259,6 @@ class Settings:
         return SettingsError(self.redactor(f"{self.file.name}: {key}: {problem}"))
 
 
-class Redactor:
-    """Replaces values that came from ``${NAME}`` with the placeholder they came from."""
-
-    def __init__(self) -> None:
-        self._values: dict[str, str] = {}
-
-    def add(self, value: str, placeholder: str) -> None:
-        if len(value) >= 3:  # shorter values would mangle unrelated text
-            self._values[value] = placeholder
-
-    def __call__(self, value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in sorted(self._values, key=len, reverse=True):
-                if secret in value:
-                    value = value.replace(secret, self._values[secret])
-            return value
-        if isinstance(value, Mapping):
-            return {k: self(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self(v) for v in value]
-        return value
-
-
 # -- discovery ----------------------------------------------------------------------------
 
 
@@ -279,6 +288,8 @@ def find_settings_file(path: str | os.PathLike[str] | None = None, cwd: Path | N
 
 def load_settings(file: Path, env: Mapping[str, str] | None = None) -> Settings:
     """Parse, interpolate and validate a settings file."""
+    import tomllib  # here: only loading needs it, and `import modelcycle.settings` stays quick
+
     env = os.environ if env is None else env
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -287,8 +298,10 @@ def load_settings(file: Path, env: Mapping[str, str] | None = None) -> Settings:
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{file.name}: cannot be read: {exc}") from None
     redactor = Redactor()
-    data = _interpolate(raw, env, redactor, file.name, ())
+    interpolated: set[tuple] = set()
+    data = _interpolate(raw, env, redactor, file.name, (), interpolated)
     _check_unknown_keys(data, SettingsModel, (), file.name)
+    _numbers_from_env(data, interpolated)
     try:
         model = SettingsModel.model_validate(data)
     except ValidationError as exc:
@@ -303,17 +316,21 @@ def load_settings(file: Path, env: Mapping[str, str] | None = None) -> Settings:
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def _interpolate(value: Any, env: Mapping[str, str], redactor: Redactor, file: str, key: tuple) -> Any:
+def _interpolate(
+    value: Any, env: Mapping[str, str], redactor: Redactor, file: str, key: tuple, interpolated: set[tuple]
+) -> Any:
+    """`value` with ${NAME} replaced; the keys of the strings that took a variable go into `interpolated`."""
     if isinstance(value, dict):
-        return {k: _interpolate(v, env, redactor, file, (*key, k)) for k, v in value.items()}
+        return {k: _interpolate(v, env, redactor, file, (*key, k), interpolated) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, env, redactor, file, (*key, i)) for i, v in enumerate(value)]
+        return [_interpolate(v, env, redactor, file, (*key, i), interpolated) for i, v in enumerate(value)]
     if not isinstance(value, str) or "$" not in value:
         return value
 
     def substitute(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
             return "$"
+        interpolated.add(key)
         name, default = match.group(1), match.group(2)
         if env.get(name):
             result = env[name]
@@ -330,6 +347,39 @@ def _interpolate(value: Any, env: Mapping[str, str], redactor: Redactor, file: s
         return result
 
     return _VAR.sub(substitute, value)
+
+
+_NUMBER_TEXT = {
+    int: re.compile(r"\s*[+-]?\d+\s*"),
+    float: re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*"),
+}
+
+
+def _numbers_from_env(data: dict[str, Any], interpolated: set[tuple]) -> None:
+    """Where a number is expected, numeric text that came from ${NAME} becomes that number.
+
+    The environment only holds text, so `test_size = "${TEST_SIZE}"` is how a number comes from it.
+    Text written in the file itself stays text (TOML has numbers), and so does text that is no
+    number: validation then refuses it, showing the placeholder rather than the value.
+    """
+    for key in interpolated:
+        annotation: Any = SettingsModel
+        for part in key:
+            annotation = _unwrap(annotation)
+            if isinstance(annotation, type) and issubclass(annotation, Section):
+                field = annotation.model_fields.get(part)
+                annotation = field.annotation if field is not None else None
+            elif typing.get_origin(annotation) in (dict, list):
+                annotation = typing.get_args(annotation)[-1]
+            else:
+                annotation = None
+        wanted = _unwrap(annotation)
+        if wanted in _NUMBER_TEXT:
+            holder: Any = data
+            for part in key[:-1]:
+                holder = holder[part]
+            if _NUMBER_TEXT[wanted].fullmatch(holder[key[-1]]):
+                holder[key[-1]] = wanted(holder[key[-1]])
 
 
 # -- validation helpers ---------------------------------------------------------------------
@@ -361,15 +411,17 @@ def _check_unknown_keys(data: Any, annotation: Any, key: tuple, file: str) -> No
     """Walk data beside the models; an unknown key suggests the nearest known one."""
     annotation = _unwrap(annotation)
     origin = typing.get_origin(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and issubclass(annotation, Section):
         if not isinstance(data, dict):
-            return  # pydantic reports the type error
+            return  # validation reports the type error
         fields = annotation.model_fields
         allow_extra = annotation.model_config.get("extra") == "allow"
         for name, value in data.items():
             if name in fields:
                 _check_unknown_keys(value, fields[name].annotation, (*key, name), file)
             elif not allow_extra:
+                import difflib
+
                 close = difflib.get_close_matches(str(name), list(fields), n=1, cutoff=0.6)
                 hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(fields)
                 raise SettingsError(f"{file}: {_dotted((*key, name))}: unknown key; {hint}")
@@ -384,18 +436,12 @@ def _check_unknown_keys(data: Any, annotation: Any, key: tuple, file: str) -> No
 
 
 def _one_line(exc: ValidationError, file: str, redactor: Redactor) -> str:
-    error = exc.errors()[0]
-    loc = tuple(error["loc"])
-    kind = error["type"]
-    if kind == "missing":
-        return f"{file}: {_dotted(loc)}: required key is missing; add it"
-    message = error["msg"]
-    if loc and loc[-1] == "[key]":
-        loc, message = loc[:-1], "not a valid key: " + message[0].lower() + message[1:]
-    shown = redactor(repr(error.get("input")))
+    if exc.kind == "missing":
+        return f"{file}: {_dotted(exc.loc)}: required key is missing; add it"
+    shown = redactor(repr(exc.input))
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return f"{file}: {_dotted(loc)}: {message[0].lower() + message[1:]} (got {shown})"
+    return f"{file}: {_dotted(exc.loc)}: {exc.message} (got {shown})"
 
 
 def _check_references(settings: Settings) -> None:
@@ -416,6 +462,8 @@ def _check_references(settings: Settings) -> None:
 
     def known(kind: str, name: str, pool: Mapping[str, Any], key: str) -> None:
         if name not in pool:
+            import difflib
+
             choices = ", ".join(sorted(pool)) or f"none: add a [{kind}.{name}] section"
             close = difflib.get_close_matches(name, list(pool), n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
@@ -435,21 +483,3 @@ def _check_references(settings: Settings) -> None:
         for outcome, targets in scenario.notify.items():
             for i, target in enumerate(targets):
                 known("notifiers", target, s.notifiers, f"scenarios.{name}.notify.{outcome}[{i}]")
-
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: Any) -> float:
-    """'90s', '30m', '6h', '1d', '2w' or a number of seconds → seconds."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or text like '30m', '6h', '1d'")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    if isinstance(value, str):
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", value)
-        if match:
-            return float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    raise ValueError("a duration is a number of seconds or text like '30m', '6h', '1d'")

@@ -26,7 +26,7 @@ from .activation import Side, decide
 from .errors import DataError, ModelcycleError, NotFoundError, SettingsError
 from .insights import binary_insights, multiclass_insights, normalise, permutation_importances, regression_insights
 from .measures import MetricSet, apply_threshold_plan, predict, threshold_plan
-from .profile import build_profile, column_kind
+from .profile import build_profile, calibration_map, column_kind
 
 if TYPE_CHECKING:  # pragma: no cover
     from .project import Project
@@ -155,16 +155,17 @@ def split_rows(
         order = np.argsort(frame[split.column].to_numpy(), kind="stable")
         cut = len(order) - max(1, int(round(len(order) * split.test_size)))
         return [(np.sort(order[:cut]), np.sort(order[cut:]))]
-    stratify = None
-    if split.method == "stratified":
-        if not classification:
-            raise SettingsError(f"models.{model}.split.method: 'stratified' needs a classification target; use random")
-        if y.value_counts().min() < 2:
-            raise DataError(f"target in {label}: a class has a single row, too few to stratify; use method = 'random'")
-        stratify = y.to_numpy()
+    if split.method == "random":  # a seeded permutation: the same rows for the same seed, always
+        shuffled = np.random.default_rng(split.seed).permutation(positions)
+        cut = max(1, int(np.ceil(len(positions) * split.test_size)))  # as scikit-learn rounds
+        return [(np.sort(shuffled[cut:]), np.sort(shuffled[:cut]))]
+    if not classification:
+        raise SettingsError(f"models.{model}.split.method: 'stratified' needs a classification target; use random")
+    if y.value_counts().min() < 2:
+        raise DataError(f"target in {label}: a class has a single row, too few to stratify; use method = 'random'")
     try:
         train, test = train_test_split(
-            positions, test_size=split.test_size, random_state=split.seed, shuffle=True, stratify=stratify
+            positions, test_size=split.test_size, random_state=split.seed, shuffle=True, stratify=y.to_numpy()
         )
     except ValueError as exc:
         raise DataError(f"{label}: cannot split: {exc}") from None
@@ -276,12 +277,23 @@ def train(
             metrics = metric_set.compute(y_true, pred, proba, labels)
             metrics_std = {}
         profile = build_profile(X_hold, y_hold, task=task, predictions=pred, proba=proba, labels=labels)
+        if task == "binary":
+            profile["calibration"] = calibration_map(y_true == labels[1], proba[:, 1])
         insights = _insights(task, y_true, pred, proba, labels, threshold, ms.split.seed)
         importances = trainer.feature_importances(fitted, features)
         insights["feature_importances"] = (
             normalise(importances)
             if importances
-            else permutation_importances(fitted, X_hold, y_hold, task, ms.split.seed)
+            else permutation_importances(
+                fitted,
+                X_hold,
+                y_hold,
+                task=task,
+                metric=metric_set.primary_metric,
+                labels=labels,
+                threshold=threshold,
+                seed=ms.split.seed,
+            )
         )
         timings["measure"] = time.perf_counter() - measure_started
 
