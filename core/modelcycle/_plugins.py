@@ -32,6 +32,7 @@ KINDS: Mapping[str, type[interfaces.Plugged]] = MappingProxyType(
         "metrics": interfaces.Metric,
         "drift_tests": interfaces.DriftTest,
         "notifiers": interfaces.Notifier,
+        "check_types": interfaces.CheckType,
         "steps": interfaces.Step,
         "triggers": interfaces.Trigger,
         "executors": interfaces.Executor,

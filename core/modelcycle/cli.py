@@ -120,6 +120,221 @@ def train(state: State, model: str, activate: bool | None, full: bool, as_json: 
     )
 
 
+@cli.command()
+@click.argument("model")
+@click.argument("data", metavar="DATA")
+@click.option("--version", "version", type=int, help="Evaluate this version instead of the active one.")
+@json_option
+@pass_state
+def evaluate(state: State, model: str, data: str, version: int | None, as_json: bool) -> None:
+    """Evaluate MODEL on DATA (a dataset name or URL) and record it in the history."""
+    with progress_display(not as_json) as progress:
+        result = state.project.evaluate(model, data, version=version, progress=progress)
+    if as_json:
+        emit_json(state, result)
+        return
+    for record in result if isinstance(result, list) else [result]:
+        drift = record["drift"]
+        share = "-" if drift["share"] is None else f"{drift['share']:.0%}"
+        lines = [
+            f"{model} version {record['version']}: evaluation {record['id']} on {record['rows']:,} rows "
+            f"({record['labeled_rows']:,} labelled)",
+            f"  metrics    {format_metrics(record['metrics'], limit=8) or '-'}",
+            f"  estimated  {format_metrics(record['estimated'], limit=8) or '-'}",
+            f"  drift      {share} of columns drifted"
+            + (f": {', '.join(drift['drifted_columns'][:8])}" if drift["drifted_columns"] else ""),
+        ]
+        click.echo(state.redact("\n".join(lines)))
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--metric", help="Only this metric (e.g. roc_auc, drift.share, estimated.accuracy).")
+@json_option
+@pass_state
+def history(state: State, model: str, metric: str | None, as_json: bool) -> None:
+    """MODEL's evaluations over time."""
+    records = state.project.evaluations(model)
+    if as_json:
+        if metric is not None:
+            frame = state.project.history(model, metric)
+            emit_json(
+                state,
+                [
+                    {
+                        "id": int(r["id"]),
+                        "evaluated_at": r["evaluated_at"].isoformat(),
+                        "version": int(r["version"]),
+                        "value": None if r[metric] != r[metric] else r[metric],
+                    }
+                    for r in frame.to_dict("records")
+                ],
+            )
+        else:
+            emit_json(state, records)
+        return
+    if not records:
+        click.echo(f"model '{model}' has no evaluations yet: run 'modelcycle evaluate {model} DATA'")
+        return
+    frame = state.project.history(model, metric)
+    columns = [c for c in frame.columns if c != "id"]
+    table(
+        state,
+        f"{model}: {len(frame)} evaluations",
+        columns,
+        [[_cell(row[c]) for c in columns] for row in frame.to_dict("records")],
+    )
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.4g}"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:19]
+    return str(value)
+
+
+@cli.command()
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@json_option
+@pass_state
+def check(state: State, names: tuple[str, ...], as_json: bool) -> None:
+    """Run checks (all by default), record the results and send alerts; exit 1 on any ERROR."""
+    results = state.project.run_checks(list(names) or None)
+    if as_json:
+        emit_json(
+            state,
+            [
+                {
+                    k: r.get(k)
+                    for k in (
+                        "check",
+                        "model",
+                        "metric",
+                        "value",
+                        "outcome",
+                        "message",
+                        "at",
+                        "version",
+                        "evaluation",
+                        "thresholds",
+                        "alert",
+                    )
+                }
+                for r in results
+            ],
+        )
+    else:
+        table(
+            state,
+            None,
+            ["check", "model", "metric", "value", "outcome", "message"],
+            [[r["check"], r["model"], r["metric"], _cell(r["value"]), r["outcome"], r["message"]] for r in results],
+        )
+    if any(r["outcome"] == "ERROR" for r in results):
+        sys.exit(1)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--pending", is_flag=True, help="Only alerts not delivered yet.")
+@json_option
+@click.pass_context
+def alerts(ctx: click.Context, pending: bool, as_json: bool) -> None:
+    """Alerts sent and pending; 'alerts retry' re-sends the pending ones."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from . import alerts as delivery
+
+    state: State = ctx.obj
+    waiting = delivery.pending(state.project)
+    shown = waiting if pending else delivery.sent(state.project, limit=200) + waiting
+    if as_json:
+        emit_json(state, shown)
+        return
+    if not shown:
+        click.echo("no pending alerts" if pending else "no alerts yet")
+        return
+    table(
+        state,
+        None,
+        ["id", "status", "notifier", "created", "attempts", "subject / last error"],
+        [
+            [
+                a["id"][:10],
+                a["status"],
+                a["notifier"],
+                a["created_at"][:19],
+                a["attempts"],
+                a["last_error"] or a["subject"],
+            ]
+            for a in shown
+        ],
+    )
+
+
+@alerts.command("retry")
+@json_option
+@pass_state
+def alerts_retry(state: State, as_json: bool) -> None:
+    """Send every pending alert now, whatever its backoff."""
+    from . import alerts as delivery
+
+    done = delivery.retry(state.project, force=True)
+    if as_json:
+        emit_json(state, done)
+        return
+    delivered = sum(a["status"] == "sent" for a in done)
+    click.echo(f"{delivered} of {len(done)} pending alerts delivered")
+    if delivered < len(done):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("notifier")
+@click.argument("message")
+@pass_state
+def notify(state: State, notifier: str, message: str) -> None:
+    """Send MESSAGE through NOTIFIER, to test it (exit 1 if it was not delivered)."""
+    from .interfaces import Message
+
+    channel = state.project.notifier(notifier)
+    try:
+        channel.send(Message(f"[modelcycle] {state.project.name}: test message", message, None, {"kind": "test"}))
+    except Exception as exc:  # noqa: BLE001 - any delivery failure is reported, not raised
+        click.echo(state.redact(f"error: notifier '{notifier}' did not deliver: {type(exc).__name__}: {exc}"), err=True)
+        sys.exit(1)
+    click.echo(state.redact(f"sent to {channel.target()}"))
+
+
+@cli.command()
+@click.argument("model", required=False)
+@json_option
+@pass_state
+def status(state: State, model: str | None, as_json: bool) -> None:
+    """Per model: active version, latest evaluation, and status (the worst latest check)."""
+    found = state.project.status(model)
+    if as_json:
+        emit_json(state, found)
+        return
+    table(
+        state,
+        None,
+        ["model", "active", "latest evaluation", "status"],
+        [
+            [
+                s["model"],
+                s["active_version"] or "-",
+                "-"
+                if s["latest_evaluation"] is None
+                else f"#{s['latest_evaluation']['id']} {s['latest_evaluation']['evaluated_at'][:19]} "
+                f"{format_metrics(s['latest_evaluation']['metrics'], limit=3)}",
+                s["status"],
+            ]
+            for s in found
+        ],
+    )
+
+
 @contextlib.contextmanager
 def progress_display(enabled: bool) -> Iterator[Any]:
     """A spinner naming the current stage, on a terminal only."""
@@ -130,6 +345,34 @@ def progress_display(enabled: bool) -> Iterator[Any]:
 
     with Console(stderr=True).status("starting") as status:
         yield lambda stage: status.update(stage)
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("input_data", metavar="INPUT")
+@click.argument("output", metavar="OUTPUT")
+@click.option("--version", "version", type=int, metavar="N", help="Score with version N (default: the active one).")
+@json_option
+@pass_state
+def score(state: State, model: str, input_data: str, output: str, version: int | None, as_json: bool) -> None:
+    """Score INPUT (a dataset name, path or URL) with MODEL and write OUTPUT (format from its suffix).
+
+    Paths are relative to the current folder. OUTPUT appears only once it is complete.
+    """
+    import os
+
+    project = state.project
+    if input_data not in project.settings.datasets and "://" not in input_data:
+        input_data = os.path.abspath(input_data)
+    if "://" not in output:
+        output = os.path.abspath(output)
+    with progress_display(not as_json) as progress:
+        summary = project.score(model, input_data, output, version=version, progress=progress)
+    if as_json:
+        emit_json(state, summary)
+    else:
+        message = f"scored {summary['rows']} rows with {model} version {summary['version']} → {summary['output']}"
+        click.echo(state.redact(message))
 
 
 @cli.command()

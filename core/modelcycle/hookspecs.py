@@ -26,6 +26,7 @@ import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .interfaces import (
+        CheckType,
         DriftTest,
         Executor,
         Metric,
@@ -76,6 +77,11 @@ def register_drift_tests() -> list[type[DriftTest]]:
 @hookspec
 def register_notifiers() -> list[type[Notifier]]:
     """Return Notifier classes; ``[notifiers.NAME] type = "<name>"`` picks one."""
+
+
+@hookspec
+def register_check_types() -> list[type[CheckType]]:
+    """Return CheckType classes; ``[checks.NAME] type = "<name>"`` picks one (default "threshold")."""
 
 
 @hookspec

@@ -10,7 +10,7 @@ import numpy as np
 
 CURVE_POINTS = 101
 SCATTER_POINTS = 300
-PERMUTATION_ROWS = 2000
+PERMUTATION_ROWS = 1000
 
 
 def _downsample(*arrays: np.ndarray, points: int = CURVE_POINTS) -> list[list[float]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 
@@ -175,8 +176,52 @@ class DriftTest(Plugged, ABC):
         standard deviation `scale` are given for numeric columns."""
 
 
-class Notifier(Plugged):
-    """A channel that delivers alerts (email, chat, webhook, file outbox)."""
+@dataclass(frozen=True)
+class Message:
+    """One alert as a notifier receives it: rendered text, and the alert record behind it."""
+
+    subject: str
+    text: str
+    html: str | None = None
+    alert: dict[str, Any] = field(default_factory=dict)
+
+
+class Notifier(Plugged, ABC):
+    """A channel that delivers alerts (email, chat, webhook, file outbox).
+
+    The keys of a ``[notifiers.NAME]`` section other than ``type`` are validated against
+    the class's ``Options`` (a :class:`modelcycle.settings.Section`) and handed to
+    ``__init__``. ``send`` must raise when the message was not delivered, so the alert
+    stays pending and is retried; returning normally means delivered.
+    """
+
+    #: the options' schema: a Section subclass (None: the notifier takes no options)
+    Options: ClassVar[type | None] = None
+
+    def __init__(self, name: str, options: Any, *, project: Any) -> None:
+        self.notifier_name = name
+        self.options = options
+        self.project = project
+
+    @abstractmethod
+    def send(self, message: Message) -> None:
+        """Deliver the message or raise (any exception: not delivered)."""
+
+    def target(self) -> str:
+        """Where messages go, safe to show: never a password or a token."""
+        return self.name
+
+
+class CheckType(Plugged, ABC):
+    """Judges one metric value: OK, WARNING or ERROR, with a message saying why.
+
+    A ``[checks.NAME]`` section picks the type with ``type`` (default "threshold"); the
+    keys the type understands are in the check's settings.
+    """
+
+    @abstractmethod
+    def judge(self, value: Any, check: Any, *, baseline: float | None) -> tuple[str, str]:
+        """(outcome, message) for `value`; `baseline` is the value max_drop/max_rise compare with."""
 
 
 class Step(Plugged):

@@ -51,6 +51,7 @@ class Project:
         self.store = self._open_store()
         self.registry = Registry(self.store, redact=settings.redactor)
         self._models: dict[tuple[str, int], Any] = {}
+        self._notifiers: dict[str, Any] = {}
 
     @property
     def name(self) -> str:
@@ -71,6 +72,16 @@ class Project:
             ]
         for kind, value, key in uses:
             self.plugin_class(kind, value, key)
+        if s.checks:
+            from .checks import validate_check_settings
+
+            validate_check_settings(self)
+        for name, spec in s.notifiers.items():
+            cls = self.plugin_class("notifiers", spec.type, f"notifiers.{name}.type")
+            if cls.Options is not None:
+                from .settings import validate_options
+
+                validate_options(s, cls.Options, spec.model_extra or {}, ("notifiers", name))
 
     def plugin_class(self, kind: str, name: str, key: str) -> type:
         """The class registered as `name` for `kind`, or an error listing the registered ones."""
@@ -214,6 +225,133 @@ class Project:
             trainer = trainer_cls(self.settings.models.get(model), task=entry.get("task", ""))
             self._models[key] = trainer.load(data, entry["artifact"]["format"])
         return self._models[key]
+
+    def score(
+        self,
+        model: str,
+        data: Any,
+        output: str | os.PathLike[str] | None = None,
+        version: int | None = None,
+        *,
+        progress: Any = None,
+    ) -> Any:
+        """Predictions of `version` (default: the active one) for `data`, streamed in batches.
+
+        `data`: a DataFrame, a dataset name or a path/URL (CSV, Parquet, JSON lines). Without
+        `output`, the scored DataFrame; with it (a path or URL, format from the suffix,
+        relative paths from the project folder), the rows are written there atomically and
+        a summary {"model", "version", "rows", "output", …} is returned.
+        """
+        from .score import score
+
+        return score(self, model, data, output, version=version, progress=progress)
+
+    def evaluate(self, model: str, data: Any, *, version: int | None = None, progress: Any = None) -> Any:
+        """Evaluate on new data (a dataset name, URL or DataFrame) and record it in the history.
+
+        Returns the evaluation record; with production predictions of several versions
+        (a `model_version` column), a list of records, one per version.
+        """
+        from .evaluate import evaluate
+
+        records = evaluate(self, self._model_name(model), data, version=version, progress=progress)
+        return records[0] if len(records) == 1 else records
+
+    def record_evaluation(self, model: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Append an evaluation record to the model's history; fire after_evaluation_recorded."""
+        from .evaluate import journal
+
+        _, entry = journal(self, model).append(lambda seq, _prev: self.settings.redactor({"id": seq, **record}))
+        self.plugins.fire("after_evaluation_recorded", project=self, model=model, evaluation=entry)
+        return entry
+
+    def evaluations(self, model: str) -> list[dict[str, Any]]:
+        """Every evaluation record of `model`, oldest first."""
+        from .evaluate import journal
+
+        self._require_model(model)
+        return journal(self, model).all()
+
+    def history(self, model: str, metric: str | None = None) -> Any:
+        """The metrics history as a DataFrame: one row per evaluation."""
+        from .evaluate import history_frame
+
+        return history_frame(self.evaluations(model), metric)
+
+    def latest_evaluation(self, model: str) -> dict[str, Any] | None:
+        from .evaluate import journal
+
+        return journal(self, model).last()[1]
+
+    def evaluations_before(self, model: str, evaluation_id: int) -> dict[str, Any] | None:
+        """The evaluation recorded just before `evaluation_id` (a check's "previous" baseline)."""
+        from .evaluate import journal
+
+        return journal(self, model).get(evaluation_id - 1)
+
+    # -- checks, alerts, status ---------------------------------------------------------------
+
+    def run_checks(self, names: list[str] | None = None, *, alert: bool = True) -> list[dict[str, Any]]:
+        """Run checks (all by default), record the results, deliver due pending alerts and new ones."""
+        from . import alerts, checks
+
+        results = checks.run_checks(self, names)
+        if alert:
+            alerts.retry(self)
+            alerts.raise_alerts(self, results)
+        return results
+
+    def notifier(self, name: str) -> Any:
+        """The configured notifier `name`, its options validated."""
+        from .settings import validate_options
+
+        if name not in self.settings.notifiers:
+            known = ", ".join(sorted(self.settings.notifiers)) or "none"
+            raise NotFoundError(f"unknown notifier '{name}'; notifiers in {self.settings.file.name}: {known}")
+        if name not in self._notifiers:
+            spec = self.settings.notifiers[name]
+            cls = self.plugin_class("notifiers", spec.type, f"notifiers.{name}.type")
+            options = (
+                validate_options(self.settings, cls.Options, spec.model_extra or {}, ("notifiers", name))
+                if cls.Options is not None
+                else None
+            )
+            try:
+                self._notifiers[name] = cls(name, options, project=self)
+            except SettingsError as exc:
+                message = str(exc)
+                if message.startswith(self.settings.file.name):
+                    raise
+                raise self.settings.error(
+                    f"notifiers.{name}.{message.split(': ', 1)[0]}", message.split(": ", 1)[-1]
+                ) from None
+        return self._notifiers[name]
+
+    def status(self, model: str | None = None) -> list[dict[str, Any]]:
+        """Per model: active version, latest evaluation, and the worst latest check outcome."""
+        from .checks import latest_results, worst
+
+        models = [model] if model is not None else sorted(self.settings.models)
+        out = []
+        for name in models:
+            self._require_model(name)
+            results = latest_results(self, name)
+            latest = self.latest_evaluation(name)
+            out.append(
+                {
+                    "model": name,
+                    "active_version": self.registry.active(name)["version"] if self.registry.active(name) else None,
+                    "latest_evaluation": None
+                    if latest is None
+                    else {
+                        k: latest.get(k) for k in ("id", "version", "evaluated_at", "rows", "labeled_rows", "metrics")
+                    }
+                    | {"drift_share": (latest.get("drift") or {}).get("share")},
+                    "status": worst([r["outcome"] for r in results]),
+                    "checks": results,
+                }
+            )
+        return out
 
     def describe_plugins(self) -> list[dict[str, Any]]:
         return self.plugins.describe()

@@ -98,6 +98,13 @@ class DriftSettings(Section):
     method: str = Field("auto", description="auto, or a drift test name for every column.")
     threshold: dict[str, float] = Field(default_factory=dict, description="Per-method thresholds, e.g. { psi = 0.2 }.")
     columns: dict[str, str] = Field(default_factory=dict, description="Per-column method overrides.")
+    significance: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="A column drifts only if the difference is also significant at this level (guards small "
+        "samples; 1 turns it off). Effect size still decides at scale.",
+    )
 
 
 class ModelSettings(Section):
@@ -168,6 +175,18 @@ class AlertSettings(Section):
         description='The same check with the same outcome is not re-sent within this ("6h", "30m", seconds).',
         before=parse_duration,
     )
+    subject: str = Field(
+        "[modelcycle] {project}: check {check} is {outcome} for {model} v{version}",
+        description="Alert subject template; fields: project, check, outcome, model, version, metric, value, "
+        "message, thresholds, evaluation, at, dashboard.",
+    )
+    text: str = Field(
+        "Check {check} on model {model} (version {version}) is {outcome}: {message}\n"
+        "{metric} = {value}; thresholds: {thresholds}\n"
+        "Evaluation {evaluation} at {at}. Project {project}.\n{dashboard}",
+        description="Alert body template, same fields as subject.",
+    )
+    dashboard_url: str = Field("", description="Where people see the dashboard; named in every alert.")
 
 
 class StepSettings(Section):
@@ -483,3 +502,18 @@ def _check_references(settings: Settings) -> None:
         for outcome, targets in scenario.notify.items():
             for i, target in enumerate(targets):
                 known("notifiers", target, s.notifiers, f"scenarios.{name}.notify.{outcome}[{i}]")
+
+
+def validate_options(settings: Settings, cls: type[Section], options: Mapping[str, Any], key: tuple) -> Any:
+    """Validate a plugin's own options (a notifier's keys, a step's…) as the core validates its sections.
+
+    `key` is where the options sit, e.g. ("notifiers", "oncall"): errors name the full key,
+    unknown keys suggest the nearest known one, and interpolated values stay hidden.
+    """
+    data = dict(options)
+    _check_unknown_keys(data, cls, key, settings.file.name)
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        exc.loc = (*key, *exc.loc)
+        raise SettingsError(_one_line(exc, settings.file.name, settings.redactor)) from None

@@ -1,0 +1,453 @@
+"""The evaluation recipe: labelled (or unlabelled) new data → true metrics, drift against
+the version's reference profile, estimated performance, one record in the history.
+
+The data is read once, in chunks; each chunk reduces to an `EvaluationState` and the
+states merge. Two modes:
+
+* re-score: the data has the model's features; the version (active, or chosen)
+  predicts them;
+* production: the data carries the predictions served in production
+  (`prediction_column`, and `proba_<class>` columns when scored by modelcycle);
+  with a `model_version` column, each version's rows are evaluated apart.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from . import data
+from .errors import DataError, NotFoundError
+from .journal import Journal
+from .measures import MetricSet, predict
+from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .project import Project
+
+AUTO = {"numeric": ("psi", "ks"), "datetime": ("psi", "ks"), "categorical": ("js", "chi2")}
+BATCH_ROWS = 65_536
+
+
+class EvaluationState:
+    """Everything one evaluation accumulates; `merge` adds another state of the same version."""
+
+    def __init__(self, version: dict[str, Any], profile: dict[str, Any]) -> None:
+        self.task = version["task"]
+        self.labels = version.get("labels") or []
+        self.columns = {name: state_for(p) for name, p in profile["columns"].items()}
+        self.kinds = {name: p["kind"] for name, p in profile["columns"].items()}
+        self.absent: set[str] = set()
+        self.prediction = state_for(profile["prediction"])
+        self.label = state_for(profile["label"])
+        self.rows = 0
+        self.labeled = 0
+        self.y_true: list[np.ndarray] = []
+        self.pred: list[np.ndarray] = []
+        self.proba: list[np.ndarray] = []
+        self.scores = ScoreHistogram() if self.task == "binary" else None
+        self.expected = ExpectedConfusion(len(self.labels)) if self.task == "multiclass" else None
+        self.calibration = profile.get("calibration")
+
+    def add(self, batch: pd.DataFrame, pred: np.ndarray, proba: np.ndarray | None, y: pd.Series | None) -> None:
+        self.rows += len(batch)
+        for name, state in self.columns.items():
+            if name not in batch.columns:
+                self.absent.add(name)
+                continue
+            column = batch[name]
+            state.add(as_numbers(column, self.kinds[name]) if isinstance(state, NumericState) else column)
+        if self.task == "binary" and proba is not None:
+            self.prediction.add(proba[:, 1])
+        elif isinstance(self.prediction, NumericState):
+            self.prediction.add(np.asarray(pred, dtype="float64"))
+        else:
+            self.prediction.add(pd.Series(pred))
+        self._estimate(pred, proba)
+        if y is None:
+            return
+        known = y.notna().to_numpy()
+        if not known.any():
+            return
+        self.labeled += int(known.sum())
+        labels = y[known]
+        if isinstance(self.label, NumericState):
+            self.label.add(pd.to_numeric(labels, errors="coerce").to_numpy(dtype="float64"))
+        else:
+            self.label.add(labels)
+        self.y_true.append(labels.to_numpy())
+        self.pred.append(np.asarray(pred)[known])
+        if proba is not None:
+            self.proba.append(proba[known].astype("float32"))
+
+    def _estimate(self, pred: np.ndarray, proba: np.ndarray | None) -> None:
+        if proba is None:
+            return
+        if self.scores is not None:
+            scores = proba[:, 1]
+            calibrated = scores
+            if self.calibration:
+                calibrated = np.interp(scores, self.calibration["x"], self.calibration["y"])
+            self.scores.add(scores, calibrated, np.asarray(pred).astype(str) == str(self.labels[1]))
+        elif self.expected is not None:
+            index = {str(label): i for i, label in enumerate(self.labels)}
+            codes = np.array([index.get(str(p), -1) for p in pred])
+            self.expected.add(proba, codes)
+
+    def merge(self, other: EvaluationState) -> EvaluationState:
+        for name, state in self.columns.items():
+            state.merge(other.columns[name])
+        self.absent |= other.absent
+        self.prediction.merge(other.prediction)
+        self.label.merge(other.label)
+        self.rows += other.rows
+        self.labeled += other.labeled
+        self.y_true += other.y_true
+        self.pred += other.pred
+        self.proba += other.proba
+        if self.scores is not None and other.scores is not None:
+            self.scores.merge(other.scores)
+        if self.expected is not None and other.expected is not None:
+            self.expected.merge(other.expected)
+        return self
+
+
+# -- drift -------------------------------------------------------------------------------------
+
+
+def drift_report(project: Project, model: str, state: EvaluationState, profile: dict[str, Any]) -> dict[str, Any]:
+    """Per column, prediction and label drift against the profile, by effect size."""
+    ms = project.settings.models.get(model)
+    settings = ms.drift if ms is not None else None
+    registry = project.plugins.registry("drift_tests")
+    columns: dict[str, Any] = {}
+    for name, column in state.columns.items():
+        if name in state.absent:
+            columns[name] = {"method": None, "statistic": None, "p_value": None, "drifted": None, "absent": True}
+            continue
+        columns[name] = _compare(registry, settings, name, profile["columns"][name], column)
+    judged = [c for c in columns.values() if c["drifted"] is not None]
+    report = {
+        "share": (sum(bool(c["drifted"]) for c in judged) / len(judged)) if judged else None,
+        "drifted_columns": sorted(n for n, c in columns.items() if c["drifted"]),
+        "columns": columns,
+        "prediction": _compare(registry, settings, None, profile["prediction"], state.prediction),
+        "label": _compare(registry, settings, None, profile["label"], state.label) if state.labeled else None,
+    }
+    return report
+
+
+def _methods(settings: Any, name: str | None, kind: str) -> tuple[str, str | None]:
+    chosen = "auto"
+    if settings is not None:
+        chosen = (settings.columns.get(name) if name else None) or settings.method
+    if chosen == "auto":
+        return AUTO[kind]
+    return chosen, None
+
+
+def _compare(registry: Any, settings: Any, name: str | None, reference: dict[str, Any], current: Any) -> dict[str, Any]:
+    kind = reference["kind"]
+    method, extra = _methods(settings, name, kind)
+    if method not in registry:
+        raise DataError(f"unknown drift test '{method}'; registered: {', '.join(sorted(registry))}")
+    test_kind = "numeric" if kind == "datetime" else kind
+    test = registry[method].cls()
+    if test_kind not in test.kinds:
+        raise DataError(f"drift test '{method}' does not apply to {test_kind} column {name!r}")
+    configured = settings.threshold.get(method) if settings is not None else None
+    threshold = float(test.default_threshold if configured is None else configured)
+    ref_counts = np.asarray(
+        reference["counts"] if test_kind == "numeric" else [*reference["top"].values(), reference["other"]],
+        dtype="float64",
+    )
+    cur_counts = (current.counts if isinstance(current, NumericState) else current.aligned()).astype("float64")
+    edges = reference.get("edges") if test_kind == "numeric" else None
+    scale = reference.get("std") if test_kind == "numeric" else None
+    result: dict[str, Any] = {"method": method, "threshold": threshold}
+    if cur_counts.sum() == 0 or ref_counts.sum() == 0:
+        result.update(statistic=None, p_value=None, drifted=None)
+    else:
+        statistic, p_value = test.compare(ref_counts, cur_counts, edges=edges, scale=scale)
+        if extra is not None and extra in registry and p_value is None:
+            _, p_value = registry[extra].cls().compare(ref_counts, cur_counts, edges=edges, scale=scale)
+        finite = statistic is not None and np.isfinite(statistic)
+        p_value = float(p_value) if p_value is not None and np.isfinite(p_value) else None
+        # effect size decides; significance only guards against the noise of small samples
+        significant = p_value is None or p_value < (settings.significance if settings is not None else 0.05)
+        result.update(
+            statistic=float(statistic) if finite else None,
+            p_value=p_value,
+            drifted=bool(statistic >= threshold and significant) if finite else None,
+        )
+    ref_missing = reference["missing"] / reference["count"] if reference.get("count") else None
+    cur_missing = current.missing / current.n if current.n else None
+    result["missing_rate"] = {"reference": ref_missing, "current": cur_missing}
+    if isinstance(current, CategoricalState) and reference.get("other", 0) == 0:
+        result["new_categories"] = current.new_categories()
+    if isinstance(current, NumericState):
+        result["current"] = current.summary()
+    return result
+
+
+# -- estimated performance -----------------------------------------------------------------------
+
+
+def estimated_performance(state: EvaluationState) -> dict[str, float | None]:
+    """CBPE: expected metrics from the (calibrated) probabilities, no labels needed."""
+    if state.scores is not None and state.scores.confusion.sum() > 0:
+        (tn, fp), (fn, tp) = state.scores.confusion
+        total = tn + fp + fn + tp
+        precision = tp / (tp + fp) if tp + fp else None
+        recall = tp / (tp + fn) if tp + fn else None
+        f1 = 2 * precision * recall / (precision + recall) if precision and recall else None
+        pos, neg = state.scores.positive, state.scores.negative
+        below = np.concatenate([[0.0], np.cumsum(neg)[:-1]])
+        pairs = pos.sum() * neg.sum()
+        auc = float((pos * below).sum() + 0.5 * (pos * neg).sum()) / pairs if pairs else None
+        return {
+            "accuracy": float((tp + tn) / total),
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "roc_auc": auc,
+        }
+    if state.expected is not None and state.expected.matrix.sum() > 0:
+        matrix = state.expected.matrix
+        per_class = []
+        for i in range(len(matrix)):
+            tp = matrix[i, i]
+            denominator = matrix[:, i].sum() + matrix[i, :].sum()
+            per_class.append(2 * tp / denominator if denominator else 0.0)
+        return {"accuracy": float(np.trace(matrix) / matrix.sum()), "f1_macro": float(np.mean(per_class))}
+    return {}
+
+
+# -- the recipe ------------------------------------------------------------------------------------
+
+
+def _batches(source: Any, settings: Any, columns: list[str] | None = None) -> tuple[str, Iterator[pd.DataFrame], Any]:
+    if isinstance(source, pd.DataFrame):
+        if source.empty:
+            raise DataError("the data has no rows")
+        frames = (source.iloc[i : i + BATCH_ROWS] for i in range(0, len(source), BATCH_ROWS))
+        return "dataframe", frames, None
+    dataset = data.resolve(settings, str(source))
+    return dataset.label, data.iter_batches(dataset, batch_rows=BATCH_ROWS), dataset
+
+
+def evaluate(
+    project: Project,
+    model: str,
+    source: Any,
+    *,
+    version: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Evaluate `model` on `source` (a dataset name, URL or DataFrame); one record per version."""
+    step = progress or (lambda stage: None)
+    project._require_model(model)
+    ms = project.settings.models.get(model)
+    label, batches, dataset = _batches(source, project.settings)
+    batches = iter(batches)
+    try:
+        first = next(batches)
+    except StopIteration:
+        raise DataError(f"{label} has no rows") from None
+    if first.empty:
+        raise DataError(f"{label} has no rows")
+    prediction_column = ms.prediction_column if ms is not None else "prediction"
+    production = prediction_column in first.columns
+    chosen = version or (None if production and "model_version" in first.columns else project.active_version(model))
+    if chosen is None and not (production and "model_version" in first.columns):
+        raise NotFoundError(f"model '{model}' has no active version: activate one or pass --version N")
+
+    contexts: dict[int, dict[str, Any]] = {}
+
+    def context(v: int) -> dict[str, Any]:
+        if v not in contexts:
+            meta = project.registry.version(model, v)
+            raw = project.registry.read_attachment(model, v, "profile.json")
+            if raw is None:
+                raise DataError(f"model '{model}' version {v} has no reference profile: retrain it to evaluate")
+            profile = json.loads(raw)
+            target = (ms.label_column if ms is not None and ms.label_column else None) or meta["target"]
+            metric_names = list(meta.get("metrics", {}))
+            contexts[v] = {
+                "meta": meta,
+                "profile": profile,
+                "label_column": target,
+                "metric_names": metric_names,
+                "state": EvaluationState(meta, profile),
+            }
+        return contexts[v]
+
+    if not production:
+        features = [f["name"] for f in context(chosen)["meta"]["features"]]
+        missing = [c for c in features if c not in first.columns]
+        if missing:
+            raise DataError(
+                f"{label} has neither the prediction column '{prediction_column}' nor the feature '{missing[0]}' "
+                f"needed to re-score it with version {chosen}"
+            )
+    started = time.perf_counter()
+    step("evaluating")
+    rows = 0
+    for batch in _chain(first, batches):
+        rows += len(batch)
+        if production and version is None and "model_version" in batch.columns:
+            versions = pd.to_numeric(batch["model_version"], errors="coerce")
+            if versions.isna().any():
+                raise DataError(f"{label}: column 'model_version' has missing or non-numeric values")
+            for v, part in batch.groupby(versions.astype(int), sort=True):
+                _add(project, model, context(int(v)), part, production, prediction_column, label)
+        else:
+            _add(project, model, context(chosen), batch, production, prediction_column, label)
+        step(f"evaluated {rows:,} rows")
+    records = []
+    for v, ctx in sorted(contexts.items()):
+        records.append(_record(project, model, v, ctx, dataset, production, time.perf_counter() - started))
+    return [project.record_evaluation(model, record) for record in records]
+
+
+def _chain(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    yield first
+    yield from rest
+
+
+def _add(
+    project: Project,
+    model: str,
+    ctx: dict[str, Any],
+    batch: pd.DataFrame,
+    production: bool,
+    prediction_column: str,
+    label: str,
+) -> None:
+    meta, state = ctx["meta"], ctx["state"]
+    task = meta["task"]
+    labels = meta.get("labels") or []
+    if production:
+        pred = batch[prediction_column].to_numpy()
+        proba_columns = [f"proba_{c}" for c in labels]
+        proba = (
+            batch[proba_columns].to_numpy(dtype="float64")
+            if labels and all(c in batch.columns for c in proba_columns)
+            else None
+        )
+        if task != "regression" and labels:
+            pred = _as_labels(pred, labels, prediction_column, label)
+    else:
+        fitted = project.load_model(model, meta["version"])
+        features = [f["name"] for f in meta["features"]]
+        pred, proba, _ = predict(fitted, batch[features], task, meta.get("threshold"))
+    y = batch[ctx["label_column"]] if ctx["label_column"] in batch.columns else None
+    if y is not None and task != "regression" and y.notna().any():
+        mapped = _as_labels(
+            y.to_numpy(), labels, ctx["label_column"], label, keep_missing=True, version=meta["version"]
+        )
+        y = pd.Series(mapped, index=y.index)
+    elif y is not None and task == "regression":
+        numbers = pd.to_numeric(y, errors="coerce")
+        if (numbers.isna() & y.notna()).any():
+            raise DataError(f"{label}: column '{ctx['label_column']}' has non-numeric labels for a regression")
+        y = numbers
+    state.add(batch, pred, proba, y)
+
+
+def _as_labels(
+    values: np.ndarray, labels: list, column: str, label: str, keep_missing: bool = False, version: int | None = None
+) -> np.ndarray:
+    """Values mapped onto the version's classes by their text, so 1, 1.0 and "1" agree."""
+    by_text = {str(c): c for c in labels}
+    by_text.update({str(float(c)): c for c in labels if isinstance(c, int | float) and not isinstance(c, bool)})
+    text = pd.Series(values, dtype=object).map(lambda v: None if v is None or v != v else str(v))
+    unknown = sorted(set(text.dropna()) - set(by_text))
+    if unknown:
+        what = "label" if keep_missing else "value"
+        of = f"version {version}" if version is not None else "the model"
+        raise DataError(
+            f"{label}: {what} {unknown[0]!r} in column '{column}' is not a class of {of} "
+            f"(classes: {', '.join(map(str, labels))})"
+        )
+    if text.isna().any() and not keep_missing:
+        raise DataError(f"{label}: column '{column}' has missing values")
+    return np.asarray([None if pd.isna(t) else by_text[t] for t in text], dtype=object)
+
+
+def _record(
+    project: Project, model: str, version: int, ctx: dict[str, Any], dataset: Any, production: bool, seconds: float
+) -> dict[str, Any]:
+    meta, state, profile = ctx["meta"], ctx["state"], ctx["profile"]
+    metrics: dict[str, float | None] = {}
+    if state.labeled:
+        metric_set = MetricSet(
+            project.plugins.registry("metrics"),
+            meta["task"],
+            ctx["metric_names"],
+            meta.get("primary_metric"),
+            f"models.{model}",
+        )
+        y_true = np.concatenate(state.y_true)
+        pred = np.concatenate(state.pred)
+        proba = np.concatenate(state.proba).astype("float64") if state.proba else None
+        labels = meta.get("labels") or []
+        if meta["task"] != "regression":
+            y_true = np.asarray(y_true, dtype=np.asarray(labels).dtype)
+            pred = np.asarray(pred, dtype=np.asarray(labels).dtype)
+        for name, metric in metric_set.metrics.items():
+            if metric.needs_proba and proba is None:
+                metrics[name] = None
+                continue
+            value = metric.compute(y_true, pred, proba, labels=labels)
+            metrics[name] = float(value) if value is not None and np.isfinite(value) else None
+    return {
+        "model": model,
+        "version": version,
+        "evaluated_at": datetime.now(UTC).isoformat(),
+        "rows": state.rows,
+        "labeled_rows": state.labeled,
+        "mode": "production" if production else "rescore",
+        "dataset": None if dataset is None else {"name": dataset.name, "url": dataset.url},
+        "metrics": metrics,
+        "estimated": estimated_performance(state),
+        "drift": drift_report(project, model, state, profile),
+        "seconds": round(seconds, 3),
+    }
+
+
+# -- history ----------------------------------------------------------------------------------------
+
+
+def journal(project: Project, model: str) -> Journal:
+    return Journal(project.store, f"evaluations/{model}")
+
+
+def history_frame(records: list[dict[str, Any]], metric: str | None = None) -> pd.DataFrame:
+    """One row per evaluation: time, version, rows, every metric, drift share, estimates."""
+    rows = []
+    for r in records:
+        row: dict[str, Any] = {
+            "id": r["id"],
+            "evaluated_at": pd.Timestamp(r["evaluated_at"]),
+            "version": r["version"],
+            "rows": r["rows"],
+            "labeled_rows": r["labeled_rows"],
+        }
+        row.update(r.get("metrics") or {})
+        row["drift.share"] = (r.get("drift") or {}).get("share")
+        row.update({f"estimated.{k}": v for k, v in (r.get("estimated") or {}).items()})
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=None if rows else ["id", "evaluated_at", "version", "rows", "labeled_rows"])
+    if metric is not None:
+        if metric not in frame.columns and rows:
+            known = ", ".join(c for c in frame.columns if c not in ("id", "evaluated_at", "version"))
+            raise NotFoundError(f"no metric '{metric}' in the history; recorded: {known}")
+        frame = frame[["id", "evaluated_at", "version", metric]] if rows else frame
+    return frame

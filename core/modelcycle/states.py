@@ -1,0 +1,209 @@
+"""Mergeable partial states: what one chunk of data reduces to, and how chunks add up.
+
+Every state merges by addition (counts, sums) or concatenation (labelled rows), so
+the result of an evaluation does not depend on how the data was chunked, or on
+which Dask worker saw which partition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MAX_NEW_CATEGORIES = 1000
+SCORE_BINS = 10_000
+
+
+class ExactSum:
+    """The exact sum of float64 values, mergeable: the same result however they are chunked.
+
+    Each value is mantissa * 2**exponent with an integer mantissa; mantissas are summed
+    per exponent as Python integers (split in halves so numpy never overflows).
+    """
+
+    def __init__(self) -> None:
+        self.parts: dict[int, int] = {}
+
+    def add(self, values: np.ndarray) -> None:
+        if not values.size:
+            return
+        mantissa, exponent = np.frexp(values)
+        integers = (mantissa * float(1 << 53)).astype(np.int64)
+        exponents, index = np.unique(exponent, return_inverse=True)
+        for i, e in enumerate(exponents.tolist()):
+            chunk = integers[index == i]
+            upper = int(np.sum(chunk >> 26))
+            lower = int(np.sum(chunk & ((1 << 26) - 1)))
+            self.parts[e - 53] = self.parts.get(e - 53, 0) + (upper << 26) + lower
+
+    def merge(self, other: ExactSum) -> ExactSum:
+        for e, v in other.parts.items():
+            self.parts[e] = self.parts.get(e, 0) + v
+        return self
+
+    def value(self) -> float:
+        from fractions import Fraction
+
+        total = sum((Fraction(v) * Fraction(2) ** e for e, v in self.parts.items()), Fraction(0))
+        return float(total)
+
+
+class NumericState:
+    """Counts over a reference profile's bins, plus missing count and moments."""
+
+    kind = "numeric"
+
+    def __init__(self, edges: list[float]) -> None:
+        self.edges = np.asarray(edges, dtype="float64")
+        self.counts = np.zeros(len(self.edges) + 1, dtype="int64")
+        self.missing = 0
+        self.n = 0
+        self.total = ExactSum()
+        self.squares = ExactSum()
+        self.low = np.inf
+        self.high = -np.inf
+
+    def add(self, values: Any) -> None:
+        array = np.asarray(values, dtype="float64")
+        present = array[~np.isnan(array)]
+        self.n += array.size
+        self.missing += array.size - present.size
+        if present.size:
+            self.counts += np.bincount(np.searchsorted(self.edges, present, side="right"), minlength=len(self.counts))
+            self.total.add(present)
+            self.squares.add(np.square(present))
+            self.low = min(self.low, float(present.min()))
+            self.high = max(self.high, float(present.max()))
+
+    def merge(self, other: NumericState) -> NumericState:
+        self.counts += other.counts
+        self.missing += other.missing
+        self.n += other.n
+        self.total.merge(other.total)
+        self.squares.merge(other.squares)
+        self.low = min(self.low, other.low)
+        self.high = max(self.high, other.high)
+        return self
+
+    def summary(self) -> dict[str, Any]:
+        present = self.n - self.missing
+        mean = self.total.value() / present if present else None
+        variance = max(self.squares.value() / present - mean * mean, 0.0) if present else None
+        return {
+            "count": self.n,
+            "missing": self.missing,
+            "mean": mean,
+            "std": None if variance is None else float(np.sqrt(variance)),
+            "min": self.low if present else None,
+            "max": self.high if present else None,
+        }
+
+
+class CategoricalState:
+    """Counts per category (at most MAX_NEW_CATEGORIES outside the reference's), plus missing."""
+
+    kind = "categorical"
+
+    def __init__(self, reference: list[str]) -> None:
+        self.reference = list(reference)
+        self.known = set(self.reference)
+        self.counts: dict[str, int] = {}
+        self.overflow = 0
+        self.missing = 0
+        self.n = 0
+
+    def add(self, values: Any) -> None:
+        series = pd.Series(values)
+        self.n += len(series)
+        present = series.dropna()
+        self.missing += len(series) - len(present)
+        for category, count in present.astype(str).value_counts().items():
+            self._count(str(category), int(count))
+
+    def _count(self, category: str, count: int) -> None:
+        if category in self.counts or category in self.known or len(self.counts) < len(self.known) + MAX_NEW_CATEGORIES:
+            self.counts[category] = self.counts.get(category, 0) + count
+        else:
+            self.overflow += count
+
+    def merge(self, other: CategoricalState) -> CategoricalState:
+        for category, count in other.counts.items():
+            self._count(category, count)
+        self.overflow += other.overflow
+        self.missing += other.missing
+        self.n += other.n
+        return self
+
+    def aligned(self) -> np.ndarray:
+        """Counts over the reference's categories, then everything else in one bin."""
+        known = [self.counts.get(c, 0) for c in self.reference]
+        other = sum(v for c, v in self.counts.items() if c not in self.known) + self.overflow
+        return np.asarray([*known, other], dtype="int64")
+
+    def new_categories(self, limit: int = 10) -> list[str]:
+        unseen = sorted(((v, c) for c, v in self.counts.items() if c not in self.known), reverse=True)
+        return [c for _, c in unseen[:limit]]
+
+    def summary(self) -> dict[str, Any]:
+        return {"count": self.n, "missing": self.missing}
+
+
+def state_for(profile: dict[str, Any]) -> NumericState | CategoricalState:
+    """An empty state shaped like one profile entry."""
+    if profile["kind"] in ("numeric", "datetime"):
+        return NumericState(profile["edges"])
+    return CategoricalState(list(profile["top"]))
+
+
+def as_numbers(series: pd.Series, kind: str) -> np.ndarray:
+    """Values as float64 for a numeric or datetime profile (datetimes as epoch seconds)."""
+    if kind == "datetime":
+        parsed = pd.to_datetime(series, errors="coerce", utc=True)
+        seconds = parsed.astype("int64").astype("float64") / 1e9
+        seconds[parsed.isna().to_numpy()] = np.nan
+        return np.asarray(seconds)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+class ScoreHistogram:
+    """Binary confidence-based estimation state: per score bin, the sum of calibrated
+    probabilities of each class, and the expected confusion counts at the threshold."""
+
+    def __init__(self) -> None:
+        self.positive = np.zeros(SCORE_BINS, dtype="float64")
+        self.negative = np.zeros(SCORE_BINS, dtype="float64")
+        self.confusion = np.zeros((2, 2), dtype="float64")  # [true][predicted], expected
+
+    def add(self, scores: np.ndarray, calibrated: np.ndarray, predicted_positive: np.ndarray) -> None:
+        bins = np.clip((scores * SCORE_BINS).astype(int), 0, SCORE_BINS - 1)
+        self.positive += np.bincount(bins, weights=calibrated, minlength=SCORE_BINS)
+        self.negative += np.bincount(bins, weights=1.0 - calibrated, minlength=SCORE_BINS)
+        self.confusion[1, 1] += calibrated[predicted_positive].sum()
+        self.confusion[0, 1] += (1.0 - calibrated[predicted_positive]).sum()
+        self.confusion[1, 0] += calibrated[~predicted_positive].sum()
+        self.confusion[0, 0] += (1.0 - calibrated[~predicted_positive]).sum()
+
+    def merge(self, other: ScoreHistogram) -> ScoreHistogram:
+        self.positive += other.positive
+        self.negative += other.negative
+        self.confusion += other.confusion
+        return self
+
+
+class ExpectedConfusion:
+    """Multiclass estimation state: E[C[true i, predicted j]] = sum of p_i over rows predicted j."""
+
+    def __init__(self, classes: int) -> None:
+        self.matrix = np.zeros((classes, classes), dtype="float64")
+
+    def add(self, proba: np.ndarray, predicted: np.ndarray) -> None:
+        for j in range(self.matrix.shape[1]):
+            rows = predicted == j
+            if rows.any():
+                self.matrix[:, j] += proba[rows].sum(axis=0)
+
+    def merge(self, other: ExpectedConfusion) -> ExpectedConfusion:
+        self.matrix += other.matrix
+        return self

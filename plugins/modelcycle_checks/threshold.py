@@ -1,0 +1,53 @@
+"""`threshold`: ERROR beyond min/max, a drop or rise from the baseline, or outside value_in;
+WARNING beyond soft_min/soft_max; OK otherwise. The first rule broken names the outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelcycle.interfaces import CheckType
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+class ThresholdCheck(CheckType):
+    """min / soft_min / max / soft_max / max_drop / max_rise / value_in."""
+
+    name = "threshold"
+
+    def judge(self, value: Any, check: Any, *, baseline: float | None) -> tuple[str, str]:
+        metric = check.metric
+        if check.value_in is not None and value not in check.value_in:
+            return "ERROR", f"{metric} = {_fmt(value)} is not one of {check.value_in}"
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            if check.value_in is not None:
+                return "OK", f"{metric} = {_fmt(value)} is one of {check.value_in}"
+            return "ERROR", f"{metric} = {value!r} is not a number"
+        if check.min is not None and value < check.min:
+            return "ERROR", f"{metric} = {_fmt(value)} is below min {_fmt(check.min)}"
+        if check.max is not None and value > check.max:
+            return "ERROR", f"{metric} = {_fmt(value)} is above max {_fmt(check.max)}"
+        if baseline is not None:
+            if check.max_drop is not None and baseline - value > check.max_drop:
+                return "ERROR", (
+                    f"{metric} = {_fmt(value)} dropped {_fmt(baseline - value)} from {_fmt(baseline)} "
+                    f"(max_drop {_fmt(check.max_drop)})"
+                )
+            if check.max_rise is not None and value - baseline > check.max_rise:
+                return "ERROR", (
+                    f"{metric} = {_fmt(value)} rose {_fmt(value - baseline)} from {_fmt(baseline)} "
+                    f"(max_rise {_fmt(check.max_rise)})"
+                )
+        if check.soft_min is not None and value < check.soft_min:
+            return "WARNING", f"{metric} = {_fmt(value)} is below soft_min {_fmt(check.soft_min)}"
+        if check.soft_max is not None and value > check.soft_max:
+            return "WARNING", f"{metric} = {_fmt(value)} is above soft_max {_fmt(check.soft_max)}"
+        if baseline is None and (check.max_drop is not None or check.max_rise is not None) and not _absolute(check):
+            return "EMPTY", f"{metric} = {_fmt(value)}: no baseline to compare with yet"
+        return "OK", f"{metric} = {_fmt(value)} is within thresholds"
+
+
+def _absolute(check: Any) -> bool:
+    return any(getattr(check, k) is not None for k in ("min", "max", "soft_min", "soft_max", "value_in"))

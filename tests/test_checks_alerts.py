@@ -1,0 +1,391 @@
+"""Checks, model status, and alerts that are never lost: real SMTP and HTTP servers on
+loopback, a server that is down and comes back, a webhook answering 500, cooldown,
+every outcome, and no secret anywhere in the store or the output."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from modelcycle import hookimpl, open_project
+from modelcycle.cli import main
+from modelcycle.errors import SettingsError
+from modelcycle.interfaces import CheckType
+from sklearn.datasets import load_breast_cancer
+
+from tests.conftest import write_settings
+
+SMTP_PASSWORD = "smtp-pa55-very-secret"
+HOOK_TOKEN = "hooktoken-very-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    """aiosmtpd on 127.0.0.1 that can be stopped and started again on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages: list[object] = []
+        self.controller = None
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        inbox = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+                from email import message_from_bytes
+
+                inbox.messages.append(message_from_bytes(envelope.content))
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def inbox():
+    box = Inbox()
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def webhook():
+    """A JSON webhook on 127.0.0.1; set `.status` to answer something else than 200."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        status = 200
+
+        def do_POST(self):  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append({"path": self.path, "body": json.loads(body or b"{}")})
+            self.send_response(server.status)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.status = 200
+    server.received = received
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+def cancer() -> pd.DataFrame:
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.columns = [c.replace(" ", "_") for c in frame.columns]
+    return frame
+
+
+def project_for(tmp_path: Path, checks: str, inbox_port: int, hook_port: int, extra: str = "", **kwargs):
+    folder = tmp_path / "proj"
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = cancer().sample(frac=1.0, random_state=0).reset_index(drop=True)
+    frame.iloc[:400].to_parquet(folder / "train.parquet", index=False)
+    frame.iloc[400:].to_parquet(folder / "feedback.parquet", index=False)
+    write_settings(
+        folder,
+        f"""
+[project]
+name = "alerting"
+[datasets.d]
+url = "train.parquet"
+[models.m]
+dataset = "d"
+target = "target"
+params = {{ max_iter = 20 }}
+threads = 1
+[notifiers.mail]
+type = "email"
+host = "127.0.0.1"
+port = {inbox_port}
+starttls = false
+sender = "ml@example.com"
+to = ["oncall@example.com"]
+timeout = 3
+[notifiers.hook]
+type = "apprise"
+urls = ["json://user:${{HOOK_TOKEN}}@127.0.0.1:{hook_port}/alerts"]
+[notifiers.box]
+type = "file"
+{extra}
+{checks}
+""",
+    )
+    return open_project(folder, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def secrets(monkeypatch):
+    monkeypatch.setenv("HOOK_TOKEN", HOOK_TOKEN)
+    monkeypatch.setenv("SMTP_PASSWORD", SMTP_PASSWORD)
+
+
+AUC_CHECK = """
+[alerts]
+notify = ["mail"]
+cooldown = "1h"
+[checks.auc]
+model = "m"
+metric = "roc_auc"
+min = {min}
+soft_min = {soft}
+"""
+
+
+def trained(project):
+    project.train("m")
+    project.evaluate("m", str(project.settings.root / "feedback.parquet"))
+    return project
+
+
+def test_every_outcome(tmp_path: Path, inbox, webhook) -> None:
+    checks = """
+[alerts]
+on = []
+[checks.ok]
+model = "m"
+metric = "roc_auc"
+min = 0.5
+[checks.warn]
+model = "m"
+metric = "roc_auc"
+min = 0.5
+soft_min = 0.999
+[checks.err]
+model = "m"
+metric = "drift.share"
+max = -1
+[checks.empty]
+model = "m"
+metric = "estimated.nothing"
+min = 0
+"""
+    project = project_for(tmp_path, checks, inbox.port, webhook.server_port)
+    assert [r["outcome"] for r in project.run_checks()] == ["EMPTY"] * 4  # no evaluation yet
+    assert project.status("m")[0]["status"] == "EMPTY"
+    trained(project)
+    results = {r["check"]: r for r in project.run_checks()}
+    assert {k: r["outcome"] for k, r in results.items()} == {
+        "ok": "OK",
+        "warn": "WARNING",
+        "err": "ERROR",
+        "empty": "EMPTY",
+    }
+    assert (
+        results["warn"]["message"].startswith("roc_auc = 0.9") and "below soft_min 0.999" in results["warn"]["message"]
+    )
+    assert results["err"]["message"].startswith("drift.share = 0") and "above max -1" in results["err"]["message"]
+    assert results["empty"]["message"] == "evaluation 1 has no value for 'estimated.nothing'"
+    status = project.status("m")[0]
+    assert status["status"] == "ERROR" and status["active_version"] == 1 and status["latest_evaluation"]["id"] == 1
+
+
+def test_check_command_json_and_exit_codes(tmp_path: Path, inbox, webhook, capsys) -> None:
+    project = trained(project_for(tmp_path, AUC_CHECK.format(min=0.99, soft=0.995), inbox.port, webhook.server_port))
+    folder = str(project.settings.root)
+    with pytest.raises(SystemExit) as info:
+        main(["--project", folder, "check", "--json"])
+    results = json.loads(capsys.readouterr().out)
+    assert info.value.code == 1
+    assert set(results[0]) >= {"check", "model", "metric", "value", "outcome", "message", "at"}
+    assert results[0]["outcome"] == "ERROR"
+    with pytest.raises(SystemExit) as info:
+        main(["--project", folder, "status", "--json"])
+    status = json.loads(capsys.readouterr().out)
+    assert info.value.code == 0 and status[0]["status"] == "ERROR"
+    assert set(status[0]) >= {"model", "active_version", "latest_evaluation", "status"}
+    with pytest.raises(SystemExit) as info:
+        main(["--project", folder, "check", "nope"])
+    assert info.value.code == 2 and capsys.readouterr().err.startswith("error: unknown check 'nope'; checks in")
+
+
+def test_an_error_is_mailed_with_the_right_subject_and_body(tmp_path: Path, inbox, webhook) -> None:
+    project = trained(project_for(tmp_path, AUC_CHECK.format(min=0.99, soft=0.995), inbox.port, webhook.server_port))
+    project.run_checks()
+    assert len(inbox.messages) == 1
+    mail = inbox.messages[0]
+    assert mail["Subject"] == "[modelcycle] alerting: check auc is ERROR for m v1"
+    body = (
+        mail.get_payload(decode=True).decode()
+        if not mail.is_multipart()
+        else mail.get_payload(0).get_payload(decode=True).decode()
+    )
+    assert "Check auc on model m (version 1) is ERROR: roc_auc = 0.9" in body and "thresholds: min 0.99" in body
+
+
+def test_smtp_down_keeps_the_alert_pending_until_retry_delivers_it_once(tmp_path: Path, inbox, webhook, capsys) -> None:
+    project = trained(project_for(tmp_path, AUC_CHECK.format(min=0.99, soft=0.995), inbox.port, webhook.server_port))
+    inbox.stop()
+    project.run_checks()
+    from modelcycle import alerts
+
+    waiting = alerts.pending(project)
+    assert len(waiting) == 1 and waiting[0]["attempts"] == 1 and "127.0.0.1" in waiting[0]["last_error"]
+    assert project.run_checks()[0]["outcome"] == "ERROR"  # cooldown: no second alert for the same outcome
+    assert len(alerts.pending(project)) == 1
+    inbox.start()
+    folder = str(project.settings.root)
+    with pytest.raises(SystemExit) as info:
+        main(["--project", folder, "alerts", "retry"])
+    assert info.value.code == 0 and capsys.readouterr().out == "1 of 1 pending alerts delivered\n"
+    with pytest.raises(SystemExit):
+        main(["--project", folder, "alerts", "retry"])
+    assert capsys.readouterr().out == "0 of 0 pending alerts delivered\n"
+    assert len(inbox.messages) == 1 and alerts.pending(project) == []
+    with pytest.raises(SystemExit):
+        main(["--project", folder, "alerts", "--json"])
+    shown = json.loads(capsys.readouterr().out)
+    assert [a["status"] for a in shown] == ["sent"] and shown[0]["attempts"] == 2
+
+
+def test_a_webhook_answering_500_keeps_the_alert_pending(tmp_path: Path, inbox, webhook) -> None:
+    checks = AUC_CHECK.format(min=0.99, soft=0.995).replace('notify = ["mail"]', 'notify = ["hook"]')
+    project = trained(project_for(tmp_path, checks, inbox.port, webhook.server_port))
+    webhook.status = 500
+    project.run_checks()
+    from modelcycle import alerts
+
+    assert len(alerts.pending(project)) == 1 and len(webhook.received) >= 1
+    webhook.status = 200
+    delivered = alerts.retry(project, force=True)
+    assert [a["status"] for a in delivered] == ["sent"]
+    assert webhook.received[-1]["body"]["title"].startswith("[modelcycle] alerting: check auc is ERROR")
+
+
+def test_cooldown_and_routing(tmp_path: Path, inbox, webhook) -> None:
+    checks = (
+        AUC_CHECK.format(min=0.5, soft=0.995) + '[checks.per_check]\nmodel = "m"\nmetric = "roc_auc"\n'
+        'min = 0.999\nnotify = ["box"]\n'
+    )
+    project = trained(project_for(tmp_path, checks, inbox.port, webhook.server_port))
+    first = project.run_checks()
+    assert [r["outcome"] for r in first] == ["WARNING", "ERROR"]
+    assert len(inbox.messages) == 1  # the WARNING goes by the default route
+    outbox = project.store.list("outbox/box")
+    assert len(outbox) == 1  # the check's own routing replaces the default
+    second = project.run_checks()
+    assert [r.get("alert") for r in second] == ["suppressed: cooldown"] * 2
+    assert len(inbox.messages) == 1 and len(project.store.list("outbox/box")) == 1
+
+
+def test_no_secret_reaches_the_store_or_the_output(tmp_path: Path, inbox, webhook, capsys) -> None:
+    checks = AUC_CHECK.format(min=0.99, soft=0.995).replace('notify = ["mail"]', 'notify = ["hook", "mail"]')
+    extra = (
+        '[notifiers.authmail]\ntype = "email"\nhost = "127.0.0.1"\nport = 9\nstarttls = false\n'
+        'username = "u"\npassword = "${SMTP_PASSWORD}"\nsender = "a@b.c"\nto = ["d@e.f"]\ntimeout = 2\n'
+    )
+    project = trained(project_for(tmp_path, checks, inbox.port, webhook.server_port, extra=extra))
+    webhook.status = 500
+    folder = str(project.settings.root)
+    for args in (
+        ["check"],
+        ["alerts", "--json"],
+        ["alerts", "retry"],
+        ["notify", "hook", "hello"],
+        ["notify", "authmail", "hello"],
+        ["plugins"],
+        ["status", "--json"],
+    ):
+        with pytest.raises(SystemExit):
+            main(["--project", folder, *args])
+    captured = capsys.readouterr()
+    stored = b"".join(p.read_bytes() for p in Path(folder, ".modelcycle").rglob("*") if p.is_file())
+    for secret in (HOOK_TOKEN, SMTP_PASSWORD):
+        assert secret not in captured.out + captured.err
+        assert secret.encode() not in stored
+
+
+def test_the_notify_command(tmp_path: Path, inbox, webhook, capsys) -> None:
+    project = project_for(tmp_path, "", inbox.port, webhook.server_port)
+    folder = str(project.settings.root)
+    with pytest.raises(SystemExit) as info:
+        main(["--project", folder, "notify", "mail", "hello there"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("sent to ")
+    assert inbox.messages[-1]["Subject"] == "[modelcycle] alerting: test message"
+    inbox.stop()
+    with pytest.raises(SystemExit) as info:
+        main(["--project", folder, "notify", "mail", "hello again"])
+    assert info.value.code == 1 and capsys.readouterr().err.startswith("error: notifier 'mail' did not deliver: ")
+    with pytest.raises(SystemExit) as info:
+        main(["--project", folder, "notify", "pager", "x"])
+    assert info.value.code == 2 and capsys.readouterr().err.startswith("error: unknown notifier 'pager'")
+
+
+@pytest.mark.parametrize(
+    ("checks", "expected"),
+    [
+        ('[checks.c]\nmodel = "m"\nmetric = "roc_auc"\n', "modelcycle.toml: checks.c: no threshold: set min,"),
+        (
+            '[checks.c]\nmodel = "m"\nmetric = "roc_auc"\nmin = 0.8\nsoft_min = 0.7\n',
+            "modelcycle.toml: checks.c.soft_min: is below min: warn before the error",
+        ),
+        (
+            '[checks.c]\nmodel = "m"\nmetric = "roc_auc"\ntype = "band"\nmin = 1\n',
+            "modelcycle.toml: checks.c.type: unknown check type 'band'; registered: threshold",
+        ),
+        ('[notifiers.x]\ntype = "email"\nhost = "h"\n', "modelcycle.toml: notifiers.x.sender: required key is missing"),
+    ],
+)
+def test_bad_check_and_notifier_settings(tmp_path: Path, checks: str, expected: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        project_for(tmp_path, checks, 1, 1)
+    assert str(info.value).startswith(expected)
+
+
+class BandCheck(CheckType):
+    name = "band"
+
+    def judge(self, value, check, *, baseline):
+        return ("OK", "inside the band") if 0.9 <= value <= 1.0 else ("ERROR", "outside the band")
+
+
+class BandPlugin:
+    __name__ = "band"
+
+    @hookimpl
+    def register_check_types(self):
+        return [BandCheck]
+
+
+def test_a_plugin_check_type_is_used_by_name(tmp_path: Path, inbox, webhook) -> None:
+    checks = '[checks.c]\nmodel = "m"\nmetric = "roc_auc"\ntype = "band"\nmin = 0\n'
+    project = trained(project_for(tmp_path, checks, inbox.port, webhook.server_port, plugins=[BandPlugin()]))
+    assert project.run_checks()[0]["message"] == "inside the band"
+
+
+def test_max_drop_against_training_and_previous(tmp_path: Path, inbox, webhook) -> None:
+    checks = (
+        '[checks.drop]\nmodel = "m"\nmetric = "accuracy"\nmax_drop = 0.0001\nbaseline = "previous"\n'
+        '[checks.vs_training]\nmodel = "m"\nmetric = "accuracy"\nmax_drop = 0.5\n'
+    )
+    project = trained(project_for(tmp_path, checks, inbox.port, webhook.server_port))
+    first = {r["check"]: r for r in project.run_checks()}
+    assert first["drop"]["outcome"] == "EMPTY" and first["vs_training"]["outcome"] == "OK"
+    feedback = pd.read_parquet(project.settings.root / "feedback.parquet")
+    feedback["target"] = 1 - feedback["target"]  # the world flipped: accuracy collapses
+    project.evaluate("m", feedback)
+    second = {r["check"]: r for r in project.run_checks()}
+    assert second["drop"]["outcome"] == "ERROR" and "dropped" in second["drop"]["message"]
+    assert second["vs_training"]["outcome"] == "ERROR"
