@@ -224,12 +224,52 @@ class CheckType(Plugged, ABC):
         """(outcome, message) for `value`; `baseline` is the value max_drop/max_rise compare with."""
 
 
-class Step(Plugged):
-    """One step type of a scenario (retrain, evaluate, check, notify, …)."""
+@dataclass
+class StepResult:
+    """What a step reports: SUCCESS, WARNING or FAILED, and one line saying what happened."""
+
+    outcome: str
+    message: str = ""
 
 
-class Trigger(Plugged):
-    """Decides when a scenario is due (cron, dataset changed, after another scenario)."""
+class Step(Plugged, ABC):
+    """One step type of a scenario (retrain, evaluate, check, notify, …).
+
+    The step's keys other than ``type``, ``run_if`` and ``retries`` are validated against
+    ``Options`` and handed to ``__init__``. ``run`` returns a StepResult; raising means
+    FAILED with the exception's text as the message.
+    """
+
+    Options: ClassVar[type | None] = None
+
+    def __init__(self, options: Any, *, project: Any) -> None:
+        self.options = options
+        self.project = project
+
+    @abstractmethod
+    def run(self, run: dict[str, Any]) -> StepResult:
+        """Do the step; `run` is the scenario run so far (scenario, trigger, earlier steps)."""
+
+
+class Trigger(Plugged, ABC):
+    """Decides when a scenario is due (cron, dataset changed, after another scenario).
+
+    ``check`` gets the state this trigger saved last time (None the first time) and the
+    current time, and returns (slot, new_state): `slot` is a text naming the occasion
+    that is due (the cron time, the new fingerprint…) or None when nothing is due. The
+    first evaluation only records its state. Two schedulers agree on a slot, so it runs once.
+    """
+
+    Options: ClassVar[type | None] = None
+
+    def __init__(self, options: Any, *, project: Any, scenario: str) -> None:
+        self.options = options
+        self.project = project
+        self.scenario = scenario
+
+    @abstractmethod
+    def check(self, state: dict[str, Any] | None, now: Any) -> tuple[str | None, dict[str, Any]]:
+        """(due slot or None, state to save)."""
 
 
 class Executor(Plugged):
