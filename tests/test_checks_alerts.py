@@ -203,7 +203,7 @@ min = 0
 
 
 def test_check_command_json_and_exit_codes(tmp_path: Path, inbox, webhook, capsys) -> None:
-    project = trained(project_for(tmp_path, AUC_CHECK.format(min=0.99, soft=0.995), inbox.port, webhook.server_port))
+    project = trained(project_for(tmp_path, AUC_CHECK.format(min=0.9999, soft=0.99995), inbox.port, webhook.server_port))
     folder = str(project.settings.root)
     with pytest.raises(SystemExit) as info:
         main(["--project", folder, "check", "--json"])
@@ -222,7 +222,7 @@ def test_check_command_json_and_exit_codes(tmp_path: Path, inbox, webhook, capsy
 
 
 def test_an_error_is_mailed_with_the_right_subject_and_body(tmp_path: Path, inbox, webhook) -> None:
-    project = trained(project_for(tmp_path, AUC_CHECK.format(min=0.99, soft=0.995), inbox.port, webhook.server_port))
+    project = trained(project_for(tmp_path, AUC_CHECK.format(min=0.9999, soft=0.99995), inbox.port, webhook.server_port))
     project.run_checks()
     assert len(inbox.messages) == 1
     mail = inbox.messages[0]
@@ -232,11 +232,11 @@ def test_an_error_is_mailed_with_the_right_subject_and_body(tmp_path: Path, inbo
         if not mail.is_multipart()
         else mail.get_payload(0).get_payload(decode=True).decode()
     )
-    assert "Check auc on model m (version 1) is ERROR: roc_auc = 0.9" in body and "thresholds: min 0.99" in body
+    assert "Check auc on model m (version 1) is ERROR: roc_auc = 0.9" in body and "thresholds: min 0.9999" in body
 
 
 def test_smtp_down_keeps_the_alert_pending_until_retry_delivers_it_once(tmp_path: Path, inbox, webhook, capsys) -> None:
-    project = trained(project_for(tmp_path, AUC_CHECK.format(min=0.99, soft=0.995), inbox.port, webhook.server_port))
+    project = trained(project_for(tmp_path, AUC_CHECK.format(min=0.9999, soft=0.99995), inbox.port, webhook.server_port))
     inbox.stop()
     project.run_checks()
     from modelcycle import alerts
@@ -261,7 +261,7 @@ def test_smtp_down_keeps_the_alert_pending_until_retry_delivers_it_once(tmp_path
 
 
 def test_a_webhook_answering_500_keeps_the_alert_pending(tmp_path: Path, inbox, webhook) -> None:
-    checks = AUC_CHECK.format(min=0.99, soft=0.995).replace('notify = ["mail"]', 'notify = ["hook"]')
+    checks = AUC_CHECK.format(min=0.9999, soft=0.99995).replace('notify = ["mail"]', 'notify = ["hook"]')
     project = trained(project_for(tmp_path, checks, inbox.port, webhook.server_port))
     webhook.status = 500
     project.run_checks()
@@ -291,7 +291,7 @@ def test_cooldown_and_routing(tmp_path: Path, inbox, webhook) -> None:
 
 
 def test_no_secret_reaches_the_store_or_the_output(tmp_path: Path, inbox, webhook, capsys) -> None:
-    checks = AUC_CHECK.format(min=0.99, soft=0.995).replace('notify = ["mail"]', 'notify = ["hook", "mail"]')
+    checks = AUC_CHECK.format(min=0.9999, soft=0.99995).replace('notify = ["mail"]', 'notify = ["hook", "mail"]')
     extra = (
         '[notifiers.authmail]\ntype = "email"\nhost = "127.0.0.1"\nport = 9\nstarttls = false\n'
         'username = "u"\npassword = "${SMTP_PASSWORD}"\nsender = "a@b.c"\nto = ["d@e.f"]\ntimeout = 2\n'
