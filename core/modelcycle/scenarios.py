@@ -1,0 +1,308 @@
+"""Scenarios: a named, ordered list of steps, run by hand or by the scheduler.
+
+A run goes step by step. Each step's ``run_if`` decides whether it runs given the
+steps before it: ``success`` (the default) runs only if no earlier step FAILED,
+``failure`` only if one did, ``always`` whatever happened. A step that does not run
+is recorded as SKIPPED. ``retries = N`` gives a FAILED step (or one that raised) N more
+attempts. An exception is a FAILED step whose message is ``ExcType: text`` (one line,
+secrets redacted).
+
+The run's outcome: ABORTED when it was stopped (the step in progress finishes, the
+steps after it neither run nor appear in the record), else FAILED if any step FAILED,
+else WARNING if any step ended in WARNING, else SUCCESS.
+
+Every run is recorded, once finished, in the Journal ``scenarios/<name>/runs`` (its
+``id`` is the journal's sequence number), then ``after_scenario_finished`` fires and
+the scenario's ``notify`` routing for that outcome is applied through the never-lost
+alert delivery of :mod:`modelcycle.alerts`. Pending alerts whose backoff has passed are
+delivered when a run starts.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .errors import NotFoundError, SettingsError
+from .interfaces import StepResult
+from .journal import Journal
+from .names import check_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .project import Project
+
+STEP_OUTCOMES = ("SUCCESS", "WARNING", "FAILED")
+SEVERITY = {"SUCCESS": 0, "SKIPPED": 0, "WARNING": 1, "FAILED": 2, "ABORTED": 3}
+MESSAGE_LIMIT = 2000
+
+Stop = threading.Event | Callable[[], bool] | None
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def runs_journal(project: Project, name: str) -> Journal:
+    """The run history of scenario `name`."""
+    return Journal(project.store, f"scenarios/{name}/runs")
+
+
+def require_scenario(project: Project, name: str) -> Any:
+    """The scenario's settings, or an error listing the scenarios defined."""
+    scenarios = project.settings.scenarios
+    if name in scenarios:
+        return scenarios[name]
+    import difflib
+
+    close = difflib.get_close_matches(name, list(scenarios), n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    known = ", ".join(sorted(scenarios)) or "none: add a [scenarios.NAME] section"
+    raise NotFoundError(f"unknown scenario '{name}'; {hint}scenarios in {project.settings.file.name}: {known}")
+
+
+def instantiate(project: Project, kind: str, spec: Any, key: tuple, **kwargs: Any) -> Any:
+    """A step or trigger object from its settings: options validated, errors naming the full key."""
+    from .settings import _dotted, validate_options
+
+    settings = project.settings
+    cls = project.plugin_class(kind, spec.type, _dotted((*key, "type")))
+    extra = dict(spec.model_extra or {})
+    if cls.Options is not None:
+        options = validate_options(settings, cls.Options, extra, key)
+    elif extra:
+        first = next(iter(extra))
+        raise settings.error(_dotted((*key, first)), f"unknown key: the {kind[:-1]} '{spec.type}' takes no options")
+    else:
+        options = None
+    try:
+        return cls(options, project=project, **kwargs)
+    except SettingsError as exc:
+        message = str(exc)
+        if message.startswith(settings.file.name + ":"):
+            raise
+        where, _, problem = message.partition(": ")
+        if not problem:  # no "key: " prefix: the message is about the whole step or trigger
+            raise settings.error(_dotted(key), message) from None
+        raise settings.error(f"{_dotted(key)}.{where}", problem) from None
+
+
+def build_steps(project: Project, name: str) -> list[tuple[Any, Any]]:
+    """(settings, Step object) for each step of a scenario, every one validated up front."""
+    scenario = require_scenario(project, name)
+    return [
+        (spec, instantiate(project, "steps", spec, ("scenarios", name, "steps", i)))
+        for i, spec in enumerate(scenario.steps)
+    ]
+
+
+def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def error_message(exc: BaseException) -> str:
+    text = str(exc)
+    return one_line(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+
+
+def outcome_of(steps: list[dict[str, Any]]) -> str:
+    """The outcome a run would have from these steps (ABORTED is decided by the caller)."""
+    outcomes = {s["outcome"] for s in steps}
+    if "FAILED" in outcomes:
+        return "FAILED"
+    if "WARNING" in outcomes:
+        return "WARNING"
+    return "SUCCESS"
+
+
+def summary(steps: list[dict[str, Any]]) -> str:
+    """One line: each step, its outcome and message."""
+    parts = []
+    for step in steps:
+        text = f"{step['type']} {step['outcome']}"
+        if step.get("message"):
+            text += f" ({step['message']})"
+        parts.append(text)
+    return "; ".join(parts) or "no steps ran"
+
+
+def stopper(stop: Stop) -> Callable[[], bool]:
+    if stop is None:
+        return lambda: False
+    if isinstance(stop, threading.Event):
+        return stop.is_set
+    return stop
+
+
+def _result(value: Any, step: Any) -> StepResult:
+    """A step's return value, checked: a misbehaving plugin fails its step, not the run."""
+    if isinstance(value, StepResult) and value.outcome in STEP_OUTCOMES:
+        return StepResult(value.outcome, one_line(value.message or ""))
+    return StepResult(
+        "FAILED",
+        f"step '{getattr(step, 'name', '?')}' ({type(step).__module__}) returned {value!r:.80}: "
+        f"expected a StepResult with outcome {', '.join(STEP_OUTCOMES)}",
+    )
+
+
+def run_scenario(
+    project: Project,
+    name: str,
+    *,
+    trigger: str = "manual",
+    stop: Stop = None,
+    clock: Clock | None = None,
+    slot: str | None = None,
+) -> dict[str, Any]:
+    """Run scenario `name` now and record it; returns the run record (``scenario run --json`` shape).
+
+    `stop` (a threading.Event or a callable) is looked at between steps and between a step's
+    attempts: once set, the step in progress finishes and the run ends ABORTED. `clock` gives
+    the times recorded (default: now, UTC). `slot` names the scheduler occasion that fired it.
+    """
+    from . import alerts
+
+    clock = clock or utcnow
+    stopped = stopper(stop)
+    steps = build_steps(project, name)  # settings mistakes surface before anything runs
+    try:
+        alerts.retry(project)
+    except Exception as exc:  # noqa: BLE001 - a store hiccup delivering old alerts must not block the run
+        warnings.warn(f"delivering pending alerts failed: {error_message(exc)}", stacklevel=2)
+    redact = project.settings.redactor
+    run: dict[str, Any] = {
+        "id": None,
+        "scenario": name,
+        "trigger": trigger,
+        "slot": slot,
+        "project": project.name,
+        "started_at": clock().isoformat(),
+        "finished_at": None,
+        "outcome": None,
+        "steps": [],
+    }
+    records: list[dict[str, Any]] = run["steps"]
+    aborted = False
+    interrupted: BaseException | None = None
+    for index, (spec, step) in enumerate(steps):
+        if stopped():
+            aborted = True
+            break
+        failed = any(r["outcome"] == "FAILED" for r in records)
+        at = clock().isoformat()
+        record: dict[str, Any] = {"type": spec.type, "outcome": "SKIPPED", "started_at": at, "finished_at": at}
+        if (spec.run_if == "success" and failed) or (spec.run_if == "failure" and not failed):
+            record["message"] = "an earlier step failed" if failed else "no earlier step failed"
+            records.append(record)
+            continue
+        attempts = 0
+        while True:
+            attempts += 1
+            view = {**run, "steps": [dict(r) for r in records], "step": index, "attempt": attempts}
+            try:
+                result = _result(step.run(view), step)
+            except Exception as exc:  # noqa: BLE001 - any failure of a step is the step's FAILED outcome
+                result = StepResult("FAILED", error_message(exc))
+            except BaseException as exc:  # Ctrl-C a second time, or SystemExit from user code: record, then re-raise
+                result = StepResult("ABORTED", f"interrupted: {error_message(exc)}")
+                interrupted = exc
+                break
+            if result.outcome != "FAILED" or attempts > spec.retries or stopped():
+                break
+        record.update(
+            outcome=result.outcome,
+            finished_at=clock().isoformat(),
+            message=redact(result.message),
+            attempts=attempts,
+        )
+        records.append(record)
+        if interrupted is not None:
+            aborted = True
+            break
+    run["outcome"] = "ABORTED" if aborted else outcome_of(records)
+    run["finished_at"] = clock().isoformat()
+    entry = record_run(project, run)
+    if interrupted is not None:
+        raise interrupted
+    return entry
+
+
+def record_run(project: Project, run: dict[str, Any]) -> dict[str, Any]:
+    """Append a finished run to its history, fire after_scenario_finished, route its notifications."""
+    redact = project.settings.redactor
+    _, entry = runs_journal(project, run["scenario"]).append(lambda seq, _prev: redact({**run, "id": seq}))
+    project.plugins.fire("after_scenario_finished", project=project, run=entry)
+    try:
+        sent = notify_run(project, entry)
+    except Exception as exc:  # noqa: BLE001 - the run is recorded; a broken notifier must not hide it
+        warnings.warn(f"scenario '{run['scenario']}': notifying failed: {error_message(exc)}", stacklevel=2)
+        sent = []
+    return {**entry, "alerts": sent} if sent else entry
+
+
+def render_run(project: Project, run: dict[str, Any]) -> tuple[str, str]:
+    """(subject, text) of the alert about a finished run."""
+    subject = f"[modelcycle] {project.name}: scenario {run['scenario']} {run['outcome']}"
+    lines = [
+        f"Scenario {run['scenario']} of project {project.name} ended {run['outcome']} "
+        f"(run {run['id']}, trigger: {run['trigger']}).",
+        f"Started {run['started_at']}, finished {run['finished_at']}.",
+        "",
+    ]
+    for step in run["steps"]:
+        line = f"- {step['type']}: {step['outcome']}"
+        if step.get("message"):
+            line += f": {step['message']}"
+        lines.append(line)
+    if not run["steps"]:
+        lines.append("- no step ran")
+    dashboard = project.settings.alerts.dashboard_url
+    if dashboard:
+        lines += ["", f"Dashboard: {dashboard}"]
+    return subject, "\n".join(lines)
+
+
+def notify_run(project: Project, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Queue and deliver the alerts `[scenarios.NAME] notify` asks for this run's outcome."""
+    from . import alerts
+
+    scenario = project.settings.scenarios.get(run["scenario"])
+    targets = list((scenario.notify if scenario is not None else {}).get(run["outcome"], []))
+    if not targets:
+        return []
+    subject, text = render_run(project, run)
+    about = {
+        "kind": "scenario",
+        "scenario": run["scenario"],
+        "run": run["id"],
+        "seq": f"{run['scenario']}#{run['id']}",
+        "outcome": run["outcome"],
+        "trigger": run["trigger"],
+        "at": run["finished_at"],
+    }
+    queued = [alerts.queue(project, target, subject, text, about) for target in targets]
+    return [
+        {k: a.get(k) for k in ("id", "notifier", "status", "last_error")}
+        for a in (alerts.deliver(project, alert) for alert in queued)
+    ]
+
+
+def scenario_runs(project: Project, name: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded run of scenario `name` (of every scenario without it), oldest first."""
+    if name is not None:
+        check_name(name, "scenario name")
+        if name not in project.settings.scenarios and runs_journal(project, name).last()[0] == 0:
+            require_scenario(project, name)
+        return runs_journal(project, name).all()
+    out: list[dict[str, Any]] = []
+    for scenario in project.settings.scenarios:
+        out += runs_journal(project, scenario).all()
+    return sorted(out, key=lambda r: (r.get("started_at") or "", r["scenario"], r["id"]))
+
+
+def last_run(project: Project, name: str) -> dict[str, Any] | None:
+    return runs_journal(project, name).last()[1]

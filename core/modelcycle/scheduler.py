@@ -1,0 +1,316 @@
+"""The scheduler: evaluate every scenario's triggers and run the scenarios that are due.
+
+One `tick` looks at each scenario in settings order. For each of its triggers it loads
+the state saved last time (``scenarios/<name>/triggers/<index>.json``), asks the
+trigger whether a *slot* is due (a cron time, a new dataset fingerprint, another
+scenario's run), and saves the new state. A due slot is claimed with a **lease**,
+put-if-absent on ``scenarios/<name>/leases/<sha256 of slot>/<n>.json``:
+
+* the first scheduler to create ``0.json`` wins and runs the scenario; the others see
+  the lease and leave the slot alone, so schedulers sharing a store run a due
+  scenario exactly once;
+* the winner renews its lease while the scenario runs and, once the run is recorded,
+  writes ``done.json`` beside it (naming the run);
+* if ``n.json`` exists, has expired (its owner died: ``kill -9``, a lost machine) and
+  no run for the slot was recorded, the slot is taken over with ``n+1.json``.
+
+A trigger's new state is saved only once its slot is settled (run here, or done by
+another scheduler), never while another scheduler holds the slot: if that one dies,
+the slot is still computed on later ticks and taken over when its lease expires.
+Several slots due for one scenario in one tick make a single run.
+
+`serve` ticks every `interval` seconds, aligned on the clock, until stopped; a stop
+request lets the running step finish and records the run ABORTED.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import threading
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .scenarios import Stop, build_steps, error_message, instantiate, run_scenario, runs_journal, stopper
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .project import Project
+
+LEASE_SECONDS = 300.0
+MAX_TAKEOVERS = 1000
+PRUNE_EVERY = 50  # runs
+PRUNE_AFTER = timedelta(days=7)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def owner() -> str:
+    """Who holds a lease: host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def state_key(scenario: str, index: int) -> str:
+    return f"scenarios/{scenario}/triggers/{index}.json"
+
+
+def lease_prefix(scenario: str, slot: str) -> str:
+    return f"scenarios/{scenario}/leases/{hashlib.sha256(slot.encode()).hexdigest()[:32]}"
+
+
+def triggers(project: Project, scenario: str) -> list[tuple[int, Any, Any]]:
+    """(index, settings, Trigger object) for each trigger of a scenario."""
+    spec = project.settings.scenarios[scenario]
+    return [
+        (i, t, instantiate(project, "triggers", t, ("scenarios", scenario, "triggers", i), scenario=scenario))
+        for i, t in enumerate(spec.triggers)
+    ]
+
+
+def label(trigger: Any, spec: Any) -> str:
+    """How a run names the trigger that fired it: "cron 0 2 * * *", "dataset-changed customers"."""
+    describe = getattr(trigger, "describe", None)
+    if callable(describe):
+        try:
+            return str(describe())
+        except Exception:  # noqa: BLE001 - a label is not worth failing a run for
+            pass
+    return spec.type
+
+
+def validate(project: Project) -> int:
+    """Build every trigger and step of every scenario (settings mistakes surface now); the trigger count."""
+    count = 0
+    for name in project.settings.scenarios:
+        count += len(triggers(project, name))
+        build_steps(project, name)
+    return count
+
+
+# -- trigger state -------------------------------------------------------------------------
+
+
+def load_state(project: Project, scenario: str, index: int, kind: str) -> dict[str, Any] | None:
+    saved = project.store.get_json(state_key(scenario, index))
+    if isinstance(saved, dict) and saved.get("type") == kind:  # a reordered trigger list starts afresh
+        return saved.get("state")
+    return None
+
+
+def save_state(project: Project, scenario: str, index: int, kind: str, state: dict[str, Any]) -> None:
+    project.store.write_json(state_key(scenario, index), {"type": kind, "state": state})
+
+
+# -- leases --------------------------------------------------------------------------------
+
+
+def _expired(lease: Any) -> bool:
+    try:
+        return datetime.fromisoformat(lease["expires_at"]) <= utcnow()
+    except (TypeError, KeyError, ValueError):
+        return True  # unreadable: treat as abandoned
+
+
+def _recorded(project: Project, scenario: str, slot: str, depth: int = 20) -> dict[str, Any] | None:
+    """A recorded run for `slot` among the latest runs (its owner died before writing done.json)."""
+    journal = runs_journal(project, scenario)
+    seq, run = journal.last()
+    for _ in range(depth):
+        if run is None:
+            return None
+        if slot in str(run.get("slot") or "").split(", "):
+            return run
+        seq -= 1
+        run = journal.get(seq)
+    return None
+
+
+def claim(project: Project, scenario: str, slot: str, seconds: float = LEASE_SECONDS) -> tuple[str, str | None]:
+    """("won", lease key), ("done", None) when the slot already ran, or ("held", None) when a live
+    scheduler holds it."""
+    store, prefix, me = project.store, lease_prefix(scenario, slot), owner()
+    for n in range(MAX_TAKEOVERS):
+        key = f"{prefix}/{n}.json"
+        taken = utcnow()
+        lease = {
+            "owner": me,
+            "scenario": scenario,
+            "slot": slot,
+            "taken_at": taken.isoformat(),
+            "expires_at": (taken + timedelta(seconds=seconds)).isoformat(),
+        }
+        if store.put_json_if_absent(key, lease):
+            return "won", key
+        if store.get(f"{prefix}/done.json") is not None:
+            return "done", None
+        held = store.get_json(key)
+        if held is None:  # pruned: the slot is long done
+            return "done", None
+        if not _expired(held):
+            return "held", None
+        run = _recorded(project, scenario, slot)
+        if run is not None:
+            mark_done(project, scenario, slot, run)
+            return "done", None
+    return "held", None
+
+
+def mark_done(project: Project, scenario: str, slot: str, run: dict[str, Any]) -> None:
+    project.store.put_json_if_absent(
+        f"{lease_prefix(scenario, slot)}/done.json",
+        {"run": run.get("id"), "outcome": run.get("outcome"), "slot": slot, "at": utcnow().isoformat()},
+    )
+
+
+class Renewal:
+    """Extends leases while their scenario runs, so a long run is not taken over."""
+
+    def __init__(self, project: Project, keys: list[str], seconds: float) -> None:
+        self.project, self.keys, self.seconds = project, keys, seconds
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="modelcycle-lease", daemon=True)
+
+    def __enter__(self) -> Renewal:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        me = owner()
+        while not self.done.wait(max(self.seconds / 5, 0.5)):
+            for key in self.keys:
+                try:
+                    lease = self.project.store.get_json(key)
+                    if isinstance(lease, dict) and lease.get("owner") == me:
+                        expires = utcnow() + timedelta(seconds=self.seconds)
+                        self.project.store.write_json(key, {**lease, "expires_at": expires.isoformat()})
+                except Exception as exc:  # noqa: BLE001 - try again at the next beat
+                    warnings.warn(f"renewing lease {key} failed: {error_message(exc)}", stacklevel=1)
+
+
+def prune(project: Project, scenario: str, older_than: timedelta = PRUNE_AFTER) -> int:
+    """Delete lease folders of slots settled longer ago than `older_than`; the number deleted."""
+    store = project.store
+    folders: dict[str, list[str]] = {}
+    for key in store.list(f"scenarios/{scenario}/leases"):
+        folders.setdefault(key.rsplit("/", 1)[0], []).append(key)
+    limit = utcnow() - older_than
+    removed = 0
+    for folder, keys in folders.items():
+        done = store.get_json(f"{folder}/done.json")
+        try:
+            settled = done is not None and datetime.fromisoformat(done["at"]) < limit
+        except (TypeError, KeyError, ValueError):
+            settled = False
+        if settled:
+            for key in sorted(keys, key=lambda k: k.endswith("done.json")):  # done.json last
+                store.delete(key)
+            removed += 1
+    return removed
+
+
+# -- ticks ---------------------------------------------------------------------------------
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, stacklevel=3)
+
+
+def tick(
+    project: Project,
+    now: datetime | None = None,
+    *,
+    stop: Stop = None,
+    on_error: Callable[[str], None] | None = None,
+    lease_seconds: float = LEASE_SECONDS,
+) -> list[dict[str, Any]]:
+    """Evaluate every trigger once at `now` (default: the current time); run what is due and won.
+
+    Returns the runs this call made. A trigger that cannot be evaluated (a dataset that is
+    gone, say) is reported through `on_error` (default: a warning) and keeps its state.
+    """
+    now = now or utcnow()
+    stopped = stopper(stop)
+    report = on_error or _warn
+    runs: list[dict[str, Any]] = []
+    for name in project.settings.scenarios:
+        if stopped():
+            break
+        due: list[tuple[int, str, dict[str, Any], str, str]] = []
+        for index, spec, trigger in triggers(project, name):
+            try:
+                state = load_state(project, name, index, spec.type)
+                slot, new_state = trigger.check(state, now)
+            except Exception as exc:  # noqa: BLE001 - one broken trigger must not stop the others
+                report(
+                    project.settings.redactor(
+                        f"scenario '{name}': trigger {index} ({label(trigger, spec)}): {error_message(exc)}"
+                    )
+                )
+                continue
+            if slot is None:
+                if new_state != state:
+                    save_state(project, name, index, spec.type, new_state)
+                continue
+            due.append((index, spec.type, new_state, str(slot), label(trigger, spec)))
+        won: list[tuple[int, str, dict[str, Any], str, str, str]] = []
+        for index, kind, new_state, slot, text in due:
+            status, key = claim(project, name, slot, lease_seconds)
+            if status == "won" and key is not None:
+                won.append((index, kind, new_state, slot, text, key))
+            elif status == "done":
+                save_state(project, name, index, kind, new_state)
+            # "held": another scheduler runs it; the state stays so the slot is seen again if it dies
+        if not won:
+            continue
+        slots = list(dict.fromkeys(w[3] for w in won))
+        with Renewal(project, [w[5] for w in won], lease_seconds):
+            run = run_scenario(
+                project,
+                name,
+                trigger=", ".join(dict.fromkeys(w[4] for w in won)),
+                stop=stop,
+                slot=", ".join(slots),
+            )
+        for index, kind, new_state, slot, _text, _key in won:
+            mark_done(project, name, slot, run)
+            save_state(project, name, index, kind, new_state)
+        runs.append(run)
+        if run["id"] % PRUNE_EVERY == 0:
+            try:
+                prune(project, name)
+            except Exception as exc:  # noqa: BLE001 - housekeeping only
+                report(f"scenario '{name}': pruning old leases failed: {error_message(exc)}")
+    return runs
+
+
+def serve(
+    project: Project,
+    *,
+    interval: float = 60.0,
+    stop: threading.Event,
+    on_run: Callable[[dict[str, Any]], None] | None = None,
+    on_error: Callable[[str], None] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> None:
+    """Tick now, then every `interval` seconds (aligned on the clock) until `stop` is set."""
+    import time
+
+    clock = clock or time.time
+    report = on_error or _warn
+    validate(project)
+    while not stop.is_set():
+        try:
+            for run in tick(project, stop=stop, on_error=report):
+                if on_run is not None:
+                    on_run(run)
+        except Exception as exc:  # noqa: BLE001 - a store outage must not end the scheduler
+            report(project.settings.redactor(f"tick failed: {error_message(exc)}"))
+        stop.wait(interval - (clock() % interval) if interval > 0 else 0)
