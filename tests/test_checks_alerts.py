@@ -203,7 +203,9 @@ min = 0
 
 
 def test_check_command_json_and_exit_codes(tmp_path: Path, inbox, webhook, capsys) -> None:
-    project = trained(project_for(tmp_path, AUC_CHECK.format(min=0.9999, soft=0.99995), inbox.port, webhook.server_port))
+    project = trained(
+        project_for(tmp_path, AUC_CHECK.format(min=0.9999, soft=0.99995), inbox.port, webhook.server_port)
+    )
     folder = str(project.settings.root)
     with pytest.raises(SystemExit) as info:
         main(["--project", folder, "check", "--json"])
@@ -222,7 +224,9 @@ def test_check_command_json_and_exit_codes(tmp_path: Path, inbox, webhook, capsy
 
 
 def test_an_error_is_mailed_with_the_right_subject_and_body(tmp_path: Path, inbox, webhook) -> None:
-    project = trained(project_for(tmp_path, AUC_CHECK.format(min=0.9999, soft=0.99995), inbox.port, webhook.server_port))
+    project = trained(
+        project_for(tmp_path, AUC_CHECK.format(min=0.9999, soft=0.99995), inbox.port, webhook.server_port)
+    )
     project.run_checks()
     assert len(inbox.messages) == 1
     mail = inbox.messages[0]
@@ -236,7 +240,9 @@ def test_an_error_is_mailed_with_the_right_subject_and_body(tmp_path: Path, inbo
 
 
 def test_smtp_down_keeps_the_alert_pending_until_retry_delivers_it_once(tmp_path: Path, inbox, webhook, capsys) -> None:
-    project = trained(project_for(tmp_path, AUC_CHECK.format(min=0.9999, soft=0.99995), inbox.port, webhook.server_port))
+    project = trained(
+        project_for(tmp_path, AUC_CHECK.format(min=0.9999, soft=0.99995), inbox.port, webhook.server_port)
+    )
     inbox.stop()
     project.run_checks()
     from modelcycle import alerts
@@ -389,3 +395,9 @@ def test_max_drop_against_training_and_previous(tmp_path: Path, inbox, webhook) 
     second = {r["check"]: r for r in project.run_checks()}
     assert second["drop"]["outcome"] == "ERROR" and "dropped" in second["drop"]["message"]
     assert second["vs_training"]["outcome"] == "ERROR"
+
+
+def test_a_broken_alert_template_fails_when_the_project_opens(tmp_path: Path) -> None:
+    checks = AUC_CHECK.format(min=0.5, soft=0.6).replace('cooldown = "1h"', 'cooldown = "1h"\nsubject = "{value:.2f"')
+    with pytest.raises(SettingsError, match=r"^modelcycle.toml: alerts: a template is not valid: "):
+        project_for(tmp_path, checks, 1, 1)

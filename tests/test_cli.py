@@ -211,7 +211,9 @@ def test_a_misbehaving_event_hook_is_one_warning_line(capsys, project_dir: Path)
     (project_dir / "noisy.py").write_text(
         "from modelcycle import hookimpl\n\n@hookimpl\ndef after_version_activated():\n    raise ValueError('bad')\n"
     )
-    text = (project_dir / "modelcycle.toml").read_text().replace('name = "demo"', 'name = "demo"\nplugins = ["noisy.py"]')
+    text = (
+        (project_dir / "modelcycle.toml").read_text().replace('name = "demo"', 'name = "demo"\nplugins = ["noisy.py"]')
+    )
     (project_dir / "modelcycle.toml").write_text(text)
     code, out, err = run(capsys, "--project", str(project_dir), "activate", "m", "1")
     assert code == 0 and out == "m: version 1 is active (was 3)\n"

@@ -239,7 +239,9 @@ def test_store_failures_are_one_line_naming_the_store(make_project, tmp_path: Pa
 
     (tmp_path / "afile").write_text("not a folder")
     project = make_project(f'[project]\nstore = "{tmp_path / "afile"}"\n')
-    with pytest.raises(StoreError, match=r"^store .*afile: write 'models/m/artifacts/.*' failed: .*check that the store"):
+    with pytest.raises(
+        StoreError, match=r"^store .*afile: write 'models/m/artifacts/.*' failed: .*check that the store"
+    ):
         project.record_version("m", b"x", artifact_format="joblib", metadata={})
 
 
@@ -264,7 +266,9 @@ def test_artifact_format_cannot_escape_the_store(make_project) -> None:
         make_project().record_version("m", b"x", artifact_format="../x", metadata={})
 
 
-def test_a_long_lived_s3_reader_sees_other_writers_after_listing(make_project, s3_endpoint: str, s3_bucket: str) -> None:
+def test_a_long_lived_s3_reader_sees_other_writers_after_listing(
+    make_project, s3_endpoint: str, s3_bucket: str
+) -> None:
     text = f'[project]\nstore = "s3://{s3_bucket}/s"\nstore_options = {{ endpoint_url = "{s3_endpoint}" }}\n'
     first = make_project(text)
     other = make_project(text.replace("endpoint_url", "skip_instance_cache = true, endpoint_url"))

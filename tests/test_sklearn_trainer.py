@@ -500,3 +500,14 @@ def test_describe_records_the_estimator_actually_used() -> None:
     assert SklearnTrainer.describe(settings)["estimator"] is None  # unknown until the task is
     given = ModelSettings(dataset="d", target="y", estimator=LR, preprocessing="none")
     assert SklearnTrainer.describe(given) == {"estimator": LR, "params": {}, "preprocessing": "none"}
+
+
+def test_skops_refuses_functions_even_from_trusted_modules() -> None:
+    """FunctionTransformer(func=eval) names builtins.eval: a function, never trusted."""
+    from modelcycle.errors import SettingsError
+    from modelcycle_sklearn.artifacts import dump, untrusted
+    from sklearn.preprocessing import FunctionTransformer
+
+    assert untrusted(["builtins.eval", "numpy.load", "sklearn.pipeline.Pipeline"]) == ["builtins.eval", "numpy.load"]
+    with pytest.raises(SettingsError, match="holds type 'builtins.eval', which skops would refuse to load"):
+        dump(FunctionTransformer(func=eval), "skops")

@@ -64,6 +64,26 @@ def render(project: Project, result: dict[str, Any]) -> tuple[str, str]:
     return settings.subject.format_map(fields), settings.text.format_map(fields).rstrip()
 
 
+def check_templates(project: Project) -> None:
+    """Render the templates on a sample result now, so a broken one fails at start, not at alert time."""
+    sample = {
+        "check": "c",
+        "outcome": "ERROR",
+        "model": "m",
+        "version": 1,
+        "metric": "roc_auc",
+        "value": 0.5,
+        "message": "",
+        "thresholds": {"min": 0.7},
+        "evaluation": 1,
+        "at": now().isoformat(),
+    }
+    try:
+        render(project, sample)
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError) as exc:
+        raise project.settings.error("alerts", f"a template is not valid: {exc}; write fields as {{name}}") from None
+
+
 def alert_id(result: dict[str, Any], notifier: str) -> str:
     key = f"{result['check']}\0{result.get('seq')}\0{result['at']}\0{notifier}"
     return hashlib.sha256(key.encode()).hexdigest()[:20]

@@ -17,7 +17,7 @@ from .journal import Journal
 if TYPE_CHECKING:  # pragma: no cover
     from .project import Project
 
-SEVERITY = {"OK": 0, "EMPTY": 1, "WARNING": 2, "ERROR": 3}
+SEVERITY = {"EMPTY": 0, "OK": 1, "WARNING": 2, "ERROR": 3}  # no data never hides a known outcome
 
 
 def worst(outcomes: list[str]) -> str:

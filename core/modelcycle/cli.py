@@ -99,6 +99,15 @@ def init(directory: str) -> None:
 
 
 @cli.command()
+@click.argument("directory", default="modelcycle-demo", metavar="[DIR]")
+def demo(directory: str) -> None:
+    """The whole lifecycle on generated drifting data, offline, in about a minute."""
+    from .demo import run_demo
+
+    run_demo(directory, say=click.echo)
+
+
+@cli.command()
 @click.argument("model")
 @click.option("--activate/--no-activate", "activate", default=None, help="Override the activation policy once.")
 @click.option("--full", is_flag=True, help="After validation, refit on every row.")
@@ -280,11 +289,11 @@ def alerts_retry(state: State, as_json: bool) -> None:
     from . import alerts as delivery
 
     done = delivery.retry(state.project, force=True)
+    delivered = sum(a["status"] == "sent" for a in done)
     if as_json:
         emit_json(state, done)
-        return
-    delivered = sum(a["status"] == "sent" for a in done)
-    click.echo(f"{delivered} of {len(done)} pending alerts delivered")
+    else:
+        click.echo(f"{delivered} of {len(done)} pending alerts delivered")
     if delivered < len(done):
         sys.exit(1)
 
@@ -333,6 +342,188 @@ def status(state: State, model: str | None, as_json: bool) -> None:
             for s in found
         ],
     )
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[Any]:
+    """An Event set by SIGTERM or Ctrl-C: the step in progress finishes, then the run ends ABORTED.
+
+    A second Ctrl-C interrupts at once (the run is still recorded ABORTED).
+    """
+    import signal
+    import threading
+
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handle(signum: int, _frame: Any) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo(f"{signal.Signals(signum).name}: stopping after the current step", err=True)
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    return (
+        f"scenario {run['scenario']} run {run['id']}: {run['outcome']}  "
+        f"(trigger: {run['trigger']}, {(run.get('started_at') or '')[:19]} to {(run.get('finished_at') or '')[:19]})"
+    )
+
+
+@cli.group()
+def scenario() -> None:
+    """Scenarios: list them, run one now, see their run history."""
+
+
+@scenario.command("list")
+@json_option
+@pass_state
+def scenario_list(state: State, as_json: bool) -> None:
+    """Scenarios with their triggers, steps and last run."""
+    from .scenarios import last_run
+    from .scheduler import label, triggers
+
+    project = state.project
+    found = []
+    for name, spec in project.settings.scenarios.items():
+        last = last_run(project, name)
+        found.append(
+            {
+                "name": name,
+                "triggers": [label(trigger, t) for _, t, trigger in triggers(project, name)],
+                "steps": [s.type for s in spec.steps],
+                "notify": dict(spec.notify),
+                "last_run": None
+                if last is None
+                else {k: last.get(k) for k in ("id", "trigger", "started_at", "finished_at", "outcome")},
+            }
+        )
+    if as_json:
+        emit_json(state, found)
+        return
+    if not found:
+        click.echo(f"no scenarios: add a [scenarios.NAME] section to {project.settings.file.name}")
+        return
+    table(
+        state,
+        None,
+        ["scenario", "triggers", "steps", "last run"],
+        [
+            [
+                s["name"],
+                "; ".join(s["triggers"]) or "manual only",
+                ", ".join(s["steps"]),
+                "-"
+                if s["last_run"] is None
+                else f"#{s['last_run']['id']} {s['last_run']['outcome']} {(s['last_run']['finished_at'] or '')[:19]}",
+            ]
+            for s in found
+        ],
+    )
+
+
+@scenario.command("run")
+@click.argument("name")
+@json_option
+@pass_state
+def scenario_run(state: State, name: str, as_json: bool) -> None:
+    """Run scenario NAME now; exit 1 when it FAILED (or was ABORTED)."""
+    with stop_on_signals() as stop:
+        run = state.project.run_scenario(name, stop=stop)
+    if as_json:
+        emit_json(state, run)
+    else:
+        lines = [_run_line(run)]
+        width = max((len(s["type"]) for s in run["steps"]), default=0)
+        for step in run["steps"]:
+            lines.append(f"  {step['type']:<{width}}  {step['outcome']:<8} {step.get('message') or ''}".rstrip())
+        click.echo(state.redact("\n".join(lines)))
+    if run["outcome"] in ("FAILED", "ABORTED"):
+        sys.exit(1)
+
+
+@scenario.command("runs")
+@click.argument("name", required=False)
+@json_option
+@pass_state
+def scenario_runs(state: State, name: str | None, as_json: bool) -> None:
+    """Run history of scenario NAME (of every scenario without it), oldest first."""
+    runs = state.project.scenario_runs(name)
+    if as_json:
+        emit_json(state, runs)
+        return
+    if not runs:
+        click.echo("no runs yet")
+        return
+    table(
+        state,
+        None,
+        ["scenario", "run", "trigger", "started", "finished", "outcome", "steps"],
+        [
+            [
+                r["scenario"],
+                r["id"],
+                r["trigger"],
+                (r.get("started_at") or "")[:19],
+                (r.get("finished_at") or "")[:19],
+                r["outcome"],
+                ", ".join(f"{s['type']} {s['outcome']}" for s in r["steps"]),
+            ]
+            for r in runs
+        ],
+    )
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Tick once and exit (for system cron); exit 1 if a run failed.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds between ticks when not --once.",
+)
+@pass_state
+def scheduler(state: State, once: bool, interval: float) -> None:
+    """Fire due triggers and run their scenarios: once, or every SECONDS until SIGTERM or Ctrl-C."""
+    from . import scheduler as scheduling
+
+    project = state.project
+    problems: list[str] = []
+
+    def on_error(message: str) -> None:
+        problems.append(message)
+        click.echo(f"warning: {state.redact(message)}", err=True)
+
+    def on_run(run: dict[str, Any]) -> None:
+        click.echo(state.redact(_run_line(run)))
+
+    with stop_on_signals() as stop:
+        count = scheduling.validate(project)
+        if once:
+            runs = scheduling.tick(project, stop=stop, on_error=on_error)
+            for run in runs:
+                on_run(run)
+            if problems or any(r["outcome"] in ("FAILED", "ABORTED") for r in runs):
+                sys.exit(1)
+            return
+        click.echo(
+            f"scheduler: {len(project.settings.scenarios)} scenarios, {count} triggers, a tick every "
+            f"{interval:g} s; SIGTERM or Ctrl-C stops after the current step",
+            err=True,
+        )
+        scheduling.serve(project, interval=interval, stop=stop, on_run=on_run, on_error=on_error)
+    click.echo("scheduler: stopped", err=True)
 
 
 @contextlib.contextmanager

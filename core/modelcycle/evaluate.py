@@ -63,8 +63,9 @@ class EvaluationState:
                 continue
             column = batch[name]
             state.add(as_numbers(column, self.kinds[name]) if isinstance(state, NumericState) else column)
-        if self.task == "binary" and proba is not None:
-            self.prediction.add(proba[:, 1])
+        if self.task == "binary":
+            if proba is not None:  # served labels alone say nothing about the score distribution
+                self.prediction.add(proba[:, 1])
         elif isinstance(self.prediction, NumericState):
             self.prediction.add(np.asarray(pred, dtype="float64"))
         else:

@@ -160,7 +160,9 @@ class DriftTest(Plugged, ABC):
     the outer ones open); for categorical columns the reference's top categories
     followed by one "other" bin. Missing values are not in the counts. A test returns
     an effect size (the column drifted when it is >= the threshold) and, where it has
-    one, a p-value that is reported beside it but does not decide.
+    one, a p-value: the core flags a column when the effect size reaches the threshold
+    and, where there is a p-value, it is below the model's drift `significance` (a guard
+    against small samples; at scale every p-value is tiny and the effect size decides).
     """
 
     #: column kinds the test applies to: "numeric", "categorical"

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._plugins import PluginHost
-from .errors import NotFoundError, SettingsError
+from .errors import ModelcycleError, NotFoundError, SettingsError
 from .interfaces import Store
 from .names import check_name
 from .registry import Registry
@@ -76,6 +76,10 @@ class Project:
             from .checks import validate_check_settings
 
             validate_check_settings(self)
+        if s.checks or s.scenarios:
+            from .alerts import check_templates
+
+            check_templates(self)
         for name, spec in s.notifiers.items():
             cls = self.plugin_class("notifiers", spec.type, f"notifiers.{name}.type")
             if cls.Options is not None:
@@ -221,6 +225,8 @@ class Project:
         key = (model, version)
         if key not in self._models:
             entry, data = self.registry.read_artifact(model, version)
+            if not entry.get("trainer"):
+                raise ModelcycleError(f"model '{model}' version {version} names no trainer: it cannot be loaded")
             trainer_cls = self.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
             trainer = trainer_cls(self.settings.models.get(model), task=entry.get("task", ""))
             self._models[key] = trainer.load(data, entry["artifact"]["format"])
@@ -352,6 +358,24 @@ class Project:
                 }
             )
         return out
+
+    # -- scenarios -----------------------------------------------------------------------------
+
+    def run_scenario(self, name: str, *, trigger: str = "manual", stop: Any = None) -> dict[str, Any]:
+        """Run scenario `name` now and record it; returns the run (``scenario run --json`` shape).
+
+        `stop`, a threading.Event or a callable, is looked at between steps: once set, the step
+        in progress finishes and the run is recorded ABORTED.
+        """
+        from .scenarios import run_scenario
+
+        return run_scenario(self, name, trigger=trigger, stop=stop)
+
+    def scenario_runs(self, name: str | None = None) -> list[dict[str, Any]]:
+        """The recorded runs of scenario `name` (of every scenario without it), oldest first."""
+        from .scenarios import scenario_runs
+
+        return scenario_runs(self, name)
 
     def describe_plugins(self) -> list[dict[str, Any]]:
         return self.plugins.describe()

@@ -183,7 +183,7 @@ class AlertSettings(Section):
     text: str = Field(
         "Check {check} on model {model} (version {version}) is {outcome}: {message}\n"
         "{metric} = {value}; thresholds: {thresholds}\n"
-        "Evaluation {evaluation} at {at}. Project {project}.\n{dashboard}",
+        "Checked at {at} on evaluation {evaluation}. Project {project}.\n{dashboard}",
         description="Alert body template, same fields as subject.",
     )
     dashboard_url: str = Field("", description="Where people see the dashboard; named in every alert.")

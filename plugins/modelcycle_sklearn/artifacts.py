@@ -79,8 +79,31 @@ def load(data: bytes, fmt: str) -> Any:
 
 
 def untrusted(types: list[str]) -> list[str]:
-    """The type names outside TRUSTED_MODULES, sorted."""
-    return sorted(t for t in types if not any(t == m or t.startswith(m + ".") for m in TRUSTED_MODULES))
+    """The names skops may not rebuild, sorted: anything outside TRUSTED_MODULES, and any
+    name in them that is not a class (a function such as builtins.eval or numpy.load
+    could run code while the model loads)."""
+    return sorted(t for t in types if not _trusted(t))
+
+
+def _trusted(name: str) -> bool:
+    import importlib
+
+    module = next((m for m in TRUSTED_MODULES if name == m or name.startswith(m + ".")), None)
+    if module is None:
+        return False
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):  # the longest importable module prefix
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attribute in parts[cut:]:
+                obj = getattr(obj, attribute)
+        except AttributeError:
+            return False
+        return isinstance(obj, type)
+    return False
 
 
 def _trusted_text() -> str:

@@ -1,0 +1,30 @@
+"""`modelcycle demo` plays the whole lifecycle offline and tells the story it promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from modelcycle.cli import main
+from modelcycle.demo import run_demo
+
+
+def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
+    lines: list[str] = []
+    story = run_demo(tmp_path / "demo", say=lines.append)
+    auc = [month["auc_floor"] for month in story["checks"]]
+    assert auc[:4] == ["OK", "OK", "WARNING", "ERROR"]  # performance falls as the data drifts
+    assert story["activated"] == [True, False]  # the retrain helps; the same retrain again does not
+    assert story["versions"] == 3 and story["alerts"] >= 3 and story["scenario"] in ("SUCCESS", "WARNING")
+    outbox = (tmp_path / "demo" / "outbox.txt").read_text()
+    assert "check auc_floor is ERROR for churn v1" in outbox
+    text = "\n".join(lines)
+    assert "rolled back to v1" in text and "Done in" in text
+
+
+def test_the_demo_refuses_a_folder_in_use(tmp_path: Path, capsys) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(SystemExit) as info:
+        main(["demo", str(tmp_path)])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == f"error: {tmp_path} is not empty: give 'modelcycle demo' a new or empty folder\n"
