@@ -3,10 +3,12 @@
 # Used by the README's test command and by CI (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# scripts/constraints.txt pins versions known to work together: without it pip can
+# spend many minutes backtracking through boto3 releases that s3fs's aiobotocore rejects.
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[all,test]'
+.venv/bin/python -m pip install --quiet -e '.[all,test]' -c scripts/constraints.txt
 .venv/bin/python -m pip list 2>/dev/null | grep -iE '^(s3fs|aiobotocore|botocore|boto3|moto|fsspec) ' || true
 
 .venv/bin/ruff check core plugins tests bench docs scripts
