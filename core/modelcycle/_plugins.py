@@ -219,14 +219,20 @@ class PluginWarning(UserWarning):
     """A plugin misbehaved in an event hook; the operation itself succeeded."""
 
 
+_SOURCES: dict[str, str] = {}
+
+
 def _source_of(ep: importlib.metadata.EntryPoint) -> str:
+    """'built-in' or 'distribution version'; read once per distribution (metadata parsing is slow)."""
     dist = ep.dist
     if dist is None:
         return "entry point"
-    name = dist.metadata["Name"]
-    if name == "modelcycle":
-        return "built-in"
-    return f"{name} {dist.version}"
+    key = str(getattr(dist, "_path", id(dist)))
+    if key not in _SOURCES:
+        metadata = dist.metadata
+        name = metadata["Name"]
+        _SOURCES[key] = "built-in" if name == "modelcycle" else f"{name} {metadata['Version']}"
+    return _SOURCES[key]
 
 
 def _settings_module_name(spec: str) -> str:
