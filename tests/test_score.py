@@ -324,6 +324,29 @@ def test_no_active_version_and_unknown_model(tmp_path: Path, capsys) -> None:
     assert run(capsys, "--project", str(folder), "score", "m", "d", str(output), "--version", "1")[0] == 0
     with pytest.raises(NotFoundError, match="has no active version"):
         project.score("m", "d")
+    # a version recorded by hand, not by train: one line, not a KeyError
+    project.record_version("m", b"bytes", artifact_format="joblib", metadata={"metrics": {}})
+    code, _, err = run(capsys, "--project", str(folder), "score", "m", "d", str(tmp_path / "o.csv"), "--version", "2")
+    assert code == 2 and err.startswith("error: model 'm' version 2 records no trainer or no features"), err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_cli_mistakes_and_an_existing_output(cancer_project: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(new_rows(10), tmp_path / "new.csv")
+    cases = [
+        (["nope", "out.csv"], "error: unknown dataset 'nope': give a dataset name (d) or a path or URL"),
+        (["new.csv", "out.csv.gz"], f"error: cannot write compressed output {tmp_path / 'out.csv.gz'}: "),
+        (["new.csv", "out.txt"], f"error: cannot tell the format of output {tmp_path / 'out.txt'}: "),
+        (["missing.csv", "out.csv"], f"error: data {tmp_path / 'missing.csv'}: no file at "),
+    ]
+    for args, message in cases:
+        code, out, err = run(capsys, "--project", str(cancer_project), "score", "m", *args)
+        assert code == 2 and err.startswith(message) and err.count("\n") == 1, err
+    assert files_in(tmp_path) == ["new.csv"]
+    (tmp_path / "out.csv").write_text("old\n")
+    assert run(capsys, "--project", str(cancer_project), "score", "m", "new.csv", "out.csv")[0] == 0
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 10 and files_in(tmp_path) == ["new.csv", "out.csv"]
 
 
 def test_the_python_api_raises_data_errors(cancer_project: Path) -> None:

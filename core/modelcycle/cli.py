@@ -553,7 +553,8 @@ def score(state: State, model: str, input_data: str, output: str, version: int |
     import os
 
     project = state.project
-    if input_data not in project.settings.datasets and "://" not in input_data:
+    is_path = input_data not in project.settings.datasets and any(ch in input_data for ch in "/.:")
+    if is_path and "://" not in input_data:
         input_data = os.path.abspath(input_data)
     if "://" not in output:
         output = os.path.abspath(output)

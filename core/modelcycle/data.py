@@ -146,24 +146,41 @@ def iter_batches(
             raise
 
 
+def _read_parquet(
+    fs: Any, path: str, ds: Dataset, columns: list[str] | None, batch_rows: int | None, options: dict[str, Any]
+) -> Iterator[Any]:
+    """Parquet, one row group at a time, so memory stays flat whatever the file's size.
+
+    pyarrow's iter_batches over a whole file pre-buffers row groups ahead of what it
+    yields (measured: 138 MiB at 1M rows, 518 MiB at 5M), and a local file read through
+    a Python file object grows the heap; so local files are opened by path.
+    """
+    import contextlib
+
+    import pyarrow.parquet as pq
+    from fsspec.implementations.local import LocalFileSystem
+
+    local = isinstance(fs, LocalFileSystem)
+    with contextlib.nullcontext(path) if local else fs.open(path, "rb") as f:
+        parquet = pq.ParquetFile(f)
+        if columns is not None:
+            missing = [c for c in columns if c not in parquet.schema_arrow.names]
+            if missing:
+                raise DataError(f"{ds.label}: column {missing[0]!r} is missing from {path}")
+        if batch_rows is None:
+            yield parquet.read(columns=columns, **options).to_pandas()
+            return
+        for group in range(parquet.num_row_groups):
+            for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[group], columns=columns, **options):
+                yield batch.to_pandas()
+
+
 def _read_file(fs: Any, path: str, ds: Dataset, columns: list[str] | None, batch_rows: int | None) -> Iterator[Any]:
     import pandas as pd
 
     options = dict(ds.read_options)
     if ds.format == "parquet":
-        import pyarrow.parquet as pq
-
-        with fs.open(path, "rb") as f:
-            parquet = pq.ParquetFile(f)
-            if columns is not None:
-                missing = [c for c in columns if c not in parquet.schema_arrow.names]
-                if missing:
-                    raise DataError(f"{ds.label}: column {missing[0]!r} is missing from {path}")
-            if batch_rows is None:
-                yield parquet.read(columns=columns, **options).to_pandas()
-            else:
-                for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns, **options):
-                    yield batch.to_pandas()
+        yield from _read_parquet(fs, path, ds, columns, batch_rows, options)
         return
     with fs.open(path, "rb", compression="infer") as f:
         if ds.format == "csv":

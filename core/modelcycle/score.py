@@ -21,13 +21,19 @@ Output contract:
   Parquet and DataFrames, ISO 8601 text in CSV (`2025-01-31 12:00:00.123456+00:00`) and
   JSON lines (`2025-01-31T12:00:00.123456Z`).
 
-The output format comes from the suffix (.parquet, .csv, .jsonl and the other suffixes
-`data.format_of` knows). Nothing is visible at the output until it is complete: a local
-file is written to a hidden temporary file in the same folder, fsynced and renamed over
-the output with os.replace; on any other fsspec URL the bytes stream through
-`fs.open(path, "wb")`, which on S3 is a multipart upload that becomes visible only when it
-completes (on an error the upload is aborted). A `kill -9` leaves at most the hidden
-`.<name>.<random>.part` file beside a local output, never a partial output.
+The output format comes from the suffix: .parquet/.pq, .csv (.tsv: tab-separated),
+.jsonl/.ndjson/.json (JSON lines); outputs are not compressed. An existing output is
+replaced; a missing local folder is created. Nothing is visible at the output until it is
+complete: a local file is written to a hidden temporary file in the same folder, fsynced
+and renamed over the output with os.replace; on any other fsspec URL the bytes stream
+through `fs.open(path, "wb")`, which on S3 is a multipart upload that becomes visible only
+when it completes (on an error the upload is aborted). A `kill -9` leaves at most the
+hidden `.<name>.<random>.part` file beside a local output, never a partial output.
+Remote outputs use the project's store_options when they share the store's protocol.
+
+Paths: the Python API resolves relative input and output paths against the project folder
+(as dataset urls are); the CLI resolves its INPUT and OUTPUT arguments against the current
+folder.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from . import data
-from .errors import DataError, NotFoundError
+from .errors import DataError, ModelcycleError, NotFoundError
 from .measures import predict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,7 +65,7 @@ BATCH_ROWS = 65536
 PREDICTION, VERSION, SCORED_AT = "prediction", "model_version", "scored_at"
 #: text a numeric column may hold for a missing value
 MISSING_TEXT = ("", "nan", "na", "n/a", "null", "none", "<na>")
-#: suffixes data.format_of looks through, which the writers do not compress
+#: suffixes data.format_of reads through, which the writers do not compress
 COMPRESSED = (".gz", ".bz2", ".zst", ".xz")
 
 
@@ -86,17 +92,25 @@ def score(
         if version is None:
             raise NotFoundError(f"model '{model}' has no active version: activate one or pass --version N")
     meta = project.registry.version(model, version)  # NotFoundError for an unknown version
+    if not meta.get("trainer") or not meta.get("features"):
+        raise ModelcycleError(
+            f"model '{model}' version {version} records no trainer or no features (it was not made by "
+            "'modelcycle train'): it cannot be scored; score another version or retrain"
+        )
     target = None
     if output is not None:
         target = settings.resolve_url(os.fspath(output))
-        fmt = data.format_of(target)
-        if target.lower().endswith(COMPRESSED):
-            raise DataError(f"cannot write compressed output {output}: name it .parquet, .csv or .jsonl")
+        suffix = os.path.splitext(target)[1].lower()
+        if suffix in COMPRESSED:
+            raise DataError(f"cannot write compressed output {target}: name it .parquet, .csv or .jsonl")
+        fmt = data.SUFFIXES.get(suffix)
+        if fmt is None:
+            raise DataError(f"cannot tell the format of output {target}: name it .parquet, .csv or .jsonl")
     if isinstance(source, pd.DataFrame):
         label, batches = "input", _frame_batches(source)
     elif isinstance(source, str | os.PathLike):
         dataset = data.resolve(settings, os.fspath(source))
-        label, batches = f"input {dataset.label}", _read_batches(dataset)
+        label, batches = f"input {dataset.label}", data.iter_batches(dataset, batch_rows=BATCH_ROWS)
     else:
         raise DataError(f"cannot score a {type(source).__name__}: give a pandas DataFrame, a dataset name or a URL")
     fitted = project.load_model(model, version)
@@ -132,43 +146,6 @@ def _frame_batches(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
         yield frame.iloc[start : start + BATCH_ROWS]
 
 
-def _read_batches(ds: data.Dataset) -> Iterator[pd.DataFrame]:
-    """data.iter_batches, except that Parquet is read one row group at a time.
-
-    pyarrow's ParquetFile.iter_batches over a whole file pre-buffers the row groups ahead of
-    the batches it yields, so its memory grows with the file (measured, arrow's pool: 138 MiB
-    at 1M rows, 518 MiB at 5M rows of the bench's data); one row group per call stays flat.
-    """
-    if ds.format != "parquet":
-        yield from data.iter_batches(ds, batch_rows=BATCH_ROWS)
-        return
-    import fsspec
-    import pyarrow.parquet as pq
-    from fsspec.implementations.local import LocalFileSystem
-
-    paths = data.files(ds)  # a DataError when nothing matches
-    fs = fsspec.url_to_fs(ds.resolved, **ds.storage_options)[0]
-    local = isinstance(fs, LocalFileSystem)
-    for path in paths:
-        if not fs.size(path):
-            raise DataError(f"{ds.label} is empty: {path} has no bytes")
-        try:
-            # a local file by its path: pyarrow reads it natively; through a Python file object
-            # every read is a bytes object and glibc's heap grows with the file (measured: +70 MiB at 5M rows)
-            with contextlib.nullcontext(path) if local else fs.open(path, "rb") as f:
-                parquet = pq.ParquetFile(f)
-                for group in range(parquet.num_row_groups):
-                    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], **ds.read_options):
-                        yield batch.to_pandas()
-        except DataError:
-            raise
-        except Exception as exc:
-            if not isinstance(exc, OSError | ValueError) and not type(exc).__module__.startswith("pyarrow"):
-                raise
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DataError(f"{ds.label}: cannot read {path} as parquet: {message}") from None
-
-
 # -- one batch ------------------------------------------------------------------------------
 
 
@@ -177,9 +154,7 @@ class _Scorer:
 
     def __init__(self, model: str, version: int, meta: dict[str, Any], fitted: Any, label: str) -> None:
         self.model, self.version, self.fitted, self.label = model, version, fitted, label
-        self.features: list[dict[str, Any]] = list(meta.get("features") or [])
-        if not self.features:
-            raise DataError(f"model '{model}' version {version} records no features: retrain it to score with it")
+        self.features: list[dict[str, Any]] = list(meta["features"])
         self.task = meta.get("task") or "binary"
         self.threshold = meta.get("threshold")
         self.scored_at = pd.Timestamp(datetime.now(UTC)).as_unit("us")
