@@ -526,6 +526,52 @@ def scheduler(state: State, once: bool, interval: float) -> None:
     click.echo("scheduler: stopped", err=True)
 
 
+@cli.group()
+def dashboard() -> None:
+    """The dashboard: one self-contained HTML file, or served live and read-only."""
+
+
+@dashboard.command("build")
+@click.argument("out", required=False, metavar="[OUT]")
+@pass_state
+def dashboard_build(state: State, out: str | None) -> None:
+    """Write the dashboard as one HTML file that loads nothing from anywhere.
+
+    OUT is relative to the current folder; default: dashboard.html in the project folder.
+    """
+    import time
+
+    from . import dashboard as board
+
+    started = time.perf_counter()
+    path = board.build(state.project, Path(out).absolute() if out else None)
+    took = time.perf_counter() - started
+    click.echo(state.redact(f"dashboard written to {path} ({path.stat().st_size / 1024:,.0f} KiB in {took:.1f} s)"))
+
+
+@dashboard.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port; 0 picks one.")
+@pass_state
+def dashboard_serve(state: State, host: str, port: int) -> None:
+    """Serve the dashboard live, read-only (GET and HEAD only), rebuilt when the store changes."""
+    from . import dashboard as board
+    from .dashboard.serve import is_loopback
+
+    project = state.project
+    if not is_loopback(host):
+        click.echo(
+            f"warning: listening on {host}: anyone who can reach it can read this dashboard (there is no login)",
+            err=True,
+        )
+
+    def ready(server: Any) -> None:
+        click.echo(f"serving the dashboard of {project.name} on {server.url} (read-only); Ctrl-C stops", err=True)
+
+    board.serve(project, host, port, on_ready=ready)
+    click.echo("dashboard server: stopped", err=True)
+
+
 @contextlib.contextmanager
 def progress_display(enabled: bool) -> Iterator[Any]:
     """A spinner naming the current stage, on a terminal only."""
@@ -677,6 +723,27 @@ def rollback(state: State, model: str, reason: str | None, as_json: bool) -> Non
         emit_json(state, entry)
     else:
         click.echo(f"{model}: rolled back to version {entry['version']} (was {entry['previous']})")
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--keep", type=click.IntRange(min=1), required=True, help="Keep the newest N versions.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@json_option
+@pass_state
+def gc(state: State, model: str, keep: int, dry_run: bool, as_json: bool) -> None:
+    """Delete versions beyond the newest N (never the active one, nor one of the last 5
+    activations) and what crashed writers left."""
+    report = state.project.gc(model, keep=keep, dry_run=dry_run)
+    if as_json:
+        emit_json(state, report)
+        return
+    verb = "would delete" if dry_run else "deleted"
+    versions = ", ".join(f"v{v}" for v in report["deleted_versions"]) or "no versions"
+    click.echo(
+        f"{model}: {verb} {versions} and {len(report['orphans'])} orphaned objects "
+        f"(protected: {', '.join(f'v{v}' for v in report['protected_versions']) or 'none'})"
+    )
 
 
 @cli.command()

@@ -60,6 +60,17 @@ class Store(Plugged, ABC):
         """The URL to show people (never with credentials)."""
         return self.url
 
+    def modified(self, key: str) -> float | None:
+        """When the object was last written (epoch seconds), or None if the store cannot tell.
+
+        Only garbage collection uses it, to leave alone what a running writer just wrote.
+        """
+        return None
+
+    def leftovers(self, prefix: str) -> list[str]:
+        """Temporary objects a killed writer left below `prefix` (hidden from `list`); none by default."""
+        return []
+
     # Helpers every store gets for free.
     def get_json(self, key: str) -> Any | None:
         data = self.get(key)

@@ -161,11 +161,16 @@ class Project:
         return entry
 
     def versions(self, model: str) -> list[dict[str, Any]]:
-        """Every version, oldest first, each with `active` set."""
+        """Every version, oldest first, each with `active` set (and `deleted` once gc removed it)."""
+        from .retention import deleted_versions
+
         self._require_model(model)
         current = self.registry.active(model)
         active = current["version"] if current else None
-        return [{**v, "active": v["version"] == active} for v in self.registry.versions(model)]
+        gone = deleted_versions(self, model)
+        return [
+            {**v, "active": v["version"] == active, "deleted": v["version"] in gone} for v in self.registry.versions(model)
+        ]
 
     def show(self, model: str, version: int | None = None) -> dict[str, Any]:
         """One version's metadata (the active one, else the latest) with the activation log."""
@@ -183,11 +188,24 @@ class Project:
         active = current is not None and current["version"] == version
         return {**entry, "active": active, "activations": self.registry.activations(model)}
 
+    def gc(self, model: str, *, keep: int, dry_run: bool = False) -> dict[str, Any]:
+        """Delete old versions beyond the newest `keep` and what crashed writers left (see retention)."""
+        from .retention import collect
+
+        return collect(self, self._model_name(model), keep=keep, dry_run=dry_run)
+
+    def _refuse_deleted(self, model: str, version: int) -> None:
+        from .retention import deleted_versions
+
+        if version in deleted_versions(self, model):
+            raise NotFoundError(f"model '{model}' version {version} was deleted by gc: choose another version")
+
     def activate(
         self, model: str, version: int, *, reason: str | None = None, decision: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Make `version` active; the activation log records who, when and why."""
         self._require_model(model)
+        self._refuse_deleted(model, version)
         entry = self.registry.activate(model, version, actor=self.actor, reason=reason, decision=decision)
         self.plugins.fire("after_version_activated", project=self, model=model, activation=entry)
         return entry
@@ -195,6 +213,10 @@ class Project:
     def rollback(self, model: str, *, reason: str | None = None) -> dict[str, Any]:
         """Re-activate the version that was active before the current one."""
         self._require_model(model)
+        current = self.registry.active(model)
+        target = self.registry._activations(model).get(current["back"]) if current else None
+        if target is not None:
+            self._refuse_deleted(model, target["version"])
         entry = self.registry.rollback(model, actor=self.actor, reason=reason)
         self.plugins.fire("after_version_activated", project=self, model=model, activation=entry)
         return entry
@@ -224,6 +246,7 @@ class Project:
                 raise NotFoundError(f"model '{model}' has no active version: activate one or pass version=N")
         key = (model, version)
         if key not in self._models:
+            self._refuse_deleted(model, version)
             entry, data = self.registry.read_artifact(model, version)
             if not entry.get("trainer"):
                 raise ModelcycleError(f"model '{model}' version {version} names no trainer: it cannot be loaded")

@@ -141,6 +141,16 @@ class FsspecStore(Store):
     def describe(self) -> str:
         return self.url
 
+    def modified(self, key: str) -> float | None:
+        try:
+            info = self.fs.info(self._path(key))
+        except (FileNotFoundError, OSError):
+            return None
+        stamp = info.get("LastModified") or info.get("mtime") or info.get("created")
+        if stamp is None:
+            return None
+        return stamp.timestamp() if hasattr(stamp, "timestamp") else float(stamp)
+
 
 class LocalFolderStore(Store):
     """A folder on this machine, through the OS directly: the hot paths stay fast."""
@@ -228,3 +238,18 @@ class LocalFolderStore(Store):
 
     def describe(self) -> str:
         return str(self.root)
+
+    def modified(self, key: str) -> float | None:
+        try:
+            return os.stat(self._path(key)).st_mtime
+        except OSError:
+            return None
+
+    def leftovers(self, prefix: str) -> list[str]:
+        """Temporary files a killed writer left below `prefix` (list() hides them)."""
+        base = self._path(prefix)
+        found = []
+        for folder, _dirs, files in os.walk(base):
+            rel = Path(folder).relative_to(self.root).as_posix()
+            found += [f"{rel}/{name}" for name in files if name.endswith(".tmp")]
+        return sorted(found)
