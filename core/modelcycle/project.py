@@ -169,7 +169,8 @@ class Project:
         active = current["version"] if current else None
         gone = deleted_versions(self, model)
         return [
-            {**v, "active": v["version"] == active, "deleted": v["version"] in gone} for v in self.registry.versions(model)
+            {**v, "active": v["version"] == active, "deleted": v["version"] in gone}
+            for v in self.registry.versions(model)
         ]
 
     def show(self, model: str, version: int | None = None) -> dict[str, Any]:
