@@ -276,3 +276,18 @@ def test_a_plugin_drift_test_is_used_by_name(tmp_path: Path) -> None:
     shifted = frame.assign(mean_radius=frame["mean_radius"] + 5)
     column = project.evaluate("m", shifted)["drift"]["columns"]["mean_radius"]
     assert column["method"] == "upper_half" and column["drifted"] is True and column["statistic"] > 0.9
+
+
+def test_a_long_history_reads_segment_summaries_and_matches_the_full_records(trained) -> None:
+    project, feedback = trained
+    record = project.evaluate("m", feedback)
+    for i in range(70):
+        copy = {**record, "rows": i, "id": 999}  # a caller's id never overrides the sequence number
+        project.record_evaluation("m", copy)
+    summaries_file = project.settings.root / ".modelcycle" / "evaluations" / "m" / "segments" / "000000.summary.json"
+    assert summaries_file.exists()
+    expected = evaluate_module.history_frame(project.evaluations("m"))
+    assert project.history("m").equals(expected)
+    assert list(project.history("m")["id"]) == list(range(1, 72))
+    summaries_file.unlink()  # a writer killed before the summary: the full segment stands in
+    assert project.history("m").equals(expected)

@@ -163,35 +163,34 @@ def evaluate(state: State, model: str, data: str, version: int | None, as_json: 
 @pass_state
 def history(state: State, model: str, metric: str | None, as_json: bool) -> None:
     """MODEL's evaluations over time."""
-    records = state.project.evaluations(model)
-    if as_json:
-        if metric is not None:
-            frame = state.project.history(model, metric)
-            emit_json(
-                state,
-                [
-                    {
-                        "id": int(r["id"]),
-                        "evaluated_at": r["evaluated_at"].isoformat(),
-                        "version": int(r["version"]),
-                        "value": None if r[metric] != r[metric] else r[metric],
-                    }
-                    for r in frame.to_dict("records")
-                ],
-            )
-        else:
-            emit_json(state, records)
-        return
-    if not records:
-        click.echo(f"model '{model}' has no evaluations yet: run 'modelcycle evaluate {model} DATA'")
+    if as_json and metric is None:
+        emit_json(state, state.project.evaluations(model))  # every record in full
         return
     frame = state.project.history(model, metric)
-    columns = [c for c in frame.columns if c != "id"]
+    if as_json:
+        emit_json(
+            state,
+            [
+                {
+                    "id": int(r["id"]),
+                    "evaluated_at": r["evaluated_at"].isoformat(),
+                    "version": int(r["version"]),
+                    "value": None if r[metric] != r[metric] else r[metric],
+                }
+                for r in frame.to_dict("records")
+            ],
+        )
+        return
+    if frame.empty:
+        click.echo(f"model '{model}' has no evaluations yet: run 'modelcycle evaluate {model} DATA'")
+        return
+    shown = frame.tail(50)
+    columns = [c for c in shown.columns if c != "id"]
     table(
         state,
-        f"{model}: {len(frame)} evaluations",
+        f"{model}: {len(frame)} evaluations" + (" (the latest 50)" if len(frame) > 50 else ""),
         columns,
-        [[_cell(row[c]) for c in columns] for row in frame.to_dict("records")],
+        [[_cell(row[c]) for c in columns] for row in shown.to_dict("records")],
     )
 
 

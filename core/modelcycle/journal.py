@@ -32,9 +32,13 @@ Entry = dict[str, Any]
 
 
 class Journal:
-    def __init__(self, store: Store, prefix: str) -> None:
+    """An append-only log under `prefix`; `summarize` (optional) makes each segment also keep
+    a compact summary of its entries, so a long history can be listed without reading it all."""
+
+    def __init__(self, store: Store, prefix: str, summarize: Callable[[Entry], Entry] | None = None) -> None:
         self.store = store
         self.prefix = prefix.rstrip("/")
+        self.summarize = summarize
 
     def _key(self, seq: int) -> str:
         return f"{self.prefix}/{seq:08d}.json"
@@ -106,6 +110,9 @@ class Journal:
                 return None
             entries.append(entry)
         self.store.write(self._segment_key(index), dump_json(entries))
+        if self.summarize is not None:
+            summaries = [self.summarize(e) for e in entries]
+            self.store.write(self._segment_key(index).replace(".json", ".summary.json"), dump_json(summaries))
         return entries
 
     def all(self) -> list[Entry]:
@@ -123,3 +130,23 @@ class Journal:
             if entry is not None:
                 entries.append(entry)
         return entries
+
+    def summaries(self) -> list[Entry]:
+        """Every entry's summary, oldest first: one small read per 64 entries, plus the tail."""
+        assert self.summarize is not None, "this journal keeps no summaries"
+        last, _ = self.last()
+        out: list[Entry] = []
+        full = last // SEGMENT
+        for index in range(full):
+            summary = self.store.get_json(self._segment_key(index).replace(".json", ".summary.json"))
+            if summary is None:  # written before summaries existed, or its writer was killed
+                segment = self.store.get_json(self._segment_key(index))
+                if segment is None:
+                    segment = [self.get(seq) for seq in range(index * SEGMENT + 1, (index + 1) * SEGMENT + 1)]
+                summary = [self.summarize(e) for e in segment]
+            out.extend(summary)
+        for seq in range(full * SEGMENT + 1, last + 1):
+            entry = self.get(seq)
+            if entry is not None:
+                out.append(self.summarize(entry))
+        return out

@@ -291,7 +291,7 @@ class Project:
         """Append an evaluation record to the model's history; fire after_evaluation_recorded."""
         from .evaluate import journal
 
-        _, entry = journal(self, model).append(lambda seq, _prev: self.settings.redactor({"id": seq, **record}))
+        _, entry = journal(self, model).append(lambda seq, _prev: self.settings.redactor({**record, "id": seq}))
         self.plugins.fire("after_evaluation_recorded", project=self, model=model, evaluation=entry)
         return entry
 
@@ -304,9 +304,10 @@ class Project:
 
     def history(self, model: str, metric: str | None = None) -> Any:
         """The metrics history as a DataFrame: one row per evaluation."""
-        from .evaluate import history_frame
+        from .evaluate import history_frame, journal
 
-        return history_frame(self.evaluations(model), metric)
+        self._require_model(model)
+        return history_frame(journal(self, model).summaries(), metric)
 
     def latest_evaluation(self, model: str) -> dict[str, Any] | None:
         from .evaluate import journal

@@ -32,11 +32,12 @@ class ExactSum:
         mantissa, exponent = np.frexp(values)
         integers = (mantissa * float(1 << 53)).astype(np.int64)
         exponents, index = np.unique(exponent, return_inverse=True)
-        for i, e in enumerate(exponents.tolist()):
-            chunk = integers[index == i]
-            upper = int(np.sum(chunk >> 26))
-            lower = int(np.sum(chunk & ((1 << 26) - 1)))
-            self.parts[e - 53] = self.parts.get(e - 53, 0) + (upper << 26) + lower
+        # per exponent, the sums of the upper and lower 27-bit halves: each half is < 2**27 and a
+        # batch has far fewer than 2**26 rows, so float64 bincount sums stay exact integers
+        upper = np.bincount(index, weights=(integers >> 26).astype(np.float64), minlength=len(exponents))
+        lower = np.bincount(index, weights=(integers & ((1 << 26) - 1)).astype(np.float64), minlength=len(exponents))
+        for e, high, low in zip(exponents.tolist(), upper.tolist(), lower.tolist(), strict=True):
+            self.parts[e - 53] = self.parts.get(e - 53, 0) + (int(high) << 26) + int(low)
 
     def merge(self, other: ExactSum) -> ExactSum:
         for e, v in other.parts.items():

@@ -135,12 +135,12 @@ def split_rows(
     frame: pd.DataFrame, y: pd.Series, ms: ModelSettings, task: str, model: str, label: str
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, holdout) row positions: one pair, or one per fold for kfold."""
-    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-
     split = ms.split
     positions = np.arange(len(frame))
     classification = task != "regression"
     if split.method == "kfold":
+        from sklearn.model_selection import KFold, StratifiedKFold
+
         if len(frame) < split.folds:
             raise DataError(f"{label} has {len(frame)} rows: too few for {split.folds} folds")
         if classification and y.value_counts().min() >= split.folds:
@@ -163,6 +163,8 @@ def split_rows(
         raise SettingsError(f"models.{model}.split.method: 'stratified' needs a classification target; use random")
     if y.value_counts().min() < 2:
         raise DataError(f"target in {label}: a class has a single row, too few to stratify; use method = 'random'")
+    from sklearn.model_selection import train_test_split  # here: the random split needs none of it
+
     try:
         train, test = train_test_split(
             positions, test_size=split.test_size, random_state=split.seed, shuffle=True, stratify=y.to_numpy()

@@ -1,0 +1,985 @@
+"""The dashboard page: gather what train, evaluate, checks, scenarios and alerts stored,
+then render one self-contained HTML file with Jinja2 (autoescape on).
+
+Nothing here reads a dataset: every number comes from the store (versions, the
+activation log, evaluation records, check results, scenario runs, pending alerts) and
+from two attachments of the active version (``profile.json`` and ``insights.json``).
+Long histories are thinned for the charts (at most ``SERIES_POINTS`` points per
+series, evenly spaced, always the latest) and tables show the latest ``TABLE_ROWS``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from . import charts
+from .charts import Band, LineChart, Marker, Series, fmt, timestamp, when
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..project import Project
+
+SERIES_POINTS = 500  # per chart series
+CHECK_POINTS = 300  # check-result markers per check and chart
+TABLE_ROWS = 50  # newest rows shown in each table
+SPARK_POINTS = 60
+TOP_FEATURES = 20
+DRIFT_ROWS = 200
+
+HERE = Path(__file__).parent
+OUTCOMES = ("OK", "WARNING", "ERROR", "EMPTY")
+
+
+def content_security_policy(css: str) -> str:
+    """No script at all, no request anywhere: only our own inline stylesheet may apply."""
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+    return f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; base-uri 'none'; form-action 'none'"
+
+
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = fmt
+    env.filters["when"] = when
+    env.filters["pct"] = lambda v: "–" if not isinstance(v, int | float) or isinstance(v, bool) else f"{v:.1%}"
+    return env
+
+
+# -- small helpers ------------------------------------------------------------------------
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _newest(items: list[dict[str, Any]], limit: int = TABLE_ROWS) -> list[dict[str, Any]]:
+    return list(reversed(items[-limit:]))
+
+
+def _attachment(project: Project, model: str, version: int, name: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(parsed attachment, None) or (None, why it is not shown)."""
+    from ..errors import ModelcycleError
+
+    try:
+        raw = project.registry.read_attachment(model, version, name)
+    except ModelcycleError as exc:
+        return None, str(exc)
+    if raw is None:
+        return None, f"version {version} has no {name}"
+    return json.loads(raw), None
+
+
+def _check_path(metric: str) -> tuple[str, str]:
+    """Where a check's values belong: ("metric", name), ("estimated", name), ("drift", "share") or ("other", path)."""
+    if metric.startswith("metrics."):
+        return "metric", metric.removeprefix("metrics.")
+    if metric.startswith("estimated.") and metric.count(".") == 1:
+        return "estimated", metric.removeprefix("estimated.")
+    if metric == "drift.share":
+        return "drift", "share"
+    if "." not in metric:
+        return "metric", metric
+    return "other", metric
+
+
+def _bands(
+    check_name: str, thresholds: dict[str, Any], what: str = "", kind: str = "threshold"
+) -> tuple[list[Band], list[tuple[float, str]]]:
+    """Zones a threshold check judges WARNING or ERROR, and the limit lines."""
+    get = {k: _number(thresholds.get(k)) for k in ("min", "soft_min", "max", "soft_max")}
+    suffix = f" (check {check_name}{what})"
+    bands: list[Band] = []
+    lines: list[tuple[float, str]] = []
+    if kind != "threshold":  # another check type judges its own way: no zones to draw
+        return bands, lines
+    if get["min"] is not None:
+        bands.append(Band(None, get["min"], "ERROR", f"ERROR below min {fmt(get['min'])}{suffix}"))
+        lines.append((get["min"], f"min {fmt(get['min'])}{suffix}"))
+    if get["soft_min"] is not None:
+        bands.append(
+            Band(get["min"], get["soft_min"], "WARNING", f"WARNING below soft_min {fmt(get['soft_min'])}{suffix}")
+        )
+        lines.append((get["soft_min"], f"soft_min {fmt(get['soft_min'])}{suffix}"))
+    if get["soft_max"] is not None:
+        bands.append(
+            Band(get["soft_max"], get["max"], "WARNING", f"WARNING above soft_max {fmt(get['soft_max'])}{suffix}")
+        )
+        lines.append((get["soft_max"], f"soft_max {fmt(get['soft_max'])}{suffix}"))
+    if get["max"] is not None:
+        bands.append(Band(get["max"], None, "ERROR", f"ERROR above max {fmt(get['max'])}{suffix}"))
+        lines.append((get["max"], f"max {fmt(get['max'])}{suffix}"))
+    return bands, lines
+
+
+def _threshold_text(thresholds: dict[str, Any] | None) -> str:
+    return ", ".join(f"{k} {fmt(v) if not isinstance(v, list) else v}" for k, v in (thresholds or {}).items()) or "–"
+
+
+def _numeric_bins(ref: dict[str, Any], *, probability: bool, most: int = 25) -> list[tuple[float, float, int]]:
+    """A numeric profile's bins as (lo, hi, count) on the value axis.
+
+    The outer bins are open in the profile; they are closed here at 0 and 1 for a
+    probability, else at the holdout's min and max. More than `most` bins (percentile
+    bins: about 100) are merged in runs of neighbours, so the shape reads at a glance.
+    """
+    edges = [float(e) for e in ref.get("edges") or []]
+    counts = [int(c) for c in ref.get("counts") or []]
+    if not edges or len(counts) != len(edges) + 1:
+        return []
+    low = 0.0 if probability else min(_number(ref.get("min")) if ref.get("min") is not None else edges[0], edges[0])
+    high = 1.0 if probability else max(_number(ref.get("max")) if ref.get("max") is not None else edges[-1], edges[-1])
+    bounds = [low, *edges, high]
+    bins = [(bounds[i], bounds[i + 1], counts[i]) for i in range(len(counts))]
+    bins = [b for b in bins if b[1] > b[0] or b[2]]
+    if len(bins) > most:
+        size = math.ceil(len(bins) / 20)
+        bins = [
+            (group[0][0], group[-1][1], sum(c for _, _, c in group))
+            for group in (bins[i : i + size] for i in range(0, len(bins), size))
+        ]
+    return bins
+
+
+# -- what the page shows ------------------------------------------------------------------
+
+
+class Collector:
+    """Reads the store once per build and shapes it for the template."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.redact = project.settings.redactor
+        self._check_history: dict[str, list[dict[str, Any]]] = {}
+        self._pending: list[dict[str, Any]] | None = None
+
+    def check_history(self, name: str) -> list[dict[str, Any]]:
+        from .. import checks
+
+        if name not in self._check_history:
+            self._check_history[name] = checks.journal(self.project, name).all()
+        return self._check_history[name]
+
+    def page(self, *, refresh: int | None = None, served: bool = False) -> dict[str, Any]:
+        project = self.project
+        status = project.status()
+        models = [self.model(entry) for entry in status]
+        pending = self.pending()
+        counts = {o: sum(1 for m in models if m["status"] == o) for o in OUTCOMES}
+        return {
+            "project": project.name,
+            "built_at": datetime.now(UTC).isoformat(),
+            "served": served,
+            "refresh": refresh,
+            "models": models,
+            "counts": counts,
+            "pending": self.redact([self.alert_row(a) for a in _newest(pending)]),
+            "pending_total": len(pending),
+            "scenarios": [self.scenario(name) for name in project.settings.scenarios],
+            "limits": {"series": SERIES_POINTS, "rows": TABLE_ROWS},
+        }
+
+    # -- one model ---------------------------------------------------------------------
+
+    def model(self, status: dict[str, Any]) -> dict[str, Any]:
+        project, name = self.project, status["model"]
+        settings = project.settings.models.get(name)
+        versions = project.versions(name)
+        activations = project.registry.activations(name) if versions else []
+        active = status["active_version"]
+        shown = next((v for v in versions if v["version"] == active), versions[-1] if versions else None)
+        task = (shown or {}).get("task") or (settings.task if settings else None)
+        primary = (shown or {}).get("primary_metric") or (settings.primary_metric if settings else None)
+        evaluations = project.evaluations(name) if versions else []
+        if primary is None and evaluations:
+            primary = next(iter(evaluations[-1].get("metrics") or evaluations[-1].get("estimated") or {}), None)
+        latest = evaluations[-1] if evaluations else None
+        checks_latest = self.redact([self.check_row(r) for r in status.get("checks") or []])
+        sample = charts.downsample(evaluations, SERIES_POINTS)
+        times = [timestamp(r.get("evaluated_at")) for r in sample]
+        ids_to_time = {r.get("id"): r.get("evaluated_at") for r in evaluations}
+        model_checks = {c: s for c, s in project.settings.checks.items() if s.model == name}
+        out: dict[str, Any] = {
+            "name": name,
+            "status": status["status"],
+            "task": task,
+            "estimator": (shown or {}).get("estimator"),
+            "primary": primary,
+            "greater_is_better": (shown or {}).get("greater_is_better"),
+            "active_version": active,
+            "active_entry": self.redact(self.version_row(shown, primary)) if shown else None,
+            "versions_total": len(versions),
+            "evaluations_total": len(evaluations),
+            "trained": bool(versions),
+            "checks": checks_latest,
+            "pending": sum(1 for a in self.pending() if (a.get("about") or {}).get("model") == name),
+        }
+        out["headline"] = self.headline(latest, primary)
+        out["spark"] = self.spark(evaluations, primary, name)
+        out["activations"] = self.redact([self.activation_row(a) for a in _newest(activations)])
+        out["activations_total"] = len(activations)
+        metric_names = self._metric_names(versions, primary)
+        out["version_metrics"] = metric_names[:6]
+        out["versions"] = self.redact([self.version_row(v, primary) for v in _newest(versions)])
+        out["evaluations"] = self.redact([self.evaluation_row(r, primary) for r in _newest(evaluations)])
+        out["metric_charts"] = self.metric_charts(sample, times, primary, model_checks, ids_to_time)
+        out["drift_chart"] = self.drift_chart(sample, times, model_checks, ids_to_time)
+        out["other_charts"] = self.other_check_charts(model_checks, ids_to_time)
+        out["drift"] = self.drift_table(latest)
+        if shown is not None and active is not None:
+            profile, profile_error = _attachment(project, name, active, "profile.json")
+            insights, insights_error = _attachment(project, name, active, "insights.json")
+        else:
+            profile = insights = None
+            profile_error = insights_error = "no active version" if versions else "not trained yet"
+        out["prediction"] = self.prediction(profile, profile_error, latest, task, name)
+        out["insights"] = self.insights(insights, insights_error, task, name)
+        return out
+
+    def pending(self) -> list[dict[str, Any]]:
+        from .. import alerts
+
+        if self._pending is None:
+            self._pending = alerts.pending(self.project)
+        return self._pending
+
+    @staticmethod
+    def _metric_names(versions: list[dict[str, Any]], primary: str | None) -> list[str]:
+        names: list[str] = []
+        for v in versions[-TABLE_ROWS:]:
+            for key in v.get("metrics") or {}:
+                if key not in names:
+                    names.append(key)
+        names.sort()
+        if primary in names:
+            names.remove(primary)
+            names.insert(0, primary)
+        return names
+
+    def headline(self, latest: dict[str, Any] | None, primary: str | None) -> dict[str, Any]:
+        """The overview's numbers: the primary metric (measured, else estimated) and the drift share."""
+        if latest is None:
+            return {"metric": primary, "value": None, "estimated": False, "drift_share": None, "at": None, "id": None}
+        value = _number((latest.get("metrics") or {}).get(primary))
+        estimated = False
+        if value is None:
+            value = _number((latest.get("estimated") or {}).get(primary))
+            estimated = value is not None
+        return {
+            "metric": primary,
+            "value": value,
+            "estimated": estimated,
+            "drift_share": _number((latest.get("drift") or {}).get("share")),
+            "drifted": len((latest.get("drift") or {}).get("drifted_columns") or []),
+            "at": latest.get("evaluated_at"),
+            "id": latest.get("id"),
+            "rows": latest.get("rows"),
+        }
+
+    def spark(self, evaluations: list[dict[str, Any]], primary: str | None, name: str) -> Markup | None:
+        if not evaluations or primary is None:
+            return None
+        values = []
+        for r in charts.downsample(evaluations[-SERIES_POINTS:], SPARK_POINTS):
+            value = _number((r.get("metrics") or {}).get(primary))
+            values.append(value if value is not None else _number((r.get("estimated") or {}).get(primary)))
+        if all(v is None for v in values):
+            return None
+        return charts.sparkline(values, f"{primary} of {name}, latest evaluations")
+
+    # -- rows of tables ----------------------------------------------------------------
+
+    @staticmethod
+    def version_row(v: dict[str, Any], primary: str | None) -> dict[str, Any]:
+        return {
+            "version": v.get("version"),
+            "created_at": v.get("created_at"),
+            "created_by": v.get("created_by"),
+            "metrics": v.get("metrics") or {},
+            "primary": (v.get("metrics") or {}).get(primary) if primary else None,
+            "estimator": v.get("estimator"),
+            "rows": (v.get("dataset") or {}).get("rows"),
+            "dataset": (v.get("dataset") or {}).get("name") or (v.get("dataset") or {}).get("url"),
+            "threshold": v.get("threshold"),
+            "parent": v.get("parent_version"),
+            "active": v.get("active", False),
+        }
+
+    @staticmethod
+    def activation_row(a: dict[str, Any]) -> dict[str, Any]:
+        decision = a.get("decision") or {}
+        parts = []
+        if decision:
+            parts.append(f"policy {decision.get('policy', '?')}")
+            if decision.get("metric"):
+                parts.append(f"metric {decision['metric']}")
+            if decision.get("delta") is not None:
+                parts.append(f"delta {fmt(decision['delta'])}")
+            if decision.get("p_value") is not None:
+                parts.append(f"p {fmt(decision['p_value'])}")
+        return {
+            "seq": a.get("seq"),
+            "kind": a.get("kind"),
+            "version": a.get("version"),
+            "previous": a.get("previous"),
+            "at": a.get("at"),
+            "actor": a.get("actor"),
+            "reason": a.get("reason"),
+            "decision": ", ".join(parts),
+            "decision_reason": decision.get("reason"),
+            "activate": decision.get("activate"),
+        }
+
+    @staticmethod
+    def evaluation_row(r: dict[str, Any], primary: str | None) -> dict[str, Any]:
+        drift = r.get("drift") or {}
+        drifted = list(drift.get("drifted_columns") or [])
+        measured = _number((r.get("metrics") or {}).get(primary)) if primary else None
+        estimated = _number((r.get("estimated") or {}).get(primary)) if primary else None
+        dataset = r.get("dataset") or {}
+        return {
+            "id": r.get("id"),
+            "at": r.get("evaluated_at"),
+            "version": r.get("version"),
+            "rows": r.get("rows"),
+            "labeled": r.get("labeled_rows"),
+            "mode": r.get("mode"),
+            "measured": measured,
+            "estimated": estimated,
+            "share": _number(drift.get("share")),
+            "drifted": ", ".join(str(c) for c in drifted[:4])
+            + (f" +{len(drifted) - 4} more" if len(drifted) > 4 else ""),
+            "dataset": dataset.get("name") or dataset.get("url"),
+        }
+
+    @staticmethod
+    def check_row(r: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "check": r.get("check"),
+            "metric": r.get("metric"),
+            "value": r.get("value"),
+            "outcome": r.get("outcome") if r.get("outcome") in OUTCOMES else "EMPTY",
+            "message": r.get("message"),
+            "thresholds": _threshold_text(r.get("thresholds")),
+            "at": r.get("at"),
+            "version": r.get("version"),
+            "evaluation": r.get("evaluation"),
+        }
+
+    @staticmethod
+    def alert_row(a: dict[str, Any]) -> dict[str, Any]:
+        about = a.get("about") or {}
+        return {
+            "id": a.get("id"),
+            "notifier": a.get("notifier"),
+            "subject": a.get("subject"),
+            "model": about.get("model"),
+            "check": about.get("check") or about.get("scenario"),
+            "outcome": about.get("outcome"),
+            "created_at": a.get("created_at"),
+            "attempts": a.get("attempts"),
+            "last_error": a.get("last_error"),
+            "next_attempt_at": a.get("next_attempt_at"),
+        }
+
+    # -- charts over time ----------------------------------------------------------------
+
+    def _markers(self, check: str, ids_to_time: dict[Any, Any]) -> list[Marker]:
+        """The recorded results of a check, placed at the time of the evaluation they judged."""
+        results = [r for r in self.check_history(check) if _number(r.get("value")) is not None]
+        flagged = [r for r in results if r.get("outcome") in ("WARNING", "ERROR")]
+        calm = [r for r in results if r.get("outcome") not in ("WARNING", "ERROR")]
+        keep = charts.downsample(flagged, CHECK_POINTS) + charts.downsample(calm, CHECK_POINTS // 3)
+        out = []
+        for r in keep:
+            at = timestamp(ids_to_time.get(r.get("evaluation")) or r.get("at"))
+            if at is None:
+                continue
+            outcome = r.get("outcome") if r.get("outcome") in OUTCOMES else "EMPTY"
+            text = self.redact(
+                f"check {r.get('check')}: {outcome} on evaluation {r.get('evaluation')} "
+                f"({when(r.get('at'))})\n{r.get('message') or ''}"
+            )
+            out.append(Marker(at, float(r["value"]), outcome, text))
+        return out
+
+    def _hover(self, sample: list[dict[str, Any]], times: list[float | None], lines: list[tuple[str, Any]]) -> list:
+        hover = []
+        for r, t in zip(sample, times, strict=True):
+            if t is None:
+                continue
+            rows = [f"evaluation {r.get('id')} · version {r.get('version')} · {when(r.get('evaluated_at'))}"]
+            rows += [f"{label}: {fmt(get(r))}" for label, get in lines if get(r) is not None]
+            hover.append((t, "\n".join(rows)))
+        return hover
+
+    def metric_charts(
+        self,
+        sample: list[dict[str, Any]],
+        times: list[float | None],
+        primary: str | None,
+        model_checks: dict[str, Any],
+        ids_to_time: dict[Any, Any],
+    ) -> list[dict[str, Any]]:
+        from ..checks import thresholds
+
+        found: set[str] = set()
+        for r in sample:
+            for part in ("metrics", "estimated"):
+                found.update(k for k, v in (r.get(part) or {}).items() if _number(v) is not None)
+        names = sorted(found)
+        if primary in names:
+            names.remove(primary)
+            names.insert(0, primary)
+        out = []
+        for metric in names:
+
+            def measured(r: dict[str, Any], m: str = metric) -> float | None:
+                return _number((r.get("metrics") or {}).get(m))
+
+            def estimated(r: dict[str, Any], m: str = metric) -> float | None:
+                return _number((r.get("estimated") or {}).get(m))
+
+            series = []
+            lines = []
+            if any(measured(r) is not None for r in sample):
+                series.append(
+                    Series(f"{metric} (measured on labelled data)", self._points(sample, times, measured), "s0")
+                )
+                lines.append((metric, measured))
+            if any(estimated(r) is not None for r in sample):
+                series.append(
+                    Series(f"{metric} (estimated without labels)", self._points(sample, times, estimated), "s1", True)
+                )
+                lines.append((f"estimated {metric}", estimated))
+            bands: list[Band] = []
+            limits: list[tuple[float, str]] = []
+            markers: list[Marker] = []
+            legend_checks = []
+            for check, spec in model_checks.items():
+                kind, target = _check_path(spec.metric)
+                if target != metric or kind not in ("metric", "estimated"):
+                    continue
+                b, lim = _bands(check, thresholds(spec), " on estimated" if kind == "estimated" else "", spec.type)
+                bands += b
+                limits += lim
+                markers += self._markers(check, ids_to_time)
+                legend_checks.append(
+                    (f"{check} ({spec.metric}: {_threshold_text(thresholds(spec))})", spec.type == "threshold")
+                )
+            chart = LineChart(
+                label=f"{metric} over time",
+                series=series,
+                bands=bands,
+                thresholds=limits,
+                markers=markers,
+                hover=self._hover(sample, times, lines),
+            )
+            out.append(
+                {
+                    "metric": metric,
+                    "primary": metric == primary,
+                    "svg": charts.line_chart(chart),
+                    "series": [(s.css, s.dashed, s.name) for s in series],
+                    "checks": self.redact(legend_checks),
+                    "points": len(sample),
+                }
+            )
+        return out
+
+    @staticmethod
+    def _points(sample: list[dict[str, Any]], times: list[float | None], get: Any) -> list[tuple[float, float | None]]:
+        return [(t, get(r)) for r, t in zip(sample, times, strict=True) if t is not None]
+
+    def drift_chart(
+        self, sample: list[dict[str, Any]], times: list[float | None], model_checks: dict[str, Any], ids_to_time: dict
+    ) -> dict[str, Any] | None:
+        def share(r: dict[str, Any]) -> float | None:
+            return _number((r.get("drift") or {}).get("share"))
+
+        def prediction(r: dict[str, Any]) -> float | None:
+            return _number(((r.get("drift") or {}).get("prediction") or {}).get("statistic"))
+
+        def drifted(r: dict[str, Any]) -> int | None:
+            cols = (r.get("drift") or {}).get("drifted_columns")
+            return len(cols) if isinstance(cols, list) else None
+
+        if not any(share(r) is not None for r in sample):
+            return None
+        bands: list[Band] = []
+        limits: list[tuple[float, str]] = []
+        markers: list[Marker] = []
+        legend = []
+        from ..checks import thresholds
+
+        for check, spec in model_checks.items():
+            if _check_path(spec.metric)[0] == "drift":
+                b, lim = _bands(check, thresholds(spec), "", spec.type)
+                bands += b
+                limits += lim
+                markers += self._markers(check, ids_to_time)
+                legend.append(
+                    (f"{check} ({spec.metric}: {_threshold_text(thresholds(spec))})", spec.type == "threshold")
+                )
+        chart = LineChart(
+            label="share of drifted columns over time",
+            series=[Series("drift share: drifted columns / columns", self._points(sample, times, share), "s2")],
+            bands=bands,
+            thresholds=limits,
+            markers=markers,
+            hover=self._hover(
+                sample,
+                times,
+                [("drift share", share), ("drifted columns", drifted), ("prediction drift statistic", prediction)],
+            ),
+            y_domain=None,
+        )
+        series = [(x.css, x.dashed, x.name) for x in chart.series]
+        return {"svg": charts.line_chart(chart), "checks": self.redact(legend), "series": series}
+
+    def other_check_charts(self, model_checks: dict[str, Any], ids_to_time: dict[Any, Any]) -> list[dict[str, Any]]:
+        """Checks on values that have no chart of their own (a column's drift, a training metric…)."""
+        from ..checks import thresholds
+
+        out = []
+        for check, spec in model_checks.items():
+            if _check_path(spec.metric)[0] != "other":
+                continue
+            history = [r for r in self.check_history(check) if _number(r.get("value")) is not None]
+            if not history:
+                continue
+            sample = charts.downsample(history, SERIES_POINTS)
+            points = []
+            hover = []
+            for r in sample:
+                t = timestamp(ids_to_time.get(r.get("evaluation")) or r.get("at"))
+                if t is None:
+                    continue
+                points.append((t, _number(r.get("value"))))
+                hover.append((t, self.redact(f"{when(r.get('at'))}: {fmt(r.get('value'))} · {r.get('outcome')}")))
+            bands, limits = _bands(check, thresholds(spec), "", spec.type)
+            chart = LineChart(
+                label=f"check {check}: {spec.metric} over time",
+                series=[Series(spec.metric, points, "s3")],
+                bands=bands,
+                thresholds=limits,
+                markers=self._markers(check, ids_to_time),
+                hover=hover,
+            )
+            out.append(
+                {
+                    "check": check,
+                    "metric": spec.metric,
+                    "thresholds": _threshold_text(thresholds(spec)),
+                    "svg": charts.line_chart(chart),
+                }
+            )
+        return out
+
+    # -- the latest evaluation's drift ---------------------------------------------------
+
+    def drift_table(self, latest: dict[str, Any] | None) -> dict[str, Any] | None:
+        if latest is None or not isinstance(latest.get("drift"), dict):
+            return None
+        drift = latest["drift"]
+        columns = drift.get("columns") or {}
+
+        def ratio(item: tuple[str, dict[str, Any]]) -> float:
+            stat, limit = _number(item[1].get("statistic")), _number(item[1].get("threshold"))
+            if stat is None:
+                return -1.0
+            return stat / limit if limit else stat
+
+        ordered = sorted(columns.items(), key=lambda kv: (not kv[1].get("drifted"), -ratio(kv)))
+        # bars share one scale: up to the largest statistic, but at most 4 thresholds, so that the
+        # threshold tick stays readable; a bigger statistic fills its bar (its value is in the table)
+        statistics = [v for _, c in ordered if (v := _number(c.get("statistic"))) is not None]
+        limits = [v for _, c in ordered if (v := _number(c.get("threshold"))) is not None]
+        scale = max(statistics, default=0.0)
+        if limits:
+            scale = max(min(scale, 4 * max(limits)), max(limits))
+        scale = scale * 1.05 or 1.0
+        rows = [self._drift_row(str(name), c, scale) for name, c in ordered[:DRIFT_ROWS]]
+        extra = {}
+        for key in ("prediction", "label"):
+            if isinstance(drift.get(key), dict):
+                extra[key] = self._drift_row(key, drift[key], scale)
+        return {
+            "id": latest.get("id"),
+            "at": latest.get("evaluated_at"),
+            "share": _number(drift.get("share")),
+            "drifted": len(drift.get("drifted_columns") or []),
+            "total": len(columns),
+            "rows": rows,
+            "hidden": max(len(ordered) - DRIFT_ROWS, 0),
+            "extra": extra,
+        }
+
+    def _drift_row(self, name: str, c: dict[str, Any], scale: float) -> dict[str, Any]:
+        stat, limit, p = _number(c.get("statistic")), _number(c.get("threshold")), _number(c.get("p_value"))
+        verdict = "drifted" if c.get("drifted") else "no result" if stat is None else "not drifted"
+        text = self.redact(
+            f"{name}: {c.get('method')} {fmt(stat)} vs threshold {fmt(limit)}"
+            + (f", p-value {fmt(p)}" if p is not None else "")
+            + f" → {verdict}"
+        )
+        missing = c.get("missing_rate") or {}
+        return self.redact(
+            {
+                "name": name,
+                "method": c.get("method"),
+                "statistic": stat,
+                "threshold": limit,
+                "p_value": p,
+                "drifted": bool(c.get("drifted")),
+                "verdict": verdict,
+                "missing_ref": _number(missing.get("reference")),
+                "missing_cur": _number(missing.get("current")),
+                "new_categories": ", ".join(str(x) for x in (c.get("new_categories") or [])[:5]),
+            }
+        ) | {"bar": charts.drift_bar(stat, limit, bool(c.get("drifted")), text, scale)}
+
+    # -- the active version's attachments ---------------------------------------------------
+
+    def prediction(
+        self,
+        profile: dict[str, Any] | None,
+        error: str | None,
+        latest: dict[str, Any] | None,
+        task: str | None,
+        model: str,
+    ) -> dict[str, Any]:
+        """The reference distribution of the active version's output, and what the latest evaluation says of it."""
+        out: dict[str, Any] = {"error": error, "svg": None, "reference": None, "current": None, "drift": None}
+        if profile is None or not isinstance(profile.get("prediction"), dict):
+            out["error"] = error or "the active version has no prediction profile"
+            return out
+        ref = profile["prediction"]
+        current_drift = ((latest or {}).get("drift") or {}).get("prediction")
+        current = current_drift.get("current") if isinstance(current_drift, dict) else None
+        of = ref.get("of", "prediction")
+        what = "predicted probability of the positive class" if of == "proba_positive" else "predictions"
+        markers: list[tuple[float, str, str]] = []
+        out["numeric"] = ref.get("kind") in ("numeric", "datetime") and ref.get("edges") is not None
+        if out["numeric"]:
+            mean = _number(ref.get("mean"))
+            if mean is not None:
+                markers.append((mean, "ref-mean", f"reference mean {fmt(mean)} (std {fmt(ref.get('std'))})"))
+            if isinstance(current, dict) and _number(current.get("mean")) is not None:
+                text = f"latest evaluation mean {fmt(current.get('mean'))} (std {fmt(current.get('std'))})"
+                markers.append((float(current["mean"]), "cur-mean", text))
+            out["svg"] = charts.value_histogram(
+                f"reference distribution of the {what} of {model}",
+                _numeric_bins(ref, probability=of == "proba_positive"),
+                markers=markers,
+                x_name="predicted probability" if of == "proba_positive" else "prediction",
+            )
+        else:
+            bins = [(str(k), int(v)) for k, v in (ref.get("top") or {}).items()]
+            if ref.get("other"):
+                bins.append(("(other values)", int(ref["other"])))
+            out["svg"] = charts.category_chart(f"reference distribution of the {what} of {model}", bins)
+        out["of"] = what
+        out["reference"] = {k: ref.get(k) for k in ("count", "missing", "mean", "std", "min", "max")}
+        out["reference_rows"] = profile.get("rows")
+        if isinstance(current, dict):
+            out["current"] = {k: current.get(k) for k in ("count", "missing", "mean", "std", "min", "max")}
+        if isinstance(current_drift, dict):
+            out["drift"] = self.redact(
+                {
+                    "method": current_drift.get("method"),
+                    "statistic": _number(current_drift.get("statistic")),
+                    "threshold": _number(current_drift.get("threshold")),
+                    "p_value": _number(current_drift.get("p_value")),
+                    "drifted": bool(current_drift.get("drifted")),
+                    "new_categories": ", ".join(str(x) for x in (current_drift.get("new_categories") or [])[:10]),
+                    "evaluation": (latest or {}).get("id"),
+                }
+            )
+        out["markers"] = [(css, text) for _, css, text in markers]
+        return out
+
+    def insights(
+        self, insights: dict[str, Any] | None, error: str | None, task: str | None, model: str
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": error, "charts": [], "kind": None, "facts": []}
+        if insights is None:
+            return out
+        kind = insights.get("kind") or task
+        out["kind"] = kind
+        add = out["charts"].append
+        if kind == "binary":
+            labels = [str(x) for x in insights.get("labels") or ["0", "1"]]
+            roc = insights.get("roc") or {}
+            if roc.get("fpr"):
+                add(
+                    {
+                        "title": "ROC curve",
+                        "note": "true-positive rate against false-positive rate on the holdout; the diagonal is chance",
+                        "svg": charts.xy_chart(
+                            f"ROC curve of {model}",
+                            "false-positive rate",
+                            "true-positive rate",
+                            [("ROC", roc["fpr"], roc["tpr"], "s0")],
+                            diagonal=True,
+                        ),
+                    }
+                )
+            pr = insights.get("pr") or {}
+            if pr.get("recall"):
+                add(
+                    {
+                        "title": "Precision-recall",
+                        "note": "precision against recall on the holdout",
+                        "svg": charts.xy_chart(
+                            f"precision-recall curve of {model}",
+                            "recall",
+                            "precision",
+                            [("precision-recall", pr["recall"], pr["precision"], "s0")],
+                        ),
+                    }
+                )
+            confusion = insights.get("confusion")
+            if confusion:
+                add(
+                    {
+                        "title": f"Confusion matrix at threshold {fmt(insights.get('threshold'))}",
+                        "note": "holdout rows; shade: share of the actual class",
+                        "svg": charts.confusion_chart(f"confusion matrix of {model}", labels[:2], confusion),
+                    }
+                )
+            calibration = insights.get("calibration") or []
+            if calibration:
+                biggest = max((b.get("count") or 0) for b in calibration) or 1
+                scatter = [
+                    (
+                        b["mean_predicted"],
+                        b["fraction_positive"],
+                        2.5 + 5.5 * math.sqrt((b.get("count") or 0) / biggest),
+                        f"scores {b['bin'] / 10:.1f}–{(b['bin'] + 1) / 10:.1f}: mean predicted "
+                        f"{fmt(b['mean_predicted'])}, observed positive {fmt(b['fraction_positive'])}, "
+                        f"{b.get('count')} rows",
+                    )
+                    for b in calibration
+                ]
+                add(
+                    {
+                        "title": "Calibration",
+                        "note": "observed share of positives per score bin (dot size: rows); the diagonal is perfect",
+                        "svg": charts.xy_chart(
+                            f"calibration of {model}",
+                            "mean predicted probability",
+                            "fraction positive",
+                            [
+                                (
+                                    "calibration",
+                                    [b["mean_predicted"] for b in calibration],
+                                    [b["fraction_positive"] for b in calibration],
+                                    "s1",
+                                )
+                            ],
+                            diagonal=True,
+                            scatter=scatter,
+                        ),
+                    }
+                )
+            if confusion and len(confusion) == 2:
+                (tn, fp), (fn, tp) = confusion
+                total = tn + fp + fn + tp or 1
+                out["facts"] = [
+                    ("threshold", fmt(insights.get("threshold"))),
+                    ("accuracy at threshold", f"{(tn + tp) / total:.1%}"),
+                    ("precision", f"{tp / (tp + fp):.1%}" if tp + fp else "–"),
+                    ("recall", f"{tp / (tp + fn):.1%}" if tp + fn else "–"),
+                ]
+        elif kind == "multiclass":
+            labels = [str(x) for x in insights.get("labels") or []]
+            confusion = insights.get("confusion")
+            if confusion and labels:
+                add(
+                    {
+                        "title": "Confusion matrix",
+                        "note": "holdout rows; shade: share of the actual class",
+                        "svg": charts.confusion_chart(f"confusion matrix of {model}", labels, confusion),
+                    }
+                )
+        elif kind == "regression":
+            groups = insights.get("residual_by_prediction") or []
+            if groups:
+                xs = [g["predicted"] for g in groups]
+                means = [g["residual_mean"] for g in groups]
+                stds = [g.get("residual_std") or 0.0 for g in groups]
+                add(
+                    {
+                        "title": "Residuals by predicted value",
+                        "note": "mean residual (actual − predicted) in 20 groups by prediction, ±1 std shaded",
+                        "svg": charts.xy_chart(
+                            f"residuals of {model}",
+                            "predicted",
+                            "residual",
+                            [("mean residual", xs, means, "s0")],
+                            domain=None,
+                            ribbon=(
+                                xs,
+                                [m - s for m, s in zip(means, stds, strict=True)],
+                                [m + s for m, s in zip(means, stds, strict=True)],
+                            ),
+                            zero_line=True,
+                            scatter=[
+                                (x, m, 2.5, f"predicted ≈ {fmt(x)}: mean residual {fmt(m)} (std {fmt(s)})")
+                                for x, m, s in zip(xs, means, stds, strict=True)
+                            ],
+                        ),
+                    }
+                )
+            pva = insights.get("predicted_vs_actual") or {}
+            if pva.get("predicted"):
+                add(
+                    {
+                        "title": "Predicted vs actual",
+                        "note": f"{len(pva['predicted'])} sampled holdout rows; the diagonal is a perfect prediction",
+                        "svg": charts.xy_chart(
+                            f"predicted vs actual of {model}",
+                            "actual",
+                            "predicted",
+                            [],
+                            domain=None,
+                            diagonal=True,
+                            scatter=[
+                                (a, p, 2.2, f"actual {fmt(a)}, predicted {fmt(p)}")
+                                for p, a in zip(pva["predicted"], pva["actual"], strict=True)
+                            ],
+                        ),
+                    }
+                )
+            quantiles = insights.get("residual_quantiles") or {}
+            out["facts"] = [
+                ("mean residual", fmt(insights.get("residual_mean"))),
+                ("residual std", fmt(insights.get("residual_std"))),
+            ]
+            out["facts"] += [(f"residual {k}", fmt(v)) for k, v in quantiles.items()]
+        importances = insights.get("feature_importances") or {}
+        if importances:
+            ranked = sorted(importances.items(), key=lambda kv: -(_number(kv[1]) or 0.0))
+            rows = [
+                (str(k), _number(v) or 0.0, f"{k}: {(_number(v) or 0.0):.1%} of the importance")
+                for k, v in ranked[:TOP_FEATURES]
+            ]
+            rest = sum(_number(v) or 0.0 for _, v in ranked[TOP_FEATURES:])
+            if len(ranked) > TOP_FEATURES:
+                rows.append(
+                    (
+                        f"({len(ranked) - TOP_FEATURES} other columns)",
+                        rest,
+                        f"{len(ranked) - TOP_FEATURES} other columns together: {rest:.1%}",
+                    )
+                )
+            out["importances"] = charts.hbar_chart(f"feature importances of {model}", rows)
+        else:
+            out["importances"] = None
+        return out
+
+    # -- scenarios -----------------------------------------------------------------------
+
+    def scenario(self, name: str) -> dict[str, Any]:
+        runs = self.project.scenario_runs(name)
+        latest = _newest(runs)
+        strip = (
+            charts.outcome_strip(
+                [
+                    (
+                        r.get("outcome")
+                        if r.get("outcome") in ("SUCCESS", "WARNING", "FAILED", "ABORTED")
+                        else "EMPTY",
+                        self.redact(
+                            f"run {r.get('id')}: {r.get('outcome')} ({when(r.get('started_at'))}, {r.get('trigger')})"
+                        ),
+                    )
+                    for r in runs[-TABLE_ROWS:]
+                ]
+            )
+            if runs
+            else None
+        )
+        rows = []
+        for r in latest:
+            rows.append(
+                {
+                    "id": r.get("id"),
+                    "trigger": r.get("trigger"),
+                    "started_at": r.get("started_at"),
+                    "finished_at": r.get("finished_at"),
+                    "outcome": r.get("outcome"),
+                    "steps": [
+                        {"type": s.get("type"), "outcome": s.get("outcome"), "message": s.get("message")}
+                        for s in r.get("steps") or []
+                    ],
+                }
+            )
+        counts: dict[str, int] = {}
+        for r in runs:
+            counts[str(r.get("outcome"))] = counts.get(str(r.get("outcome")), 0) + 1
+        settings = self.project.settings.scenarios[name]
+        return {
+            "name": name,
+            "total": len(runs),
+            "counts": counts,
+            "runs": self.redact(rows),
+            "strip": strip,
+            "steps": [s.type for s in settings.steps],
+            "triggers": [t.type for t in settings.triggers],
+        }
+
+
+# -- the public API --------------------------------------------------------------------------
+
+
+def render(project: Project, *, refresh: int | None = None, served: bool = False) -> str:
+    """The dashboard page as one HTML string."""
+    env = _environment()
+    css = (HERE / "static" / "dashboard.css").read_text(encoding="utf-8")
+    context = Collector(project).page(refresh=refresh, served=served)
+    return env.get_template("dashboard.html.j2").render(**context, css=Markup(css), csp=content_security_policy(css))
+
+
+def default_path(project: Project) -> Path:
+    return Path(project.settings.root) / "dashboard.html"
+
+
+def build(project: Project, out_path: str | os.PathLike[str] | None = None) -> Path:
+    """Write the dashboard as one self-contained HTML file (default: dashboard.html in the project folder).
+
+    The file appears only once complete (written beside it, then renamed). Returns its path.
+    """
+    path = Path(out_path) if out_path is not None else default_path(project)
+    path = path.expanduser().absolute()
+    html = render(project)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(html)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
