@@ -123,6 +123,9 @@ class PluginHost:
     def _register(self, module: object, name: str, source: str) -> None:
         if self.pm.is_blocked(name):
             return
+        if any(info.module is module for info in self.infos.values()):
+            first = next(n for n, info in self.infos.items() if info.module is module)
+            raise PluginError(f"plugin '{name}' ({source}) is already loaded as '{first}': pass it once", plugin=name)
         if name in self.infos:
             raise PluginError(
                 f"two plugins are named '{name}': {self.infos[name].source} and {source}; rename one",
@@ -211,7 +214,8 @@ class PluginHost:
         out = []
         for name, info in self.infos.items():
             hooks = sorted(impl.name for impl in self.pm.get_hookcallers(info.module) or [])
-            out.append({"name": name, "source": info.source, "hooks": hooks, "registers": info.registers})
+            registers = {kind: info.registers[kind] for kind in KINDS if kind in info.registers}  # a stable order
+            out.append({"name": name, "source": info.source, "hooks": hooks, "registers": registers})
         return out
 
 

@@ -182,8 +182,8 @@ class MemoryStore:
     def project(self, settings_text: str = "", **kwargs: Any) -> Project:
         """A project (``modelcycle_project`` arguments) whose store is this one.
 
-        The store line goes into the ``[project]`` section of `settings_text`, or a
-        ``[project]`` section is added when there is none.
+        The store line goes into the ``[project]`` section of `settings_text` (which must not
+        set ``store`` itself), or a ``[project]`` section is added when there is none.
         """
         text = textwrap.dedent(settings_text)
         header = re.search(r"^[ \t]*\[project\][ \t]*(#.*)?$", text, flags=re.MULTILINE)
