@@ -11,6 +11,6 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet -e '.[all,test]' -c scripts/constraints.txt
 .venv/bin/python -m pip list 2>/dev/null | grep -iE '^(s3fs|aiobotocore|botocore|boto3|moto|fsspec) ' || true
 
-.venv/bin/ruff check core plugins tests bench docs scripts
+.venv/bin/ruff check core plugins tests bench docs scripts examples
 # OMP_NUM_THREADS=1: parallel fits stall on small machines; tests compare results, not speed.
 OMP_NUM_THREADS=1 .venv/bin/python -m pytest "$@"
