@@ -12,5 +12,7 @@ python3 -m venv .venv
 .venv/bin/python -m pip list 2>/dev/null | grep -iE '^(s3fs|aiobotocore|botocore|boto3|moto|fsspec) ' || true
 
 .venv/bin/ruff check core plugins tests bench docs scripts examples
+# The dashboard's browser tests drive Debian's chromium (Playwright's own browser download is never used).
+command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 # OMP_NUM_THREADS=1: parallel fits stall on small machines; tests compare results, not speed.
 OMP_NUM_THREADS=1 .venv/bin/python -m pytest "$@"

@@ -16,6 +16,8 @@ import json
 import math
 import os
 import tempfile
+from bisect import bisect_left
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,6 +161,184 @@ def _numeric_bins(ref: dict[str, Any], *, probability: bool, most: int = 25) -> 
     return bins
 
 
+def read_history(project: Project, model: str) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(number of evaluations, at most SERIES_POINTS records for the charts, the newest TABLE_ROWS).
+
+    A short history is read whole (one object per 64 records). A long one is not: parsing
+    10,000 records costs seconds, so only the records drawn are read, each by its number:
+    evenly spaced ones, always the first and the last, and the newest for the tables.
+    """
+    from ..evaluate import journal
+
+    history = journal(project, model)
+    last, _ = history.last()
+    if last <= SERIES_POINTS + TABLE_ROWS:
+        records = history.all()
+        return len(records), charts.downsample(records, SERIES_POINTS), records[-TABLE_ROWS:]
+    spaced = charts.downsample(range(1, last + 1), SERIES_POINTS)
+    recent = list(range(max(last - TABLE_ROWS + 1, 1), last + 1))
+    wanted = sorted(set(spaced) | set(recent))
+    with ThreadPoolExecutor(max_workers=16) as pool:  # a remote store answers them side by side
+        found = dict(zip(wanted, pool.map(history.get, wanted), strict=True))
+    return last, [found[i] for i in spaced if found[i]], [found[i] for i in recent if found[i]]
+
+
+class EvaluationTimes:
+    """When evaluation N happened: known for the records read, interpolated between them otherwise."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        known = {r["id"]: r.get("evaluated_at") for r in records if isinstance(r.get("id"), int)}
+        self.exact = known
+        pairs = sorted((i, t) for i, at in known.items() if (t := timestamp(at)) is not None)
+        self.ids = [i for i, _ in pairs]
+        self.times = [t for _, t in pairs]
+
+    def get(self, evaluation: Any, default: Any = None) -> Any:
+        """An ISO time or epoch seconds for `evaluation`, else `default`."""
+        if evaluation in self.exact and self.exact[evaluation]:
+            return self.exact[evaluation]
+        if not isinstance(evaluation, int) or not self.ids or not self.ids[0] <= evaluation <= self.ids[-1]:
+            return default
+        right = bisect_left(self.ids, evaluation)
+        left = right - 1
+        share = (evaluation - self.ids[left]) / (self.ids[right] - self.ids[left])
+        return self.times[left] + share * (self.times[right] - self.times[left])
+
+
+def _chart(title: str, note: str, svg: Markup) -> dict[str, Any]:
+    return {"title": title, "note": note, "svg": svg}
+
+
+def binary_insights(ins: dict[str, Any], model: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """ROC, precision-recall, the confusion matrix at the stored threshold, calibration; and the headline rates."""
+    out = []
+    labels = [str(x) for x in ins.get("labels") or ["0", "1"]]
+    roc, pr = ins.get("roc") or {}, ins.get("pr") or {}
+    if roc.get("fpr"):
+        svg = charts.xy_chart(
+            f"ROC curve of {model}",
+            "false-positive rate",
+            "true-positive rate",
+            [("ROC", roc["fpr"], roc["tpr"], "s0")],
+            diagonal=True,
+        )
+        out.append(_chart("ROC curve", "true- against false-positive rate on the holdout; the diagonal is chance", svg))
+    if pr.get("recall"):
+        curve = [("precision-recall", pr["recall"], pr["precision"], "s0")]
+        svg = charts.xy_chart(f"precision-recall curve of {model}", "recall", "precision", curve)
+        out.append(_chart("Precision-recall", "precision against recall on the holdout", svg))
+    confusion = ins.get("confusion")
+    threshold = fmt(ins.get("threshold"))
+    if confusion:
+        svg = charts.confusion_chart(f"confusion matrix of {model}", labels[:2], confusion)
+        out.append(
+            _chart(f"Confusion matrix at threshold {threshold}", "holdout rows; shade: share of the actual class", svg)
+        )
+    bins = ins.get("calibration") or []
+    if bins:
+        biggest = max((b.get("count") or 0) for b in bins) or 1
+        points = [
+            (
+                b["mean_predicted"],
+                b["fraction_positive"],
+                2.5 + 5.5 * math.sqrt((b.get("count") or 0) / biggest),
+                f"scores {b['bin'] / 10:.1f}–{(b['bin'] + 1) / 10:.1f}: mean predicted {fmt(b['mean_predicted'])}, "
+                f"observed positive {fmt(b['fraction_positive'])}, {b.get('count')} rows",
+            )
+            for b in bins
+        ]
+        line = [("calibration", [p[0] for p in points], [p[1] for p in points], "s1")]
+        svg = charts.xy_chart(
+            f"calibration of {model}",
+            "mean predicted probability",
+            "fraction positive",
+            line,
+            diagonal=True,
+            scatter=points,
+        )
+        out.append(_chart("Calibration", "share of positives per score bin (dot size: rows); diagonal: perfect", svg))
+    facts: list[tuple[str, str]] = []
+    if confusion and len(confusion) == 2:
+        (tn, fp), (fn, tp) = confusion
+        total = tn + fp + fn + tp or 1
+        facts = [
+            ("threshold", threshold),
+            ("accuracy at threshold", f"{(tn + tp) / total:.1%}"),
+            ("precision", f"{tp / (tp + fp):.1%}" if tp + fp else "–"),
+            ("recall", f"{tp / (tp + fn):.1%}" if tp + fn else "–"),
+        ]
+    return out, facts
+
+
+def multiclass_insights(ins: dict[str, Any], model: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    labels = [str(x) for x in ins.get("labels") or []]
+    confusion = ins.get("confusion")
+    if not (confusion and labels):
+        return [], []
+    svg = charts.confusion_chart(f"confusion matrix of {model}", labels, confusion)
+    return [_chart("Confusion matrix", "holdout rows; shade: share of the actual class", svg)], []
+
+
+def regression_insights(ins: dict[str, Any], model: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """Residuals by predicted value (mean ± std per group), predicted vs actual; and the residual quantiles."""
+    out = []
+    groups = ins.get("residual_by_prediction") or []
+    if groups:
+        xs = [g["predicted"] for g in groups]
+        means = [g["residual_mean"] for g in groups]
+        stds = [g.get("residual_std") or 0.0 for g in groups]
+        band = (
+            xs,
+            [m - s for m, s in zip(means, stds, strict=True)],
+            [m + s for m, s in zip(means, stds, strict=True)],
+        )
+        points = [
+            (x, m, 2.5, f"predicted ≈ {fmt(x)}: mean residual {fmt(m)} (std {fmt(s)})")
+            for x, m, s in zip(xs, means, stds, strict=True)
+        ]
+        svg = charts.xy_chart(
+            f"residuals of {model}",
+            "predicted",
+            "residual",
+            [("mean residual", xs, means, "s0")],
+            domain=None,
+            ribbon=band,
+            zero_line=True,
+            scatter=points,
+        )
+        note = "mean residual (actual − predicted) in groups by prediction, ±1 std shaded"
+        out.append(_chart("Residuals by predicted value", note, svg))
+    pairs = ins.get("predicted_vs_actual") or {}
+    if pairs.get("predicted"):
+        points = [
+            (a, p, 2.2, f"actual {fmt(a)}, predicted {fmt(p)}")
+            for p, a in zip(pairs["predicted"], pairs["actual"], strict=True)
+        ]
+        svg = charts.xy_chart(
+            f"predicted vs actual of {model}", "actual", "predicted", [], domain=None, diagonal=True, scatter=points
+        )
+        note = f"{len(points)} sampled holdout rows; the diagonal is a perfect prediction"
+        out.append(_chart("Predicted vs actual", note, svg))
+    facts = [("mean residual", fmt(ins.get("residual_mean"))), ("residual std", fmt(ins.get("residual_std")))]
+    facts += [(f"residual {k}", fmt(v)) for k, v in (ins.get("residual_quantiles") or {}).items()]
+    return out, facts
+
+
+def importance_chart(importances: dict[str, Any], model: str) -> Markup | None:
+    """The TOP_FEATURES most important input columns, the others summed in one bar."""
+    if not importances:
+        return None
+    ranked = sorted(((str(k), _number(v) or 0.0) for k, v in importances.items()), key=lambda kv: -kv[1])
+    rows = [(k, v, f"{k}: {v:.1%} of the importance") for k, v in ranked[:TOP_FEATURES]]
+    if len(ranked) > TOP_FEATURES:
+        others, rest = len(ranked) - TOP_FEATURES, sum(v for _, v in ranked[TOP_FEATURES:])
+        rows.append((f"({others} other columns)", rest, f"{others} other columns together: {rest:.1%}"))
+    return charts.hbar_chart(f"feature importances of {model}", rows)
+
+
+INSIGHTS = {"binary": binary_insights, "multiclass": multiclass_insights, "regression": regression_insights}
+
+
 # -- what the page shows ------------------------------------------------------------------
 
 
@@ -208,14 +388,16 @@ class Collector:
         shown = next((v for v in versions if v["version"] == active), versions[-1] if versions else None)
         task = (shown or {}).get("task") or (settings.task if settings else None)
         primary = (shown or {}).get("primary_metric") or (settings.primary_metric if settings else None)
-        evaluations = project.evaluations(name) if versions else []
-        if primary is None and evaluations:
-            primary = next(iter(evaluations[-1].get("metrics") or evaluations[-1].get("estimated") or {}), None)
-        latest = evaluations[-1] if evaluations else None
+        total, sample, newest = read_history(project, name) if versions else (0, [], [])
+        latest = newest[-1] if newest else None
+        if primary is None and latest is not None:
+            primary = next(iter(latest.get("metrics") or latest.get("estimated") or {}), None)
         checks_latest = self.redact([self.check_row(r) for r in status.get("checks") or []])
-        sample = charts.downsample(evaluations, SERIES_POINTS)
-        times = [timestamp(r.get("evaluated_at")) for r in sample]
-        ids_to_time = {r.get("id"): r.get("evaluated_at") for r in evaluations}
+        timed = sorted(
+            ((t, r) for r in sample if (t := timestamp(r.get("evaluated_at"))) is not None), key=lambda p: p[0]
+        )
+        sample, times = [r for _, r in timed], [t for t, _ in timed]  # drawn in time order
+        ids_to_time = EvaluationTimes(sample + newest)
         model_checks = {c: s for c, s in project.settings.checks.items() if s.model == name}
         out: dict[str, Any] = {
             "name": name,
@@ -223,23 +405,22 @@ class Collector:
             "task": task,
             "estimator": (shown or {}).get("estimator"),
             "primary": primary,
-            "greater_is_better": (shown or {}).get("greater_is_better"),
             "active_version": active,
             "active_entry": self.redact(self.version_row(shown, primary)) if shown else None,
             "versions_total": len(versions),
-            "evaluations_total": len(evaluations),
+            "evaluations_total": total,
             "trained": bool(versions),
             "checks": checks_latest,
             "pending": sum(1 for a in self.pending() if (a.get("about") or {}).get("model") == name),
         }
         out["headline"] = self.headline(latest, primary)
-        out["spark"] = self.spark(evaluations, primary, name)
+        out["spark"] = self.spark(sample, primary, name)
         out["activations"] = self.redact([self.activation_row(a) for a in _newest(activations)])
         out["activations_total"] = len(activations)
         metric_names = self._metric_names(versions, primary)
         out["version_metrics"] = metric_names[:6]
         out["versions"] = self.redact([self.version_row(v, primary) for v in _newest(versions)])
-        out["evaluations"] = self.redact([self.evaluation_row(r, primary) for r in _newest(evaluations)])
+        out["evaluations"] = self.redact([self.evaluation_row(r, primary) for r in reversed(newest)])
         out["metric_charts"] = self.metric_charts(sample, times, primary, model_checks, ids_to_time)
         out["drift_chart"] = self.drift_chart(sample, times, model_checks, ids_to_time)
         out["other_charts"] = self.other_check_charts(model_checks, ids_to_time)
@@ -250,8 +431,17 @@ class Collector:
         else:
             profile = insights = None
             profile_error = insights_error = "no active version" if versions else "not trained yet"
-        out["prediction"] = self.prediction(profile, profile_error, latest, task, name)
-        out["insights"] = self.insights(insights, insights_error, task, name)
+        # an attachment shaped otherwise (a third-party trainer's, say) costs its section, not the page
+        try:
+            out["prediction"] = self.prediction(profile, profile_error, latest, task, name)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            why = f"the prediction profile could not be drawn: {type(exc).__name__}: {exc}"
+            out["prediction"] = {"error": why, "svg": None}
+        try:
+            out["insights"] = self.insights(insights, insights_error, task, name)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            why = f"the insights could not be drawn: {type(exc).__name__}: {exc}"
+            out["insights"] = {"error": why, "charts": [], "facts": [], "importances": None}
         return out
 
     def pending(self) -> list[dict[str, Any]]:
@@ -277,7 +467,16 @@ class Collector:
     def headline(self, latest: dict[str, Any] | None, primary: str | None) -> dict[str, Any]:
         """The overview's numbers: the primary metric (measured, else estimated) and the drift share."""
         if latest is None:
-            return {"metric": primary, "value": None, "estimated": False, "drift_share": None, "at": None, "id": None}
+            return {
+                "metric": primary,
+                "value": None,
+                "estimated": False,
+                "drift_share": None,
+                "drifted": 0,
+                "at": None,
+                "id": None,
+                "rows": None,
+            }
         value = _number((latest.get("metrics") or {}).get(primary))
         estimated = False
         if value is None:
@@ -298,12 +497,12 @@ class Collector:
         if not evaluations or primary is None:
             return None
         values = []
-        for r in charts.downsample(evaluations[-SERIES_POINTS:], SPARK_POINTS):
+        for r in charts.downsample(evaluations, SPARK_POINTS):
             value = _number((r.get("metrics") or {}).get(primary))
             values.append(value if value is not None else _number((r.get("estimated") or {}).get(primary)))
         if all(v is None for v in values):
             return None
-        return charts.sparkline(values, f"{primary} of {name}, latest evaluations")
+        return charts.sparkline(values, f"{primary} of {name} over its evaluations")
 
     # -- rows of tables ----------------------------------------------------------------
 
@@ -321,6 +520,7 @@ class Collector:
             "threshold": v.get("threshold"),
             "parent": v.get("parent_version"),
             "active": v.get("active", False),
+            "deleted": v.get("deleted", False),
         }
 
     @staticmethod
@@ -402,7 +602,7 @@ class Collector:
 
     # -- charts over time ----------------------------------------------------------------
 
-    def _markers(self, check: str, ids_to_time: dict[Any, Any]) -> list[Marker]:
+    def _markers(self, check: str, ids_to_time: EvaluationTimes) -> list[Marker]:
         """The recorded results of a check, placed at the time of the evaluation they judged."""
         results = [r for r in self.check_history(check) if _number(r.get("value")) is not None]
         flagged = [r for r in results if r.get("outcome") in ("WARNING", "ERROR")]
@@ -410,7 +610,7 @@ class Collector:
         keep = charts.downsample(flagged, CHECK_POINTS) + charts.downsample(calm, CHECK_POINTS // 3)
         out = []
         for r in keep:
-            at = timestamp(ids_to_time.get(r.get("evaluation")) or r.get("at"))
+            at = timestamp(ids_to_time.get(r.get("evaluation"), r.get("at")))
             if at is None:
                 continue
             outcome = r.get("outcome") if r.get("outcome") in OUTCOMES else "EMPTY"
@@ -437,7 +637,7 @@ class Collector:
         times: list[float | None],
         primary: str | None,
         model_checks: dict[str, Any],
-        ids_to_time: dict[Any, Any],
+        ids_to_time: EvaluationTimes,
     ) -> list[dict[str, Any]]:
         from ..checks import thresholds
 
@@ -510,7 +710,11 @@ class Collector:
         return [(t, get(r)) for r, t in zip(sample, times, strict=True) if t is not None]
 
     def drift_chart(
-        self, sample: list[dict[str, Any]], times: list[float | None], model_checks: dict[str, Any], ids_to_time: dict
+        self,
+        sample: list[dict[str, Any]],
+        times: list[float | None],
+        model_checks: dict[str, Any],
+        ids_to_time: EvaluationTimes,
     ) -> dict[str, Any] | None:
         def share(r: dict[str, Any]) -> float | None:
             return _number((r.get("drift") or {}).get("share"))
@@ -555,7 +759,7 @@ class Collector:
         series = [(x.css, x.dashed, x.name) for x in chart.series]
         return {"svg": charts.line_chart(chart), "checks": self.redact(legend), "series": series}
 
-    def other_check_charts(self, model_checks: dict[str, Any], ids_to_time: dict[Any, Any]) -> list[dict[str, Any]]:
+    def other_check_charts(self, model_checks: dict[str, Any], ids_to_time: EvaluationTimes) -> list[dict[str, Any]]:
         """Checks on values that have no chart of their own (a column's drift, a training metric…)."""
         from ..checks import thresholds
 
@@ -570,7 +774,7 @@ class Collector:
             points = []
             hover = []
             for r in sample:
-                t = timestamp(ids_to_time.get(r.get("evaluation")) or r.get("at"))
+                t = timestamp(ids_to_time.get(r.get("evaluation"), r.get("at")))
                 if t is None:
                     continue
                 points.append((t, _number(r.get("value"))))
@@ -636,6 +840,8 @@ class Collector:
     def _drift_row(self, name: str, c: dict[str, Any], scale: float) -> dict[str, Any]:
         stat, limit, p = _number(c.get("statistic")), _number(c.get("threshold")), _number(c.get("p_value"))
         verdict = "drifted" if c.get("drifted") else "no result" if stat is None else "not drifted"
+        if c.get("absent"):
+            verdict = "absent from the data"
         text = self.redact(
             f"{name}: {c.get('method')} {fmt(stat)} vs threshold {fmt(limit)}"
             + (f", p-value {fmt(p)}" if p is not None else "")
@@ -720,181 +926,14 @@ class Collector:
     def insights(
         self, insights: dict[str, Any] | None, error: str | None, task: str | None, model: str
     ) -> dict[str, Any]:
-        out: dict[str, Any] = {"error": error, "charts": [], "kind": None, "facts": []}
+        """The active version's insights, drawn by kind of task."""
+        out: dict[str, Any] = {"error": error, "charts": [], "facts": [], "importances": None}
         if insights is None:
             return out
-        kind = insights.get("kind") or task
-        out["kind"] = kind
-        add = out["charts"].append
-        if kind == "binary":
-            labels = [str(x) for x in insights.get("labels") or ["0", "1"]]
-            roc = insights.get("roc") or {}
-            if roc.get("fpr"):
-                add(
-                    {
-                        "title": "ROC curve",
-                        "note": "true-positive rate against false-positive rate on the holdout; the diagonal is chance",
-                        "svg": charts.xy_chart(
-                            f"ROC curve of {model}",
-                            "false-positive rate",
-                            "true-positive rate",
-                            [("ROC", roc["fpr"], roc["tpr"], "s0")],
-                            diagonal=True,
-                        ),
-                    }
-                )
-            pr = insights.get("pr") or {}
-            if pr.get("recall"):
-                add(
-                    {
-                        "title": "Precision-recall",
-                        "note": "precision against recall on the holdout",
-                        "svg": charts.xy_chart(
-                            f"precision-recall curve of {model}",
-                            "recall",
-                            "precision",
-                            [("precision-recall", pr["recall"], pr["precision"], "s0")],
-                        ),
-                    }
-                )
-            confusion = insights.get("confusion")
-            if confusion:
-                add(
-                    {
-                        "title": f"Confusion matrix at threshold {fmt(insights.get('threshold'))}",
-                        "note": "holdout rows; shade: share of the actual class",
-                        "svg": charts.confusion_chart(f"confusion matrix of {model}", labels[:2], confusion),
-                    }
-                )
-            calibration = insights.get("calibration") or []
-            if calibration:
-                biggest = max((b.get("count") or 0) for b in calibration) or 1
-                scatter = [
-                    (
-                        b["mean_predicted"],
-                        b["fraction_positive"],
-                        2.5 + 5.5 * math.sqrt((b.get("count") or 0) / biggest),
-                        f"scores {b['bin'] / 10:.1f}–{(b['bin'] + 1) / 10:.1f}: mean predicted "
-                        f"{fmt(b['mean_predicted'])}, observed positive {fmt(b['fraction_positive'])}, "
-                        f"{b.get('count')} rows",
-                    )
-                    for b in calibration
-                ]
-                add(
-                    {
-                        "title": "Calibration",
-                        "note": "observed share of positives per score bin (dot size: rows); the diagonal is perfect",
-                        "svg": charts.xy_chart(
-                            f"calibration of {model}",
-                            "mean predicted probability",
-                            "fraction positive",
-                            [
-                                (
-                                    "calibration",
-                                    [b["mean_predicted"] for b in calibration],
-                                    [b["fraction_positive"] for b in calibration],
-                                    "s1",
-                                )
-                            ],
-                            diagonal=True,
-                            scatter=scatter,
-                        ),
-                    }
-                )
-            if confusion and len(confusion) == 2:
-                (tn, fp), (fn, tp) = confusion
-                total = tn + fp + fn + tp or 1
-                out["facts"] = [
-                    ("threshold", fmt(insights.get("threshold"))),
-                    ("accuracy at threshold", f"{(tn + tp) / total:.1%}"),
-                    ("precision", f"{tp / (tp + fp):.1%}" if tp + fp else "–"),
-                    ("recall", f"{tp / (tp + fn):.1%}" if tp + fn else "–"),
-                ]
-        elif kind == "multiclass":
-            labels = [str(x) for x in insights.get("labels") or []]
-            confusion = insights.get("confusion")
-            if confusion and labels:
-                add(
-                    {
-                        "title": "Confusion matrix",
-                        "note": "holdout rows; shade: share of the actual class",
-                        "svg": charts.confusion_chart(f"confusion matrix of {model}", labels, confusion),
-                    }
-                )
-        elif kind == "regression":
-            groups = insights.get("residual_by_prediction") or []
-            if groups:
-                xs = [g["predicted"] for g in groups]
-                means = [g["residual_mean"] for g in groups]
-                stds = [g.get("residual_std") or 0.0 for g in groups]
-                add(
-                    {
-                        "title": "Residuals by predicted value",
-                        "note": "mean residual (actual − predicted) in 20 groups by prediction, ±1 std shaded",
-                        "svg": charts.xy_chart(
-                            f"residuals of {model}",
-                            "predicted",
-                            "residual",
-                            [("mean residual", xs, means, "s0")],
-                            domain=None,
-                            ribbon=(
-                                xs,
-                                [m - s for m, s in zip(means, stds, strict=True)],
-                                [m + s for m, s in zip(means, stds, strict=True)],
-                            ),
-                            zero_line=True,
-                            scatter=[
-                                (x, m, 2.5, f"predicted ≈ {fmt(x)}: mean residual {fmt(m)} (std {fmt(s)})")
-                                for x, m, s in zip(xs, means, stds, strict=True)
-                            ],
-                        ),
-                    }
-                )
-            pva = insights.get("predicted_vs_actual") or {}
-            if pva.get("predicted"):
-                add(
-                    {
-                        "title": "Predicted vs actual",
-                        "note": f"{len(pva['predicted'])} sampled holdout rows; the diagonal is a perfect prediction",
-                        "svg": charts.xy_chart(
-                            f"predicted vs actual of {model}",
-                            "actual",
-                            "predicted",
-                            [],
-                            domain=None,
-                            diagonal=True,
-                            scatter=[
-                                (a, p, 2.2, f"actual {fmt(a)}, predicted {fmt(p)}")
-                                for p, a in zip(pva["predicted"], pva["actual"], strict=True)
-                            ],
-                        ),
-                    }
-                )
-            quantiles = insights.get("residual_quantiles") or {}
-            out["facts"] = [
-                ("mean residual", fmt(insights.get("residual_mean"))),
-                ("residual std", fmt(insights.get("residual_std"))),
-            ]
-            out["facts"] += [(f"residual {k}", fmt(v)) for k, v in quantiles.items()]
-        importances = insights.get("feature_importances") or {}
-        if importances:
-            ranked = sorted(importances.items(), key=lambda kv: -(_number(kv[1]) or 0.0))
-            rows = [
-                (str(k), _number(v) or 0.0, f"{k}: {(_number(v) or 0.0):.1%} of the importance")
-                for k, v in ranked[:TOP_FEATURES]
-            ]
-            rest = sum(_number(v) or 0.0 for _, v in ranked[TOP_FEATURES:])
-            if len(ranked) > TOP_FEATURES:
-                rows.append(
-                    (
-                        f"({len(ranked) - TOP_FEATURES} other columns)",
-                        rest,
-                        f"{len(ranked) - TOP_FEATURES} other columns together: {rest:.1%}",
-                    )
-                )
-            out["importances"] = charts.hbar_chart(f"feature importances of {model}", rows)
-        else:
-            out["importances"] = None
+        draw = INSIGHTS.get(insights.get("kind") or task or "")
+        if draw is not None:
+            out["charts"], out["facts"] = draw(insights, model)
+        out["importances"] = importance_chart(insights.get("feature_importances") or {}, model)
         return out
 
     # -- scenarios -----------------------------------------------------------------------

@@ -70,7 +70,9 @@ def short(text: str, limit: int) -> str:
 
 
 def timestamp(value: Any) -> float | None:
-    """Seconds since the epoch of an ISO time, or None."""
+    """Seconds since the epoch of an ISO time (or of seconds already), or None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
     if not value:
         return None
     try:

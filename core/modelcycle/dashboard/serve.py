@@ -44,14 +44,16 @@ def fingerprint(project: Project) -> str:
     """Changes whenever something the page shows changes in the store."""
     from .. import checks
     from ..evaluate import journal as evaluations
-    from ..journal import Journal
+    from ..retention import tombstones
     from ..scenarios import runs_journal
 
     parts: list[str] = []
     for model in project.settings.models:
-        for kind in ("versions", "activations"):
-            parts.append(f"{model}/{kind}={Journal(project.store, f'models/{model}/{kind}').last()[0]}")
+        latest, active = project.registry.latest(model), project.registry.active(model)
+        parts.append(f"{model}/versions={(latest or {}).get('version')}")
+        parts.append(f"{model}/activations={(active or {}).get('seq')}")
         parts.append(f"{model}/evaluations={evaluations(project, model).last()[0]}")
+        parts.append(f"{model}/deleted={tombstones(project, model).last()[0]}")
     for name in project.settings.checks:
         parts.append(f"check/{name}={checks.journal(project, name).last()[0]}")
     for name in project.settings.scenarios:
@@ -155,7 +157,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
         try:
             page = self.server.page()
         except Exception as exc:  # noqa: BLE001 - one bad build must not kill the server
-            message = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+            message = self.server.project.settings.redactor(" ".join(f"{type(exc).__name__}: {exc}".split())[:500])
             if self.server.log:
                 self.server.log(f"error building the dashboard: {message}")
             self._text(500, f"error building the dashboard: {message}", body=body)
@@ -223,10 +225,8 @@ def serve(
 ) -> None:
     """Serve the dashboard until Ctrl-C (or `stop` is set). Read-only; binds 127.0.0.1 by default."""
     server = make_server(project, host, port, refresh=refresh, log=log)
-    watcher = None
     if stop is not None:
-        watcher = threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True)
-        watcher.start()
+        threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
     try:
         if on_ready is not None:
             on_ready(server)

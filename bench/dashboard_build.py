@@ -1,0 +1,205 @@
+"""Building the dashboard over a long history: `modelcycle dashboard build` with 10,000
+evaluation records of one model on the local store.
+
+A small model is trained (20 numeric + 4 categorical features, 5,000 rows,
+HistGradientBoosting max_iter=20, `threads = 1`) and evaluated once, in a scratch
+project, on 20,000 labelled, drifted rows: that real record (six binary metrics, CBPE
+estimates, drift details of 24 columns, the prediction and the label, 8.5 KiB of JSON)
+is the template. A second project with the same model gets `--records` (10,000) varied
+copies through `project.record_evaluation(model, record)`: one an hour, metrics and
+estimates declining slowly with noise, every drift statistic jittered, drift decisions
+redrawn. Three checks (the primary metric, the drift share, one column's drift
+statistic) are run `--check-runs` (20) times along the way, so their history is drawn.
+
+Then, `--runs` (3) times in fresh processes with OMP_NUM_THREADS=1, the wall time of
+`modelcycle --project DIR dashboard build OUT` (start-up included) and the size of the
+file it wrote. For information, one in-process build split into reading the store and
+rendering.
+
+Targets: the file <= 5 MB and the median build <= 3 s.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/dashboard_build.py [--records 10000] [--runs 3] [--folder DIR]
+
+`--folder DIR` builds the project in DIR and keeps it; a later run with the same DIR
+reuses it (writing the records takes a few minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+SETTINGS = textwrap.dedent(
+    """
+    [project]
+    name = "bench"
+    [datasets.train]
+    url = "train.parquet"
+    [models.churn]
+    dataset = "train"
+    target = "churned"
+    params = { max_iter = 20 }
+    threads = 1
+    [checks.auc]
+    model = "churn"
+    metric = "roc_auc"
+    min = 0.7
+    soft_min = 0.8
+    [checks.drift]
+    model = "churn"
+    metric = "drift.share"
+    max = 0.5
+    soft_max = 0.2
+    [checks.num0]
+    model = "churn"
+    metric = "drift.columns.num0.statistic"
+    max = 0.25
+    """
+)
+
+
+def frame(rows: int, seed: int, drift: bool = False):  # noqa: ANN201 - pandas is imported lazily
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    out = pd.DataFrame({f"num{i}": rng.normal(size=rows) for i in range(20)})
+    for i in range(4):
+        out[f"cat{i}"] = rng.choice([f"c{k}" for k in range(8)], size=rows)
+    out.loc[rng.random(rows) < 0.05, "num3"] = np.nan
+    if drift:
+        out["num0"] += 0.4
+        out["num5"] *= 1.6
+        out.loc[rng.random(rows) < 0.05, "cat3"] = "c_new"
+    logit = out["num0"] + 0.5 * out["num1"] - 0.3 * out["num2"] + (out["cat0"] == "c1") * 0.8
+    out["churned"] = (logit + rng.normal(size=rows) > 0.5).astype(int)
+    return out
+
+
+def varied(template: dict, i: int, total: int, rng, start: datetime) -> dict:  # noqa: ANN001 - numpy Generator
+    """A copy of the real record with plausible, different values (a slow decline, with noise)."""
+    record = copy.deepcopy(template)
+    record.pop("id", None)
+    record["evaluated_at"] = (start + timedelta(hours=i)).isoformat()
+    record["rows"] = int(rng.integers(5_000, 200_000))
+    record["labeled_rows"] = int(record["rows"] * rng.uniform(0.5, 1.0))
+    decline = 1 - 0.08 * i / total
+    for section in ("metrics", "estimated"):
+        for name, value in record[section].items():
+            if isinstance(value, float):
+                record[section][name] = float(value * decline * rng.uniform(0.97, 1.03))
+    drift = record["drift"]
+    for column in [*drift["columns"].values(), drift["prediction"], drift["label"]]:
+        if column is None or column.get("statistic") is None:
+            continue
+        column["statistic"] = float(column["statistic"] * rng.uniform(0.2, 2.0))
+        if column.get("p_value") is not None:
+            column["p_value"] = float(min(1.0, column["p_value"] * rng.uniform(0.0, 10.0)))
+        column["drifted"] = bool(column["statistic"] >= column["threshold"])
+        if "current" in column:
+            column["current"]["mean"] = float(column["current"]["mean"] + rng.normal(scale=0.1))
+            column["current"]["count"] = record["rows"]
+    drift["drifted_columns"] = sorted(n for n, c in drift["columns"].items() if c["drifted"])
+    drift["share"] = len(drift["drifted_columns"]) / len(drift["columns"])
+    return record
+
+
+def make_project(folder: Path, records: int, check_runs: int):  # noqa: ANN201 - modelcycle is imported lazily
+    """A trained model with `records` evaluation records, its checks run `check_runs` + 1 times."""
+    import numpy as np
+    from modelcycle import open_project
+
+    def trained(where: Path):  # noqa: ANN202
+        where.mkdir(parents=True, exist_ok=True)
+        frame(5_000, seed=0).to_parquet(where / "train.parquet", index=False)
+        (where / "modelcycle.toml").write_text(SETTINGS)
+        made = open_project(where)
+        made.train("churn")
+        return made
+
+    with tempfile.TemporaryDirectory() as scratch:  # the template comes from a scratch project
+        template = trained(Path(scratch)).evaluate("churn", frame(20_000, seed=1, drift=True))
+    project = trained(folder)
+    print(
+        f"real record: {len(template['drift']['columns'])} columns, {len(json.dumps(template)) / 1024:.1f} KiB of JSON",
+        flush=True,
+    )
+    rng = np.random.default_rng(0)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    started = time.perf_counter()
+    every = max(1, records // max(check_runs, 1))
+    for i in range(records):
+        project.record_evaluation("churn", varied(template, i, records, rng, start))
+        if i % every == 0:
+            project.run_checks(alert=False)
+        if (i + 1) % 2_000 == 0:
+            print(f"  {i + 1:,} records written in {time.perf_counter() - started:.1f} s", flush=True)
+    project.run_checks(alert=False)
+    print(f"wrote {records:,} records in {time.perf_counter() - started:.1f} s, checks run {check_runs + 1} times")
+    return project
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--check-runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--folder", help="build the project here and keep it (reused when it exists)")
+    args = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = "1"
+    env = {**os.environ}
+    exe = str(Path(sys.executable).with_name("modelcycle"))
+    from modelcycle import open_project
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.folder) if args.folder else Path(tmp) / "project"
+        if (folder / "modelcycle.toml").exists():
+            project = open_project(folder)
+            print(f"reusing {folder}", flush=True)
+        else:
+            project = make_project(folder, args.records, args.check_runs)
+        total = len(project.evaluations("churn"))
+
+        out = Path(tmp) / "dashboard.html"
+        command = [exe, "--project", str(folder), "dashboard", "build", str(out)]
+        walls, sizes = [], []
+        for run in range(args.runs):
+            began = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, env=env)
+            walls.append(time.perf_counter() - began)
+            sizes.append(out.stat().st_size)
+            print(f"run {run + 1}: modelcycle dashboard build {walls[-1]:.2f} s, {sizes[-1] / 1e6:.2f} MB", flush=True)
+
+        from modelcycle.dashboard.build import Collector, render
+
+        began = time.perf_counter()
+        Collector(project).page()
+        collected = time.perf_counter() - began
+        began = time.perf_counter()
+        html = render(project)
+        rendered = time.perf_counter() - began
+
+    wall, size = statistics.median(walls), max(sizes)
+    print(f"\n{total:,} evaluation records, median of {args.runs} runs:")
+    print(f"  modelcycle dashboard build (whole process)  {wall:.2f} s")
+    print(f"  file size                                    {size / 1e6:.2f} MB ({size:,} bytes)")
+    print(
+        f"  in process, for information: reading the store and shaping {collected:.2f} s, "
+        f"whole render {rendered:.2f} s ({len(html):,} characters)"
+    )
+    print(f"target: file <= 5 MB {'met' if size <= 5_000_000 else 'NOT met'}")
+    print(f"target: build <= 3 s {'met' if wall <= 3 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,438 @@
+"""The dashboard: one self-contained HTML file and the same page served read-only on
+loopback, looked at in a real headless Chromium (Debian's, driven by Playwright):
+no console error, no request to any other host, every chart drawn, and hostile names
+(a feature column called ``<img src=x onerror=alert(1)>``, a check message and an
+activation reason carrying ``<script>``) shown as text, never run.
+
+Screenshots land in tests/screenshots/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from modelcycle import open_project
+from modelcycle.cli import main
+from modelcycle.dashboard import build, charts, make_server
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+
+EVIL_COLUMN = "<img src=x onerror=alert(1)>"
+SCRIPT = "<script>alert(1)</script>"
+EVIL_ACTOR = "<b>mallory</b>"
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+PLUGIN = """
+from modelcycle import hookimpl
+from modelcycle.interfaces import CheckType
+
+
+class Shouty(CheckType):
+    name = "shouty"
+
+    def judge(self, value, check, *, baseline):
+        return "WARNING", "<script>alert(1)</script> says " + format(value, ".3f")
+
+
+@hookimpl
+def register_check_types():
+    return [Shouty]
+"""
+
+
+def free_port() -> int:
+    """A port nothing listens on (alerts sent there fail, so they stay pending)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def settings(mail_port: int) -> str:
+    evil_metric = f"drift.columns.{EVIL_COLUMN}.statistic"
+    return textwrap.dedent(
+        f"""
+        [project]
+        name = "board"
+        plugins = ["xss.py"]
+        [datasets.cancer]
+        url = "cancer.parquet"
+        [datasets.diabetes]
+        url = "diabetes.parquet"
+        [datasets.wine]
+        url = "wine.parquet"
+        [models.m]
+        dataset = "cancer"
+        target = "target"
+        params = {{ max_iter = 20 }}
+        threads = 1
+        [models.r]
+        dataset = "diabetes"
+        target = "target"
+        params = {{ max_iter = 20 }}
+        threads = 1
+        [models.w]
+        dataset = "wine"
+        target = "target"
+        params = {{ max_iter = 20 }}
+        threads = 1
+        [models.later]
+        dataset = "cancer"
+        target = "target"
+        [models.fresh]
+        dataset = "cancer"
+        target = "target"
+        params = {{ max_iter = 5 }}
+        threads = 1
+        activation = {{ policy = "manual" }}
+        [notifiers.mail]
+        type = "email"
+        host = "127.0.0.1"
+        port = {mail_port}
+        starttls = false
+        sender = "ml@example.com"
+        to = ["oncall@example.com"]
+        timeout = 2
+        [alerts]
+        notify = ["mail"]
+        [checks.auc]
+        model = "m"
+        metric = "roc_auc"
+        min = 0.9
+        soft_min = 0.999
+        [checks.drift]
+        model = "m"
+        metric = "drift.share"
+        max = 0.5
+        soft_max = 0.05
+        [checks.evil]
+        model = "m"
+        metric = "{evil_metric}"
+        max = 0.0001
+        [checks.shouty]
+        model = "m"
+        metric = "accuracy"
+        type = "shouty"
+        min = 0
+        [checks.r2]
+        model = "r"
+        metric = "r2"
+        min = 0.1
+        [scenarios.nightly]
+        steps = [ {{ type = "check", checks = ["auc", "evil"] }} ]
+        """
+    )
+
+
+def frames() -> dict[str, pd.DataFrame]:
+    cancer = load_breast_cancer(as_frame=True).frame
+    cancer.columns = [c.replace(" ", "_") for c in cancer.columns]
+    cancer = cancer.rename(columns={"mean_radius": EVIL_COLUMN}).sample(frac=1.0, random_state=0)
+    diabetes = load_diabetes(as_frame=True).frame.sample(frac=1.0, random_state=0)
+    wine = load_wine(as_frame=True).frame.sample(frac=1.0, random_state=0)
+    return {
+        "cancer": cancer.reset_index(drop=True),
+        "diabetes": diabetes.reset_index(drop=True),
+        "wine": wine.reset_index(drop=True),
+    }
+
+
+def make_board_project(folder: Path):  # noqa: ANN201 - a modelcycle Project
+    """Three trained models (binary with the hostile column, regression, multiclass), one
+    trained but never activated nor evaluated, one never trained; two evaluations each; checks of every outcome; a pending alert; a scenario run;
+    a rollback whose reason and actor carry markup."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = frames()
+    data["cancer"].iloc[:400].to_parquet(folder / "cancer.parquet", index=False)
+    data["diabetes"].iloc[:330].to_parquet(folder / "diabetes.parquet", index=False)
+    data["wine"].iloc[:130].to_parquet(folder / "wine.parquet", index=False)
+    (folder / "xss.py").write_text(PLUGIN)
+    (folder / "modelcycle.toml").write_text(settings(free_port()))
+    project = open_project(folder)
+    project.train("m")
+    project.train("m")
+    previous = os.environ.get("MODELCYCLE_ACTOR")
+    os.environ["MODELCYCLE_ACTOR"] = EVIL_ACTOR
+    try:
+        project.rollback("m", reason=f"{SCRIPT} back to the first one")
+    finally:
+        if previous is None:
+            os.environ.pop("MODELCYCLE_ACTOR", None)
+        else:
+            os.environ["MODELCYCLE_ACTOR"] = previous
+    project.train("r")
+    project.train("w")
+    project.train("fresh")  # never activated, never evaluated
+    feedback = data["cancer"].iloc[400:].reset_index(drop=True)
+    project.evaluate("m", feedback)
+    shifted = feedback.copy()
+    shifted[EVIL_COLUMN] = shifted[EVIL_COLUMN] * 1.4
+    shifted.loc[: len(shifted) // 4, "target"] = 1 - shifted.loc[: len(shifted) // 4, "target"]
+    project.evaluate("m", shifted)
+    for name, rows in (("r", 330), ("w", 130)):
+        rest = data["diabetes" if name == "r" else "wine"].iloc[rows:].reset_index(drop=True)
+        project.evaluate(name, rest)
+        project.evaluate(name, rest.sample(frac=1.0, replace=True, random_state=1).reset_index(drop=True))
+    project.run_checks()
+    project.run_scenario("nightly")
+    return project
+
+
+def store_digest(project) -> dict[str, str]:  # noqa: ANN001
+    root = Path(project.settings.root) / ".modelcycle"
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory: pytest.TempPathFactory):
+    return make_board_project(tmp_path_factory.mktemp("dashboard") / "proj")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def look(browser, url: str, screenshot: str) -> dict:  # noqa: ANN001 - a Playwright Browser
+    """Open `url`; return what the page did: console errors, requests, dialogs, chart sizes, texts."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    requests: list[str] = []
+    errors: list[str] = []
+    dialogs: list[str] = []
+
+    def route(r) -> None:  # noqa: ANN001
+        url = r.request.url
+        requests.append(url)
+        if url.startswith("file://") or url.startswith("http://127.0.0.1:"):
+            r.continue_()
+        else:
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(url, wait_until="load")
+    page.wait_for_timeout(200)
+    svgs = page.locator("svg")
+    boxes = [svgs.nth(i).bounding_box() for i in range(svgs.count())]
+    found = {
+        "evil_column": page.get_by_text(EVIL_COLUMN, exact=True).count(),
+        "script_text": page.get_by_text(SCRIPT).count(),
+        "actor": page.get_by_text(EVIL_ACTOR).count(),
+        "img": page.locator("img").count(),
+        "script": page.locator("script").count(),
+        "b": page.locator("b").count(),
+        "title": page.title(),
+    }
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)
+    context.close()
+    return {"errors": errors, "requests": requests, "dialogs": dialogs, "boxes": boxes, "found": found}
+
+
+def assert_clean(seen: dict, allowed_prefix: str) -> None:
+    assert seen["errors"] == []
+    assert seen["dialogs"] == []
+    assert seen["requests"] and all(u.startswith(allowed_prefix) for u in seen["requests"]), seen["requests"]
+    boxes = seen["boxes"]
+    assert len(boxes) >= 30  # overview sparklines, metric/drift/check charts, insights, drift bars, run strip
+    assert all(b is not None and b["width"] > 0 and b["height"] > 0 for b in boxes)
+    found = seen["found"]
+    assert found["evil_column"] >= 2  # drift table row, feature importance label…
+    assert found["script_text"] >= 2 and found["actor"] >= 1  # check message, activation reason; actor
+    assert (found["img"], found["script"], found["b"]) == (0, 0, 0)
+    assert found["title"] == "board · modelcycle dashboard"
+
+
+# -- the file ---------------------------------------------------------------------------------
+
+
+def test_build_writes_one_self_contained_escaped_file(board, capsys) -> None:
+    folder = Path(board.settings.root)
+    with pytest.raises(SystemExit) as info:
+        main(["--project", str(folder), "dashboard", "build"])
+    assert info.value.code == 0
+    out = folder / "dashboard.html"
+    assert capsys.readouterr().out.startswith(f"dashboard written to {out} (")
+    html = out.read_text(encoding="utf-8")
+    assert len(html) < 5_000_000
+    # no script, nothing fetched: the only URL is the SVG namespace
+    assert "<script" not in html.lower() and "<img" not in html.lower() and "<b>" not in html
+    assert "src=" not in html.replace("&lt;img src=x", "")
+    assert {u for u in _urls(html)} == {"http://www.w3.org/2000/svg"}
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;;' in html
+    for section in ("Overview", "Activation history", "Performance over time", "Drift", "Prediction distribution"):
+        assert section in html
+    for text in ("ROC curve", "Precision-recall", "Calibration", "Residuals by predicted value", "Predicted vs actual"):
+        assert text in html
+    assert "Pending alerts" in html and "Scenarios" in html and "Not trained yet" in html
+
+
+def _urls(html: str) -> list[str]:
+    import re
+
+    return re.findall(r"(?:https?|ftp|wss?)://[^\s\"'<>)]+", html)
+
+
+def test_the_built_file_in_chromium(board, browser, tmp_path: Path) -> None:
+    path = build(board, tmp_path / "board.html")
+    seen = look(browser, path.as_uri(), "dashboard-file.png")
+    assert_clean(seen, "file://")
+    assert set(seen["requests"]) == {path.as_uri()}
+
+
+# -- the server -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(board):
+    server = make_server(board, port=0, log=None)  # the default host
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def request(server, method: str, path: str = "/", headers: dict | None = None, body: bytes | None = None):  # noqa: ANN001, ANN201
+    host, port = server.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response, data
+
+
+def test_serve_binds_loopback_and_is_read_only(board, served) -> None:
+    assert served.socket.getsockname()[0] == "127.0.0.1"
+    before = store_digest(board)
+    response, page = request(served, "GET")
+    assert response.status == 200 and response.getheader("Content-Type") == "text/html; charset=utf-8"
+    assert b"&lt;img src=x onerror=alert(1)&gt;" in page and b"<script" not in page
+    assert "default-src 'none'" in response.getheader("Content-Security-Policy")
+    response, body = request(served, "HEAD")
+    assert response.status == 200 and body == b"" and int(response.getheader("Content-Length")) == len(page)
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        response, body = request(
+            served, method, "/", body=b'{"activate": 1}', headers={"Content-Type": "application/json"}
+        )
+        assert response.status == 405, method
+        assert response.getheader("Allow") == "GET, HEAD" and b"read-only" in body
+    assert request(served, "GET", "/nope")[0].status == 404
+    assert request(served, "GET", "/", headers={"Host": "evil.example:80"})[0].status == 403
+    assert store_digest(board) == before
+
+
+def test_serve_rebuilds_only_when_the_store_changed(board, served) -> None:
+    request(served, "GET")
+    builds = served.builds
+    request(served, "GET")
+    assert served.builds == builds
+    record = dict(board.latest_evaluation("w"))
+    record.pop("id")
+    board.record_evaluation("w", record)
+    _, page = request(served, "GET")
+    assert served.builds == builds + 1
+    assert b"3 evaluations" in page
+
+
+def test_the_served_page_in_chromium(board, browser, served) -> None:
+    url = served.url
+    assert url.startswith("http://127.0.0.1:")
+    seen = look(browser, url, "dashboard-served.png")
+    assert_clean(seen, url)
+
+
+def test_the_serve_command(board) -> None:
+    exe = Path(sys.executable).with_name("modelcycle")
+    command = [str(exe), "--project", str(board.settings.root), "dashboard", "serve", "--port", "0"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stderr.readline() for _ in range(1)]
+        while "serving the dashboard" not in lines[-1] and lines[-1] and len(lines) < 20:  # skip stray warnings
+            lines.append(process.stderr.readline())
+        line = lines[-1]
+        assert "serving the dashboard of board on http://127.0.0.1:" in line and "read-only" in line, lines
+        url = line.split(" on ", 1)[1].split(" ", 1)[0]
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        assert response.status == 200 and b"modelcycle dashboard" in response.read()
+        connection.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0
+
+
+# -- pieces -----------------------------------------------------------------------------------
+
+
+def test_svg_elements_escape_every_value() -> None:
+    markup = charts.el("text", {"x": 1.25, "class": 'a" onload="x'}, charts.title(SCRIPT), EVIL_COLUMN)
+    assert str(markup) == (
+        '<text x="1.2" class="a&#34; onload=&#34;x"><title>&lt;script&gt;alert(1)&lt;/script&gt;</title>'
+        "&lt;img src=x onerror=alert(1)&gt;</text>"
+    )
+
+
+def test_long_series_are_thinned_to_evenly_spaced_points_with_the_last() -> None:
+    items = list(range(10_000))
+    kept = charts.downsample(items, 500)
+    assert len(kept) == 500 and kept[0] == 0 and kept[-1] == 9_999
+    gaps = {b - a for a, b in zip(kept, kept[1:], strict=False)}
+    assert gaps <= {20, 21}
+    assert charts.downsample(items[:10], 500) == items[:10]
+
+
+def test_an_empty_project_still_builds(tmp_path: Path) -> None:
+    (tmp_path / "modelcycle.toml").write_text('[project]\nname = "nothing"\n')
+    html = build(open_project(tmp_path)).read_text()
+    assert "No model in modelcycle.toml yet." in html
+
+
+def test_time_stays_small(board, tmp_path: Path) -> None:
+    started = time.perf_counter()
+    build(board, tmp_path / "again.html")
+    assert time.perf_counter() - started < 3
