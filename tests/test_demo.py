@@ -20,6 +20,8 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
     assert "check auc_floor is ERROR for churn v1" in outbox
     text = "\n".join(lines)
     assert "rolled back to v1" in text and "Done in" in text
+    page = Path(story["dashboard"]).read_text()
+    assert "churn" in page and "<svg" in page
 
 
 def test_the_demo_refuses_a_folder_in_use(tmp_path: Path, capsys) -> None:

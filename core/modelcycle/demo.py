@@ -132,7 +132,12 @@ def run_demo(folder: str | Path, say: Callable[[str], None] = print) -> dict[str
     say(f"9. {len(sent)} alerts in the outbox ({root / 'outbox.txt'}):")
     for alert in sent[-6:]:
         say(f"   - {alert['subject']}")
+    from .dashboard import build
+
+    dashboard = build(project, root / "dashboard.html")
+    say(f"10. built the dashboard: {dashboard}")
     story.update(
+        dashboard=str(dashboard),
         versions=len(project.versions("churn")),
         alerts=len(sent),
         activated=[second.activated, third.activated],
@@ -144,6 +149,8 @@ def run_demo(folder: str | Path, say: Callable[[str], None] = print) -> dict[str
         Done in {story["seconds"]} s. The project is in {story["folder"]}:
           modelcycle --project {root} status
           modelcycle --project {root} history churn
-          modelcycle --project {root} versions churn""").rstrip()
+          modelcycle --project {root} versions churn
+          modelcycle --project {root} dashboard serve   (then open http://127.0.0.1:8765)
+        The dashboard: {dashboard}""").rstrip()
     )
     return story
