@@ -5,7 +5,6 @@ every outcome, and no secret anywhere in the store or the output."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,47 +23,10 @@ SMTP_PASSWORD = "smtp-pa55-very-secret"
 HOOK_TOKEN = "hooktoken-very-secret"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """aiosmtpd on 127.0.0.1 that can be stopped and started again on the same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.messages: list[object] = []
-        self.controller = None
-
-    def start(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        inbox = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-                from email import message_from_bytes
-
-                inbox.messages.append(message_from_bytes(envelope.content))
-                return "250 OK"
-
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
 @pytest.fixture
-def inbox():
-    box = Inbox()
-    box.start()
-    yield box
-    box.stop()
+def inbox(smtp_sink):
+    """A real SMTP server on loopback (modelcycle.testing's smtp_sink)."""
+    return smtp_sink
 
 
 @pytest.fixture

@@ -113,35 +113,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Inbox:
-    """aiosmtpd on 127.0.0.1, collecting what it receives."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.port = free_port()
-        self.messages: list[object] = []
-        inbox = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-                from email import message_from_bytes
-
-                inbox.messages.append(message_from_bytes(envelope.content))
-                return "250 OK"
-
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        self.controller.stop()
-
-
 @pytest.fixture
-def inbox():
-    box = Inbox()
-    yield box
-    box.stop()
+def inbox(smtp_sink):
+    """A real SMTP server on loopback (modelcycle.testing's smtp_sink)."""
+    return smtp_sink
 
 
 @pytest.fixture(scope="module")
