@@ -20,9 +20,10 @@ from typing import Any
 
 from modelcycle import hookspecs
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generated_block import BEGIN, END, run, split_doc, updated  # noqa: E402, F401 - shared by both generators
+
 DOC = Path(__file__).resolve().parent / "hooks.md"
-BEGIN = "<!-- BEGIN GENERATED -->"
-END = "<!-- END GENERATED -->"
 MARKER = "modelcycle_spec"  # the attribute pluggy.HookspecMarker("modelcycle") sets
 
 
@@ -99,31 +100,8 @@ def render() -> str:
 # -- the markers ---------------------------------------------------------------------
 
 
-def split_doc(text: str) -> tuple[str, str, str]:
-    """(before the block, the block, after it); the markers stay in before/after."""
-    start = text.index(BEGIN) + len(BEGIN)
-    stop = text.index(END, start)
-    return text[:start], text[start:stop].strip("\n") + "\n", text[stop:]
-
-
-def updated(text: str, block: str) -> str:
-    before, _, after = split_doc(text)
-    return f"{before}\n\n{block}\n{after}"
-
-
 def main(argv: list[str]) -> int:
-    text = DOC.read_text(encoding="utf-8")
-    block = render()
-    if "--check" in argv:
-        if split_doc(text)[1] != block:
-            print(f"{DOC} is out of date: run python docs/gen_hooks.py", file=sys.stderr)
-            return 1
-        return 0
-    new = updated(text, block)
-    if new != text:
-        DOC.write_text(new, encoding="utf-8")
-        print(f"updated {DOC}")
-    return 0
+    return run(DOC, render, "gen_hooks.py", argv)
 
 
 if __name__ == "__main__":
