@@ -676,6 +676,7 @@ def show(state: State, model: str, version: int | None, as_json: bool) -> None:
         f"  dataset      {dataset.get('name') or '-'}  {dataset.get('url') or ''}".rstrip(),
         f"  fingerprint  {dataset.get('fingerprint') or '-'}  rows={dataset.get('rows', '-')}",
         f"  settings     {meta.get('settings_hash') or '-'}",
+        f"  git commit   {meta.get('git_commit') or '-'}",
         f"  artifact     {artifact.get('format')}  sha256={artifact.get('sha256')}",
         f"  metrics      {format_metrics(meta.get('metrics'), limit=20) or '-'}",
     ]
