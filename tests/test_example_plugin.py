@@ -205,8 +205,7 @@ def test_the_pytest11_entry_point_names_the_module() -> None:
     import modelcycle.testing
 
     eps = [ep for ep in importlib.metadata.entry_points(group="pytest11") if ep.value == "modelcycle.testing"]
-    if not eps:
-        pytest.skip("modelcycle was installed before it declared its pytest11 entry point: reinstall it")
+    assert eps, "modelcycle was installed before it declared its pytest11 entry point: reinstall it"
     assert [ep.name for ep in eps] == ["modelcycle"]
     assert eps[0].load() is modelcycle.testing
 
