@@ -64,6 +64,10 @@ class Project:
         s = self.settings
         uses: list[tuple[str, str, str]] = []
         uses += [("trainers", m.trainer, f"models.{n}.trainer") for n, m in s.models.items()]
+        for n, m in s.models.items():
+            if m.drift.method != "auto":
+                uses.append(("drift_tests", m.drift.method, f"models.{n}.drift.method"))
+            uses += [("drift_tests", t, f"models.{n}.drift.columns.{c}") for c, t in m.drift.columns.items()]
         uses += [("notifiers", v.type, f"notifiers.{n}.type") for n, v in s.notifiers.items()]
         for name, scenario in s.scenarios.items():
             uses += [("steps", st.type, f"scenarios.{name}.steps[{i}].type") for i, st in enumerate(scenario.steps)]
