@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from .errors import NameError_
 
@@ -19,3 +20,11 @@ def check_name(name: object, what: str = "name") -> str:
             "starting with a letter or digit (no spaces, slashes or '..')"
         )
     return name
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """ "did you mean 'x'? " for the closest of `choices`, or "": the hint every unknown-name error gives."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f"did you mean '{close[0]}'? " if close else ""

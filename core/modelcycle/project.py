@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import getpass
 import os
 import socket
@@ -12,7 +11,7 @@ from typing import Any
 from ._plugins import PluginHost
 from .errors import ModelcycleError, NotFoundError, SettingsError
 from .interfaces import Store
-from .names import check_name
+from .names import check_name, suggest
 from .registry import Registry
 from .settings import Settings, find_settings_file, load_settings
 
@@ -97,8 +96,7 @@ class Project:
         if name in registry:
             return registry[name].cls
         what = kind[:-1].replace("_", " ")
-        close = difflib.get_close_matches(name, list(registry), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        hint = suggest(name, registry)
         choices = ", ".join(sorted(registry)) or "none (is the plugin that provides it installed?)"
         raise self.settings.error(key, f"unknown {what} '{name}'; {hint}registered: {choices}")
 
@@ -137,8 +135,7 @@ class Project:
         if model in self.settings.models or self.registry.latest(model) is not None:
             return
         defined = ", ".join(sorted(self.settings.models)) or "none"
-        close = difflib.get_close_matches(model, list(self.settings.models), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        hint = suggest(model, self.settings.models)
         raise NotFoundError(f"unknown model '{model}': {hint}models in {self.settings.file.name}: {defined}")
 
     # -- registry ----------------------------------------------------------------------

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import NotFoundError, SettingsError
 from .interfaces import StepResult
 from .journal import Journal
-from .names import check_name
+from .names import check_name, suggest
 
 if TYPE_CHECKING:  # pragma: no cover
     from .project import Project
@@ -56,10 +56,7 @@ def require_scenario(project: Project, name: str) -> Any:
     scenarios = project.settings.scenarios
     if name in scenarios:
         return scenarios[name]
-    import difflib
-
-    close = difflib.get_close_matches(name, list(scenarios), n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    hint = suggest(name, scenarios)
     known = ", ".join(sorted(scenarios)) or "none: add a [scenarios.NAME] section"
     raise NotFoundError(f"unknown scenario '{name}'; {hint}scenarios in {project.settings.file.name}: {known}")
 

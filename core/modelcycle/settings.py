@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from ._validate import Field, Section, ValidationError
 from .errors import ModelcycleError, SettingsError
-from .names import check_name
+from .names import check_name, suggest
 
 SETTINGS_FILE = "modelcycle.toml"
 OUTCOMES = ("OK", "WARNING", "ERROR", "EMPTY")
@@ -481,12 +481,8 @@ def _check_references(settings: Settings) -> None:
 
     def known(kind: str, name: str, pool: Mapping[str, Any], key: str) -> None:
         if name not in pool:
-            import difflib
-
             choices = ", ".join(sorted(pool)) or f"none: add a [{kind}.{name}] section"
-            close = difflib.get_close_matches(name, list(pool), n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            raise s.error(key, f"unknown {kind[:-1]} '{name}'; {hint}defined: {choices}")
+            raise s.error(key, f"unknown {kind[:-1]} '{name}'; {suggest(name, pool)}defined: {choices}")
 
     for name, model in s.models.items():
         known("datasets", model.dataset, s.datasets, f"models.{name}.dataset")

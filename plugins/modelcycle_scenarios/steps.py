@@ -17,6 +17,7 @@ from typing import Any
 
 from modelcycle.errors import ModelcycleError, SettingsError
 from modelcycle.interfaces import Step, StepResult
+from modelcycle.names import suggest
 from modelcycle.settings import Field, Section
 
 
@@ -26,13 +27,6 @@ def _fmt(value: Any) -> str:
 
 def _choices(names: Any) -> str:
     return ", ".join(sorted(names)) or "none"
-
-
-def _suggest(name: str, names: Any) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(names), n=1)
-    return f"did you mean '{close[0]}'? " if close else ""
 
 
 def _known_model(project: Any, model: str, *, trainable: bool = False) -> None:
@@ -47,7 +41,7 @@ def _known_model(project: Any, model: str, *, trainable: bool = False) -> None:
         except ModelcycleError:
             pass
     raise SettingsError(
-        f"model: unknown model '{model}'; {_suggest(model, models)}models in "
+        f"model: unknown model '{model}'; {suggest(model, models)}models in "
         f"{project.settings.file.name}: {_choices(models)}"
     )
 
@@ -58,7 +52,7 @@ def _known_data(project: Any, key: str, data: str) -> None:
     if data in datasets or any(ch in data for ch in "/.:"):
         return
     raise SettingsError(
-        f"{key}: unknown dataset '{data}'; {_suggest(data, datasets)}give a dataset name "
+        f"{key}: unknown dataset '{data}'; {suggest(data, datasets)}give a dataset name "
         f"({_choices(datasets)}) or a path or URL"
     )
 
@@ -159,7 +153,7 @@ class CheckStep(Step):
         for i, check in enumerate(options.checks or []):
             if check not in defined:
                 raise SettingsError(
-                    f"checks[{i}]: unknown check '{check}'; {_suggest(check, defined)}"
+                    f"checks[{i}]: unknown check '{check}'; {suggest(check, defined)}"
                     f"checks in {project.settings.file.name}: {_choices(defined)}"
                 )
         if options.checks is not None and not options.checks:
@@ -244,7 +238,7 @@ class NotifyStep(Step):
         for i, target in enumerate(options.notifiers):
             if target not in defined:
                 raise SettingsError(
-                    f"notifiers[{i}]: unknown notifier '{target}'; {_suggest(target, defined)}"
+                    f"notifiers[{i}]: unknown notifier '{target}'; {suggest(target, defined)}"
                     f"notifiers in {project.settings.file.name}: {_choices(defined)}"
                 )
         for key in ("message", "subject"):

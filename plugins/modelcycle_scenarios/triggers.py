@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from modelcycle.errors import SettingsError
 from modelcycle.interfaces import Trigger
+from modelcycle.names import suggest
 from modelcycle.settings import Field, Section
 
 _CRON_ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
@@ -111,10 +112,7 @@ class DatasetChangedTrigger(Trigger):
         super().__init__(options, project=project, scenario=scenario)
         datasets = project.settings.datasets
         if options.dataset not in datasets:
-            import difflib
-
-            close = difflib.get_close_matches(options.dataset, list(datasets), n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
+            hint = suggest(options.dataset, datasets)
             raise SettingsError(
                 f"dataset: unknown dataset '{options.dataset}'; {hint}defined: {', '.join(sorted(datasets)) or 'none'}"
             )
@@ -157,10 +155,7 @@ class AfterScenarioTrigger(Trigger):
         super().__init__(options, project=project, scenario=scenario)
         scenarios = project.settings.scenarios
         if options.scenario not in scenarios:
-            import difflib
-
-            close = difflib.get_close_matches(options.scenario, list(scenarios), n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
+            hint = suggest(options.scenario, scenarios)
             raise SettingsError(
                 f"scenario: unknown scenario '{options.scenario}'; {hint}defined: {', '.join(sorted(scenarios))}"
             )
