@@ -24,7 +24,6 @@ import pandas as pd
 
 from . import data
 from .errors import DataError, NotFoundError
-from .journal import Journal
 from .measures import MetricSet, predict
 from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
 
@@ -429,16 +428,6 @@ def _record(
 
 
 # -- history ----------------------------------------------------------------------------------------
-
-
-def journal(project: Project, model: str) -> Journal:
-    return Journal(project.store, f"evaluations/{model}", summarize=summary)
-
-
-def summary(record: dict[str, Any]) -> dict[str, Any]:
-    """What the history needs of an evaluation: a few hundred bytes instead of the whole record."""
-    keep = ("id", "evaluated_at", "version", "rows", "labeled_rows", "metrics", "estimated")
-    return {**{k: record.get(k) for k in keep}, "drift": {"share": (record.get("drift") or {}).get("share")}}
 
 
 def history_frame(records: list[dict[str, Any]], metric: str | None = None) -> pd.DataFrame:

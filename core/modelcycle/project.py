@@ -290,7 +290,7 @@ class Project:
 
     def record_evaluation(self, model: str, record: dict[str, Any]) -> dict[str, Any]:
         """Append an evaluation record to the model's history; fire after_evaluation_recorded."""
-        from .evaluate import journal
+        from .history import journal
 
         _, entry = journal(self, model).append(lambda seq, _prev: self.settings.redactor({**record, "id": seq}))
         self.plugins.fire("after_evaluation_recorded", project=self, model=model, evaluation=entry)
@@ -298,26 +298,27 @@ class Project:
 
     def evaluations(self, model: str) -> list[dict[str, Any]]:
         """Every evaluation record of `model`, oldest first."""
-        from .evaluate import journal
+        from .history import journal
 
         self._require_model(model)
         return journal(self, model).all()
 
     def history(self, model: str, metric: str | None = None) -> Any:
         """The metrics history as a DataFrame: one row per evaluation."""
-        from .evaluate import history_frame, journal
+        from .evaluate import history_frame
+        from .history import journal
 
         self._require_model(model)
         return history_frame(journal(self, model).summaries(), metric)
 
     def latest_evaluation(self, model: str) -> dict[str, Any] | None:
-        from .evaluate import journal
+        from .history import journal
 
         return journal(self, model).last()[1]
 
     def evaluations_before(self, model: str, evaluation_id: int) -> dict[str, Any] | None:
         """The evaluation recorded just before `evaluation_id` (a check's "previous" baseline)."""
-        from .evaluate import journal
+        from .history import journal
 
         return journal(self, model).get(evaluation_id - 1)
 
@@ -369,10 +370,11 @@ class Project:
             self._require_model(name)
             results = latest_results(self, name)
             latest = self.latest_evaluation(name)
+            active = self.registry.active(name)
             out.append(
                 {
                     "model": name,
-                    "active_version": self.registry.active(name)["version"] if self.registry.active(name) else None,
+                    "active_version": active["version"] if active else None,
                     "latest_evaluation": None
                     if latest is None
                     else {

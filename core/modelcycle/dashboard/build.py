@@ -168,7 +168,7 @@ def read_history(project: Project, model: str) -> tuple[int, list[dict[str, Any]
     10,000 records costs seconds, so only the records drawn are read, each by its number:
     evenly spaced ones, always the first and the last, and the newest for the tables.
     """
-    from ..evaluate import journal
+    from ..history import journal
 
     history = journal(project, model)
     last, _ = history.last()

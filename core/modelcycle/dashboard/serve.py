@@ -43,7 +43,7 @@ def is_loopback(host: str) -> bool:
 def fingerprint(project: Project) -> str:
     """Changes whenever something the page shows changes in the store."""
     from .. import checks
-    from ..evaluate import journal as evaluations
+    from ..history import journal as evaluations
     from ..retention import tombstones
     from ..scenarios import runs_journal
 
