@@ -8,6 +8,7 @@ rewritten or resized; it does not read whole files.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -132,18 +133,50 @@ def iter_batches(
     for path in paths:
         if not fs.size(path):
             raise DataError(f"{ds.label} is empty: {path} has no bytes")
-        try:
+        with read_errors(ds, path):
             yield from _read_file(fs, path, ds, columns, batch_rows)
-        except DataError:
-            raise
-        except (ValueError, OSError, UnicodeDecodeError, KeyError) as exc:
+
+
+def columns(ds: Dataset) -> list[str]:
+    """The column names of the dataset's first file: a Parquet footer, a CSV header, a first JSON line."""
+    fs, paths = _filesystem(ds)
+    path = paths[0]
+    if not fs.size(path):
+        raise DataError(f"{ds.label} is empty: {path} has no bytes")
+    with read_errors(ds, path):
+        if ds.format == "parquet":
+            import pyarrow.parquet as pq
+
+            with fs.open(path, "rb") as f:
+                return list(pq.ParquetFile(f).schema_arrow.names)
+        if ds.format == "csv":
+            import pandas as pd
+
+            options = dict(ds.read_options)
+            if path.endswith(".tsv") and "sep" not in options:
+                options["sep"] = "\t"
+            with fs.open(path, "rb", compression="infer") as f:
+                return [str(c) for c in pd.read_csv(f, nrows=0, **options).columns]
+        for batch in _read_file(fs, path, ds, None, 16):
+            return [str(c) for c in batch.columns]
+    return []
+
+
+@contextlib.contextmanager
+def read_errors(ds: Dataset, path: str) -> Iterator[None]:
+    """A reader's exceptions as one DataError naming the dataset, the file and the format."""
+    try:
+        yield
+    except DataError:
+        raise
+    except (ValueError, OSError, UnicodeDecodeError, KeyError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{ds.label}: cannot read {path} as {ds.format}: {message}") from None
+    except Exception as exc:
+        if type(exc).__module__.startswith(("pyarrow", "pandas", "dask")):
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DataError(f"{ds.label}: cannot read {path} as {ds.format}: {message}") from None
-        except Exception as exc:
-            if type(exc).__module__.startswith(("pyarrow", "pandas")):
-                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise DataError(f"{ds.label}: cannot read {path} as {ds.format}: {message}") from None
-            raise
+        raise
 
 
 def _read_parquet(

@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import data
 from .errors import DataError, NotFoundError
+from .interfaces import Metric
 from .measures import MetricSet, predict
 from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
 
@@ -35,9 +36,13 @@ BATCH_ROWS = 65_536
 
 
 class EvaluationState:
-    """Everything one evaluation accumulates; `merge` adds another state of the same version."""
+    """Everything one evaluation accumulates; `merge` adds another state of the same version.
 
-    def __init__(self, version: dict[str, Any], profile: dict[str, Any]) -> None:
+    Metrics keep their own mergeable states (`Metric.partial`); metrics with one
+    `state_key` share one state per chunk. Bounded for the built-in metrics.
+    """
+
+    def __init__(self, version: dict[str, Any], profile: dict[str, Any], metrics: dict[str, Any]) -> None:
         self.task = version["task"]
         self.labels = version.get("labels") or []
         self.columns = {name: state_for(p) for name, p in profile["columns"].items()}
@@ -47,9 +52,9 @@ class EvaluationState:
         self.label = state_for(profile["label"])
         self.rows = 0
         self.labeled = 0
-        self.y_true: list[np.ndarray] = []
-        self.pred: list[np.ndarray] = []
-        self.proba: list[np.ndarray] = []
+        self.metrics = metrics
+        self.metric_states: dict[str, Any] = {}
+        self.without_proba = False  # some labelled rows came without probabilities
         self.scores = ScoreHistogram() if self.task == "binary" else None
         self.expected = ExpectedConfusion(len(self.labels)) if self.task == "multiclass" else None
         self.calibration = profile.get("calibration")
@@ -81,10 +86,34 @@ class EvaluationState:
             self.label.add(pd.to_numeric(labels, errors="coerce").to_numpy(dtype="float64"))
         else:
             self.label.add(labels)
-        self.y_true.append(labels.to_numpy())
-        self.pred.append(np.asarray(pred)[known])
-        if proba is not None:
-            self.proba.append(proba[known].astype("float32"))
+        self._partial(labels.to_numpy(), np.asarray(pred)[known], None if proba is None else proba[known])
+
+    def _partial(self, y_true: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> None:
+        if self.task != "regression":
+            dtype = np.asarray(self.labels).dtype
+            y_true, pred = np.asarray(y_true, dtype=dtype), np.asarray(pred, dtype=dtype)
+        self.without_proba |= proba is None
+        done: dict[str, Any] = {}
+        for metric in self.metrics.values():
+            if metric.needs_proba and proba is None:
+                continue
+            key = state_key(metric)
+            if key not in done:
+                done[key] = metric.partial(y_true, pred, proba, labels=self.labels)
+        for key, state in done.items():
+            self.metric_states[key] = state if key not in self.metric_states else self.metric_states[key].merge(state)
+
+    def metric_values(self) -> dict[str, float | None]:
+        """Each metric from its merged state; None when undefined or without probabilities."""
+        values: dict[str, float | None] = {}
+        for name, metric in self.metrics.items():
+            key = state_key(metric)
+            if key not in self.metric_states or (metric.needs_proba and self.without_proba):
+                values[name] = None
+                continue
+            value = metric.finish(self.metric_states[key], labels=self.labels)
+            values[name] = float(value) if value is not None and np.isfinite(value) else None
+        return values
 
     def _estimate(self, pred: np.ndarray, proba: np.ndarray | None) -> None:
         if proba is None:
@@ -108,14 +137,22 @@ class EvaluationState:
         self.label.merge(other.label)
         self.rows += other.rows
         self.labeled += other.labeled
-        self.y_true += other.y_true
-        self.pred += other.pred
-        self.proba += other.proba
+        self.without_proba |= other.without_proba
+        for key, state in other.metric_states.items():
+            mine = self.metric_states.get(key)
+            self.metric_states[key] = state if mine is None else mine.merge(state)
         if self.scores is not None and other.scores is not None:
             self.scores.merge(other.scores)
         if self.expected is not None and other.expected is not None:
             self.expected.merge(other.expected)
         return self
+
+
+def state_key(metric: Any) -> str:
+    """Which shared state a metric reads: its `state_key`, its name, or "rows" for the default."""
+    if type(metric).partial is Metric.partial:
+        return "rows"
+    return metric.state_key or f"metric:{metric.name}"
 
 
 # -- drift -------------------------------------------------------------------------------------
@@ -232,16 +269,6 @@ def estimated_performance(state: EvaluationState) -> dict[str, float | None]:
 # -- the recipe ------------------------------------------------------------------------------------
 
 
-def _batches(source: Any, settings: Any, columns: list[str] | None = None) -> tuple[str, Iterator[pd.DataFrame], Any]:
-    if isinstance(source, pd.DataFrame):
-        if source.empty:
-            raise DataError("the data has no rows")
-        frames = (source.iloc[i : i + BATCH_ROWS] for i in range(0, len(source), BATCH_ROWS))
-        return "dataframe", frames, None
-    dataset = data.resolve(settings, str(source))
-    return dataset.label, data.iter_batches(dataset, batch_rows=BATCH_ROWS), dataset
-
-
 def evaluate(
     project: Project,
     model: str,
@@ -250,115 +277,206 @@ def evaluate(
     version: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Evaluate `model` on `source` (a dataset name, URL or DataFrame); one record per version."""
+    """Evaluate `model` on `source` (a dataset name, URL or DataFrame); one record per version.
+
+    A dataset goes through the project's executor (this process, or a Dask cluster); a
+    DataFrame, already in memory here, is evaluated here.
+    """
     step = progress or (lambda stage: None)
     project._require_model(model)
     ms = project.settings.models.get(model)
-    label, batches, dataset = _batches(source, project.settings)
-    batches = iter(batches)
-    try:
-        first = next(batches)
-    except StopIteration:
-        raise DataError(f"{label} has no rows") from None
-    if first.empty:
-        raise DataError(f"{label} has no rows")
+    dataset = None
+    if isinstance(source, pd.DataFrame):
+        if source.empty:
+            raise DataError("the data has no rows")
+        label, columns = "dataframe", [str(c) for c in source.columns]
+    else:
+        dataset = data.resolve(project.settings, str(source))
+        label, columns = dataset.label, data.columns(dataset)
     prediction_column = ms.prediction_column if ms is not None else "prediction"
-    production = prediction_column in first.columns
-    chosen = version or (None if production and "model_version" in first.columns else project.active_version(model))
-    if chosen is None and not (production and "model_version" in first.columns):
+    production = prediction_column in columns
+    by_column = production and version is None and "model_version" in columns
+    chosen = version if version is not None else (None if by_column else project.active_version(model))
+    if chosen is None and not by_column:
         raise NotFoundError(f"model '{model}' has no active version: activate one or pass --version N")
 
-    contexts: dict[int, dict[str, Any]] = {}
-
     def context(v: int) -> dict[str, Any]:
-        if v not in contexts:
-            meta = project.registry.version(model, v)
-            raw = project.registry.read_attachment(model, v, "profile.json")
-            if raw is None:
-                raise DataError(f"model '{model}' version {v} has no reference profile: retrain it to evaluate")
-            profile = json.loads(raw)
-            target = (ms.label_column if ms is not None and ms.label_column else None) or meta["target"]
-            metric_names = list(meta.get("metrics", {}))
-            contexts[v] = {
-                "meta": meta,
-                "profile": profile,
-                "label_column": target,
-                "metric_names": metric_names,
-                "state": EvaluationState(meta, profile),
-            }
-        return contexts[v]
+        return _context(project, model, v)
 
+    contexts = {} if chosen is None else {chosen: context(chosen)}
+    fitted = {}
     if not production:
-        features = [f["name"] for f in context(chosen)["meta"]["features"]]
-        missing = [c for c in features if c not in first.columns]
+        assert chosen is not None
+        features = [f["name"] for f in contexts[chosen]["meta"]["features"]]
+        missing = [c for c in features if c not in columns]
         if missing:
             raise DataError(
                 f"{label} has neither the prediction column '{prediction_column}' nor the feature '{missing[0]}' "
                 f"needed to re-score it with version {chosen}"
             )
+        fitted[chosen] = project.load_model(model, chosen)
+    executor = None if dataset is None else project.executor
+    shipped = executor is not None and executor.ships_tasks
+    if by_column and shipped:
+        # a worker cannot come back for a version's profile: find the versions first
+        found = executor.reduce(dataset, DistinctVersions(label), _union, progress=step, batch_rows=BATCH_ROWS)
+        contexts.update({v: context(v) for v in sorted(found or ())})
+    task = EvaluationTask(
+        label,
+        production,
+        prediction_column,
+        None if by_column else chosen,
+        contexts,
+        fitted,
+        loader=None if shipped else context,
+    )
     started = time.perf_counter()
     step("evaluating")
-    rows = 0
-    for batch in _chain(first, batches):
-        rows += len(batch)
-        if production and version is None and "model_version" in batch.columns:
-            versions = pd.to_numeric(batch["model_version"], errors="coerce")
-            if versions.isna().any():
-                raise DataError(f"{label}: column 'model_version' has missing or non-numeric values")
-            for v, part in batch.groupby(versions.astype(int), sort=True):
-                _add(project, model, context(int(v)), part, production, prediction_column, label)
-        else:
-            _add(project, model, context(chosen), batch, production, prediction_column, label)
-        step(f"evaluated {rows:,} rows")
+
+    def counted(message: str) -> None:
+        step(f"evaluated {message}")
+
+    if executor is None:
+        states = task(iter(source.iloc[i : i + BATCH_ROWS] for i in range(0, len(source), BATCH_ROWS)))
+    else:
+        states = executor.reduce(dataset, task, merge_states, progress=counted, batch_rows=BATCH_ROWS)
+    states = states or {}
+    if sum(state.rows for state in states.values()) == 0:
+        raise DataError(f"{label} has no rows")
     records = []
-    for v, ctx in sorted(contexts.items()):
+    for v, state in sorted(states.items()):
+        ctx = {**task.contexts[v], "state": state}
         records.append(_record(project, model, v, ctx, dataset, production, time.perf_counter() - started))
     return [project.record_evaluation(model, record) for record in records]
 
 
-def _chain(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    yield first
-    yield from rest
+def _context(project: Project, model: str, v: int) -> dict[str, Any]:
+    """What evaluating version `v` needs: its metadata, reference profile, label column and metrics."""
+    ms = project.settings.models.get(model)
+    meta = project.registry.version(model, v)
+    raw = project.registry.read_attachment(model, v, "profile.json")
+    if raw is None:
+        raise DataError(f"model '{model}' version {v} has no reference profile: retrain it to evaluate")
+    metric_set = MetricSet(
+        project.plugins.registry("metrics"),
+        meta["task"],
+        list(meta.get("metrics", {})),
+        meta.get("primary_metric"),
+        f"models.{model}",
+    )
+    return {
+        "meta": meta,
+        "profile": json.loads(raw),
+        "label_column": (ms.label_column if ms is not None and ms.label_column else None) or meta["target"],
+        "metrics": metric_set.metrics,
+    }
 
 
-def _add(
-    project: Project,
-    model: str,
-    ctx: dict[str, Any],
-    batch: pd.DataFrame,
-    production: bool,
-    prediction_column: str,
-    label: str,
-) -> None:
-    meta, state = ctx["meta"], ctx["state"]
-    task = meta["task"]
-    labels = meta.get("labels") or []
-    if production:
-        pred = batch[prediction_column].to_numpy()
-        proba_columns = [f"proba_{c}" for c in labels]
-        proba = (
-            batch[proba_columns].to_numpy(dtype="float64")
-            if labels and all(c in batch.columns for c in proba_columns)
-            else None
-        )
-        if task != "regression" and labels:
-            pred = _as_labels(pred, labels, prediction_column, label)
-    else:
-        fitted = project.load_model(model, meta["version"])
-        features = [f["name"] for f in meta["features"]]
-        pred, proba, _ = predict(fitted, batch[features], task, meta.get("threshold"))
-    y = batch[ctx["label_column"]] if ctx["label_column"] in batch.columns else None
-    if y is not None and task != "regression" and y.notna().any():
-        mapped = _as_labels(
-            y.to_numpy(), labels, ctx["label_column"], label, keep_missing=True, version=meta["version"]
-        )
-        y = pd.Series(mapped, index=y.index)
-    elif y is not None and task == "regression":
-        numbers = pd.to_numeric(y, errors="coerce")
-        if (numbers.isna() & y.notna()).any():
-            raise DataError(f"{label}: column '{ctx['label_column']}' has non-numeric labels for a regression")
-        y = numbers
-    state.add(batch, pred, proba, y)
+def merge_states(a: dict[int, EvaluationState] | None, b: dict[int, EvaluationState] | None) -> dict:
+    """Two partitions' states, version by version."""
+    out = dict(a or {})
+    for v, state in (b or {}).items():
+        out[v] = state if v not in out else out[v].merge(state)
+    return out
+
+
+class EvaluationTask:
+    """One partition's evaluation: batches in, one EvaluationState per version out.
+
+    Picklable (it carries the contexts and fitted models it needs), so a Dask worker runs
+    it as the local executor does; `loader` (local only) fetches a version's context the
+    first time its rows appear in a `model_version` column.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        production: bool,
+        prediction_column: str,
+        version: int | None,
+        contexts: dict[int, dict[str, Any]],
+        fitted: dict[int, Any],
+        loader: Callable[[int], dict[str, Any]] | None = None,
+    ) -> None:
+        self.label, self.production, self.prediction_column = label, production, prediction_column
+        self.version, self.contexts, self.fitted, self.loader = version, contexts, fitted, loader
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "loader": None}
+
+    def __call__(self, batches: Iterator[pd.DataFrame]) -> dict[int, EvaluationState]:
+        states: dict[int, EvaluationState] = {}
+        for batch in batches:
+            if batch.empty:
+                continue
+            if self.version is None:
+                versions = pd.to_numeric(batch["model_version"], errors="coerce")
+                if versions.isna().any():
+                    raise DataError(f"{self.label}: column 'model_version' has missing or non-numeric values")
+                for v, part in batch.groupby(versions.astype(int), sort=True):
+                    self._add(states, int(v), part)
+            else:
+                self._add(states, self.version, batch)
+        return states
+
+    def _context(self, v: int) -> dict[str, Any]:
+        if v not in self.contexts:
+            if self.loader is None:
+                raise DataError(f"{self.label}: version {v} in column 'model_version' was not found before the run")
+            self.contexts[v] = self.loader(v)
+        return self.contexts[v]
+
+    def _add(self, states: dict[int, EvaluationState], v: int, batch: pd.DataFrame) -> None:
+        ctx = self._context(v)
+        meta = ctx["meta"]
+        if v not in states:
+            states[v] = EvaluationState(meta, ctx["profile"], ctx["metrics"])
+        task = meta["task"]
+        labels = meta.get("labels") or []
+        if self.production:
+            pred = batch[self.prediction_column].to_numpy()
+            proba_columns = [f"proba_{c}" for c in labels]
+            proba = (
+                batch[proba_columns].to_numpy(dtype="float64")
+                if labels and all(c in batch.columns for c in proba_columns)
+                else None
+            )
+            if task != "regression" and labels:
+                pred = _as_labels(pred, labels, self.prediction_column, self.label)
+        else:
+            features = [f["name"] for f in meta["features"]]
+            pred, proba, _ = predict(self.fitted[v], batch[features], task, meta.get("threshold"))
+        label_column = ctx["label_column"]
+        y = batch[label_column] if label_column in batch.columns else None
+        if y is not None and task != "regression" and y.notna().any():
+            mapped = _as_labels(y.to_numpy(), labels, label_column, self.label, keep_missing=True, version=v)
+            y = pd.Series(mapped, index=y.index)
+        elif y is not None and task == "regression":
+            numbers = pd.to_numeric(y, errors="coerce")
+            if (numbers.isna() & y.notna()).any():
+                raise DataError(f"{self.label}: column '{label_column}' has non-numeric labels for a regression")
+            y = numbers
+        states[v].add(batch, pred, proba, y)
+
+
+class DistinctVersions:
+    """The values of a `model_version` column, as a set: what a cluster evaluates first."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def __call__(self, batches: Iterator[pd.DataFrame]) -> set[int]:
+        found: set[int] = set()
+        for batch in batches:
+            versions = pd.to_numeric(batch["model_version"], errors="coerce")
+            if versions.isna().any():
+                raise DataError(f"{self.label}: column 'model_version' has missing or non-numeric values")
+            found.update(int(v) for v in versions.unique())
+        return found
+
+
+def _union(a: set[int] | None, b: set[int] | None) -> set[int]:
+    return (a or set()) | (b or set())
 
 
 def _as_labels(
@@ -389,29 +507,8 @@ def _as_labels(
 def _record(
     project: Project, model: str, version: int, ctx: dict[str, Any], dataset: Any, production: bool, seconds: float
 ) -> dict[str, Any]:
-    meta, state, profile = ctx["meta"], ctx["state"], ctx["profile"]
-    metrics: dict[str, float | None] = {}
-    if state.labeled:
-        metric_set = MetricSet(
-            project.plugins.registry("metrics"),
-            meta["task"],
-            ctx["metric_names"],
-            meta.get("primary_metric"),
-            f"models.{model}",
-        )
-        y_true = np.concatenate(state.y_true)
-        pred = np.concatenate(state.pred)
-        proba = np.concatenate(state.proba).astype("float64") if state.proba else None
-        labels = meta.get("labels") or []
-        if meta["task"] != "regression":
-            y_true = np.asarray(y_true, dtype=np.asarray(labels).dtype)
-            pred = np.asarray(pred, dtype=np.asarray(labels).dtype)
-        for name, metric in metric_set.metrics.items():
-            if metric.needs_proba and proba is None:
-                metrics[name] = None
-                continue
-            value = metric.compute(y_true, pred, proba, labels=labels)
-            metrics[name] = float(value) if value is not None and np.isfinite(value) else None
+    state, profile = ctx["state"], ctx["profile"]
+    metrics: dict[str, float | None] = state.metric_values() if state.labeled else {}
     return {
         "model": model,
         "version": version,

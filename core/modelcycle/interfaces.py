@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -162,6 +163,26 @@ class Metric(Plugged, ABC):
     ) -> float:
         """The metric's value; NaN when it is undefined on these rows (one class only, say)."""
 
+    #: metrics whose `partial` returns the same state share one per chunk (all label
+    #: metrics share the confusion counts, say); None: the metric's own name
+    state_key: ClassVar[str | None] = None
+
+    def partial(self, y_true: Any, y_pred: Any, proba: Any | None, *, labels: list[Any]) -> Any:
+        """One chunk of labelled rows reduced to a mergeable state: any picklable object with
+        ``merge(other) -> state``. Evaluation streams chunks through `partial`, merges the
+        states (in any grouping: Dask workers merge theirs apart) and calls `finish` once.
+
+        The default keeps the rows themselves (exact, but memory grows with the labelled
+        rows); override it, with `finish`, to keep a bounded state instead.
+        """
+        from .states import RowState
+
+        return RowState(y_true, y_pred, proba)
+
+    def finish(self, state: Any, *, labels: list[Any]) -> float:
+        """The metric's value from the merged state of every chunk."""
+        return self.compute(*state.arrays(), labels=labels)
+
 
 class DriftTest(Plugged, ABC):
     """Compares a column's current distribution with the version's reference profile.
@@ -285,5 +306,56 @@ class Trigger(Plugged, ABC):
         """(due slot or None, state to save)."""
 
 
-class Executor(Plugged):
-    """Runs scoring and evaluation: in this process, or on a cluster."""
+class Executor(Plugged, ABC):
+    """Runs the partition-wise work of scoring and evaluation: in this process, or on a cluster.
+
+    The recipes hand over a dataset and a picklable task; the executor decides how the
+    dataset is cut into partitions and where each one runs. A task receives one
+    partition as an iterator of DataFrames (the local executor streams the whole dataset
+    as one partition, in bounded batches) and its results merge in any order.
+    """
+
+    #: the options' schema (a Section subclass), validated from [project.executor_options]
+    Options: ClassVar[type | None] = None
+    #: True when tasks are pickled and run in other processes, which cannot call back
+    ships_tasks: ClassVar[bool] = False
+
+    def __init__(self, options: Any, *, project: Any) -> None:
+        self.options = options
+        self.project = project
+
+    @abstractmethod
+    def reduce(
+        self,
+        dataset: Any,
+        task: Callable[[Iterator[Any]], Any],
+        merge: Callable[[Any, Any], Any],
+        *,
+        progress: Callable[[str], None],
+        batch_rows: int,
+    ) -> Any:
+        """`task` on every partition of `dataset` (a modelcycle.data.Dataset), results merged;
+        None when the dataset has no partition. `progress` takes a short text ("12,000 rows");
+        `batch_rows` caps the rows of a DataFrame when the executor streams."""
+
+    @abstractmethod
+    def write(
+        self,
+        dataset: Any,
+        transform: Callable[[Any], Any],
+        output: Any,
+        *,
+        progress: Callable[[int], None],
+        batch_rows: int,
+    ) -> dict[str, Any]:
+        """transform(frame) of every batch of `dataset` written to `output` (a
+        modelcycle.score.Output), visible only once complete; returns {"rows": …} and
+        anything worth reporting ("parts"). `progress` takes the rows written so far."""
+
+    def training(self) -> AbstractContextManager[Any]:
+        """The context training runs in: joblib's parallel backend for estimators with
+        n_jobs and for the kfold and bootstrap loops (default: this process, sequential)."""
+        return nullcontext()
+
+    def close(self) -> None:
+        """Release what the executor holds (a cluster, a client)."""

@@ -51,6 +51,7 @@ class Project:
         self.registry = Registry(self.store, redact=settings.redactor)
         self._models: dict[tuple[str, int], Any] = {}
         self._notifiers: dict[str, Any] = {}
+        self._executor: Any = None
 
     @property
     def name(self) -> str:
@@ -68,6 +69,7 @@ class Project:
                 uses.append(("drift_tests", m.drift.method, f"models.{n}.drift.method"))
             uses += [("drift_tests", t, f"models.{n}.drift.columns.{c}") for c, t in m.drift.columns.items()]
         uses += [("notifiers", v.type, f"notifiers.{n}.type") for n, v in s.notifiers.items()]
+        uses.append(("executors", s.project.executor, "project.executor"))
         for name, scenario in s.scenarios.items():
             uses += [("steps", st.type, f"scenarios.{name}.steps[{i}].type") for i, st in enumerate(scenario.steps)]
             uses += [
@@ -89,6 +91,40 @@ class Project:
                 from .settings import validate_options
 
                 validate_options(s, cls.Options, spec.model_extra or {}, ("notifiers", name))
+        self._executor_options()
+
+    def _executor_options(self) -> Any:
+        """[project.executor_options] validated against the chosen executor's schema."""
+        s = self.settings
+        cls = self.plugin_class("executors", s.project.executor, "project.executor")
+        if cls.Options is None:
+            if s.project.executor_options:
+                first = next(iter(s.project.executor_options))
+                raise s.error(f"project.executor_options.{first}", f"executor '{cls.name}' takes no options")
+            return None
+        from .settings import validate_options
+
+        return validate_options(s, cls.Options, s.project.executor_options, ("project", "executor_options"))
+
+    @property
+    def executor(self) -> Any:
+        """The executor that scores and evaluates datasets ([project] executor), made on first use."""
+        if self._executor is None:
+            cls = self.plugin_class("executors", self.settings.project.executor, "project.executor")
+            self._executor = cls(self._executor_options(), project=self)
+        return self._executor
+
+    def close(self) -> None:
+        """Release what the project holds: the executor's cluster connection, say."""
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def plugin_class(self, kind: str, name: str, key: str) -> type:
         """The class registered as `name` for `kind`, or an error listing the registered ones."""

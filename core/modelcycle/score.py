@@ -31,6 +31,10 @@ when it completes (on an error the upload is aborted). A `kill -9` leaves at mos
 hidden `.<name>.<random>.part` file beside a local output, never a partial output.
 Remote outputs use the project's store_options when they share the store's protocol.
 
+With `[project] executor = "dask"` the partitions are scored on the cluster and written
+as a folder of parts (`part-00000.parquet`, …) with a `_SUCCESS` marker; see
+`Output.commit_parts` for when they become visible.
+
 Paths: the Python API resolves relative input and output paths against the project folder
 (as dataset urls are); the CLI resolves its INPUT and OUTPUT arguments against the current
 folder.
@@ -39,9 +43,12 @@ folder.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -106,39 +113,175 @@ def score(
         fmt = data.SUFFIXES.get(suffix)
         if fmt is None:
             raise DataError(f"cannot tell the format of output {target}: name it .parquet, .csv or .jsonl")
+    dataset = None
     if isinstance(source, pd.DataFrame):
-        label, batches = "input", _frame_batches(source)
+        label = "input"
     elif isinstance(source, str | os.PathLike):
         dataset = data.resolve(settings, os.fspath(source))
-        label, batches = f"input {dataset.label}", data.iter_batches(dataset, batch_rows=BATCH_ROWS)
+        label = f"input {dataset.label}"
     else:
         raise DataError(f"cannot score a {type(source).__name__}: give a pandas DataFrame, a dataset name or a URL")
     fitted = project.load_model(model, version)
     scorer = _Scorer(model, version, meta, fitted, label)
 
-    def scored() -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            if len(batch):
-                out = scorer.score(batch)
-                step(f"scored {scorer.rows:,} rows")
-                yield out
-        if scorer.rows == 0:
-            raise DataError(f"{label} has no rows: nothing to score")
+    def progress_rows(rows: int) -> None:
+        step(f"scored {rows:,} rows")
 
-    if target is None:
-        frames = list(scored())
+    if target is None:  # the rows come back as one DataFrame: they are scored here
+        batches = _frame_batches(source) if dataset is None else data.iter_batches(dataset, batch_rows=BATCH_ROWS)
+        frames = list(_scored(scorer, batches, label, progress_rows))
         keep_index = isinstance(source, pd.DataFrame)
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=not keep_index)
-    with _atomic_output(target, _storage_options(settings, target)) as sink:
-        _WRITERS[fmt](sink, scored(), label, target)
+    output = Output(target, fmt, _storage_options(settings, target), label)
+    if dataset is None:
+        written = {"rows": output.stream(scorer, _frame_batches(source), progress_rows)}
+    else:
+        written = project.executor.write(dataset, scorer, output, progress=progress_rows, batch_rows=BATCH_ROWS)
     return {
         "model": model,
         "version": version,
-        "rows": scorer.rows,
+        **written,
         "output": target,
         "format": fmt,
         "scored_at": scorer.scored_at.isoformat(),
     }
+
+
+def _scored(
+    transform: Callable[[pd.DataFrame], pd.DataFrame],
+    batches: Iterable[pd.DataFrame],
+    label: str,
+    progress: Callable[[int], None],
+) -> Iterator[pd.DataFrame]:
+    rows = 0
+    for batch in batches:
+        if len(batch):
+            out = transform(batch)
+            rows += len(batch)
+            progress(rows)
+            yield out
+    if rows == 0:
+        raise DataError(f"{label} has no rows: nothing to score")
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where scored rows go: one file written atomically, or a folder of parts (one per
+    partition, from a cluster) that becomes visible only once every part is written."""
+
+    url: str
+    fmt: str
+    storage_options: dict[str, Any] = field(default_factory=dict)
+    label: str = "input"
+
+    def stream(
+        self, transform: Callable[[pd.DataFrame], pd.DataFrame], batches: Iterable[pd.DataFrame], progress: Any
+    ) -> int:
+        """transform(batch) of every batch written to the one output file; the rows written."""
+        rows = 0
+
+        def counted(rows_so_far: int) -> None:
+            nonlocal rows
+            rows = rows_so_far
+            progress(rows_so_far)
+
+        with _atomic_output(self.url, self.storage_options) as sink:
+            _WRITERS[self.fmt](sink, _scored(transform, batches, self.label, counted), self.label, self.url)
+        return rows
+
+    # -- a folder of parts ------------------------------------------------------------------
+
+    def _fs(self) -> tuple[Any, str]:
+        import fsspec
+
+        try:
+            return fsspec.url_to_fs(self.url, **self.storage_options)
+        except (ImportError, ValueError) as exc:
+            raise DataError(f"cannot write to {self.url}: {exc}") from None
+
+    def staging(self) -> str:
+        """A fresh, hidden place for the parts: beside a local output, inside a remote one
+        (`_staging-…`: readers of Parquet and CSV folders skip names starting with _)."""
+        fs, path = self._fs()
+        tag = uuid.uuid4().hex[:12]
+        if _is_local(fs):
+            final = Path(path)
+            if final.is_file() and final.suffix.lower() not in data.SUFFIXES:
+                raise DataError(f"output {self.url} is a file: give a folder name")
+            final.parent.mkdir(parents=True, exist_ok=True)
+            return str(final.with_name(f".{final.name}.{tag}.parts"))
+        return f"{path.rstrip('/')}/_staging-{tag}"
+
+    def write_part(self, staging: str, index: int, frame: pd.DataFrame) -> int:
+        """One partition's rows as part `index` in `staging`, atomically; the rows written."""
+        fs, _ = self._fs()
+        suffix = ".tsv" if self.url.lower().endswith(".tsv") else {"parquet": ".parquet", "csv": ".csv"}.get(
+            self.fmt, ".jsonl"
+        )
+        name = f"part-{index:05d}{suffix}"
+        url = os.path.join(staging, name) if _is_local(fs) else f"{_protocol(self.url)}{staging}/{name}"
+        with _atomic_output(url, self.storage_options) as sink:
+            _WRITERS[self.fmt](sink, iter([frame]), self.label, self.url)
+        return len(frame)
+
+    def commit_parts(self, staging: str, summary: dict[str, Any]) -> None:
+        """Make the parts the output, `_SUCCESS` (the summary, as JSON) written last.
+
+        A local folder appears whole: the staging folder is renamed over the output (an
+        older output moves aside first, and is removed after). An object store has no
+        rename: the parts are copied into place and `_SUCCESS` comes last, after an older
+        output's `_SUCCESS` and parts were removed; readers that wait for `_SUCCESS` never
+        see a partial output, and `_staging-…` leftovers of a killed run are skipped by
+        every reader and removed by the next run that commits there.
+        """
+        fs, path = self._fs()
+        marker = json.dumps(summary, sort_keys=True).encode()
+        if _is_local(fs):
+            with open(os.path.join(staging, "_SUCCESS"), "wb") as f:
+                f.write(marker)
+                f.flush()
+                os.fsync(f.fileno())
+            final = Path(path)
+            old = final.with_name(f".{final.name}.{uuid.uuid4().hex[:12]}.old") if final.exists() else None
+            if old is not None:
+                os.replace(final, old)
+            os.replace(staging, final)
+            if old is not None:
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
+            return
+        root = path.rstrip("/")
+        for name in ["_SUCCESS", *sorted(fs.ls(root, detail=False) if fs.exists(root) else [])]:
+            full = name if name.startswith(root) else f"{root}/{name}"
+            base = full.rsplit("/", 1)[-1]
+            if (base == "_SUCCESS" or base.startswith("part-")) and fs.exists(full):
+                fs.rm(full)
+        for part in sorted(fs.ls(staging, detail=False)):
+            fs.copy(part, f"{root}/{part.rsplit('/', 1)[-1]}")
+        fs.pipe(f"{root}/_SUCCESS", marker)
+        self.discard_parts(staging)
+        for leftover in fs.ls(root, detail=False):
+            if leftover.rsplit("/", 1)[-1].startswith("_staging-"):
+                with contextlib.suppress(OSError):
+                    fs.rm(leftover, recursive=True)
+
+    def discard_parts(self, staging: str) -> None:
+        """Remove the parts of a run that failed."""
+        fs, _ = self._fs()
+        with contextlib.suppress(OSError, FileNotFoundError):
+            if _is_local(fs):
+                shutil.rmtree(staging)
+            else:
+                fs.rm(staging, recursive=True)
+
+
+def _is_local(fs: Any) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
+
+
+def _protocol(url: str) -> str:
+    return url.split("://", 1)[0] + "://" if "://" in url else ""
 
 
 def _frame_batches(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
@@ -160,6 +303,9 @@ class _Scorer:
         self.scored_at = pd.Timestamp(datetime.now(UTC)).as_unit("us")
         self._stamp = self.scored_at.tz_convert(None).to_datetime64()
         self.rows = 0
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        return self.score(batch)
 
     def score(self, batch: pd.DataFrame) -> pd.DataFrame:
         names = [f["name"] for f in self.features]

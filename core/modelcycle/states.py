@@ -7,6 +7,7 @@ which Dask worker saw which partition.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,8 @@ import pandas as pd
 
 MAX_NEW_CATEGORIES = 1000
 SCORE_BINS = 10_000
+#: a DistinctCounts sketch keeps at most this many distinct values (16 bytes each per column)
+MAX_DISTINCT = 1 << 20
 
 
 class ExactSum:
@@ -44,11 +47,140 @@ class ExactSum:
             self.parts[e] = self.parts.get(e, 0) + v
         return self
 
-    def value(self) -> float:
-        from fractions import Fraction
+    def fraction(self) -> Fraction:
+        """The sum as an exact fraction (differences of sums stay exact: r2's total sum of squares)."""
+        return sum((Fraction(v) * Fraction(2) ** e for e, v in self.parts.items()), Fraction(0))
 
-        total = sum((Fraction(v) * Fraction(2) ** e for e, v in self.parts.items()), Fraction(0))
-        return float(total)
+    def value(self) -> float:
+        return float(self.fraction())
+
+
+class MeanState:
+    """The exact sum and count of per-row values (losses, errors): a mean that merges exactly."""
+
+    def __init__(self, values: np.ndarray | None = None) -> None:
+        self.n = 0
+        self.total = ExactSum()
+        if values is not None:
+            self.add(values)
+
+    def add(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype="float64")
+        self.n += values.shape[0]
+        self.total.add(values)
+
+    def merge(self, other: MeanState) -> MeanState:
+        self.n += other.n
+        self.total.merge(other.total)
+        return self
+
+    def mean(self) -> float:
+        return self.total.value() / self.n if self.n else float("nan")
+
+
+class DistinctCounts:
+    """How often each distinct float64 value occurred, in `columns` count columns (a score's
+    negatives and positives, say): the exact sketch behind ranking metrics and medians.
+
+    Exact while the values seen have at most MAX_DISTINCT distinct values. Past that, every
+    value is truncated to fewer mantissa bits (40, 32, 24, 16, 12, 8, …; a relative error
+    below 2**-bits) until they fit. Truncation depends on the value and the level only, and
+    the level on the set of values only, so the result never depends on how the rows were
+    chunked or merged. Raw rows wait in a buffer and are folded in MAX_DISTINCT at a time,
+    so a chunk costs an append, not a sort.
+    """
+
+    LEVELS = (52, 40, 32, 24, 16, 12, 8, 4, 0)
+
+    def __init__(self, columns: int = 1) -> None:
+        self.columns = columns
+        self.values = np.empty(0, dtype="float64")
+        self.counts = np.empty((0, columns), dtype="int64")
+        self.bits = 52
+        self._pending: list[tuple[np.ndarray, np.ndarray | None]] = []
+        self._pending_rows = 0
+
+    def add(self, values: np.ndarray, column: np.ndarray | None = None) -> None:
+        """Count `values` (finite floats), each in count column `column[i]` (0 when None)."""
+        values = np.asarray(values, dtype="float64")
+        if not values.shape[0]:
+            return
+        self._pending.append((values.copy(), None if column is None else np.asarray(column, dtype="intp")))
+        self._pending_rows += values.shape[0]
+        if self._pending_rows >= MAX_DISTINCT:
+            self.compact()
+
+    def merge(self, other: DistinctCounts) -> DistinctCounts:
+        other.compact()
+        self.compact()
+        self._fold(other.values, other.counts, min(self.bits, other.bits))  # the coarser level of the two
+        return self
+
+    def compact(self) -> DistinctCounts:
+        """Fold the buffered rows into (values, counts)."""
+        if not self._pending:
+            return self
+        values = np.concatenate([v for v, _ in self._pending])
+        columns = np.concatenate(
+            [np.zeros(v.shape[0], dtype="intp") if c is None else c for v, c in self._pending]
+        )
+        self._pending, self._pending_rows = [], 0
+        unique, inverse = np.unique(_truncate(values, self.bits), return_inverse=True)
+        cells = np.bincount(inverse * self.columns + columns, minlength=unique.shape[0] * self.columns)
+        self._fold(unique, cells.reshape(-1, self.columns).astype("int64"), self.bits)
+        return self
+
+    def _fold(self, values: np.ndarray, counts: np.ndarray, bits: int) -> None:
+        self.bits = bits
+        all_values = _truncate(np.concatenate([self.values, values]), bits)
+        all_counts = np.concatenate([self.counts, counts])
+        while True:
+            unique, inverse = np.unique(all_values, return_inverse=True)
+            if unique.shape[0] <= MAX_DISTINCT or self.bits == 0:
+                break
+            self.bits = next(b for b in self.LEVELS if b < self.bits)
+            all_values = _truncate(all_values, self.bits)
+        # float64 bincounts of integer counts stay exact below 2**53 rows
+        size = unique.shape[0]
+        summed = [np.bincount(inverse, weights=all_counts[:, c], minlength=size) for c in range(self.columns)]
+        self.values, self.counts = unique, np.stack(summed, axis=1).astype("int64")
+
+    def __getstate__(self) -> dict[str, Any]:
+        self.compact()  # a pickled state (a Dask result) carries no buffer
+        return self.__dict__.copy()
+
+
+def _truncate(values: np.ndarray, bits: int) -> np.ndarray:
+    """Values with all but the top `bits` of the 52 mantissa bits cleared (toward zero)."""
+    if bits >= 52:
+        return values
+    mask = np.int64(-1) << np.int64(52 - bits)
+    return (values.view("int64") & mask).view("float64")
+
+
+class RowState:
+    """A metric's rows kept as they are: the default state of a metric without a sketch.
+
+    Exact, mergeable by concatenation, but its memory grows with the labelled rows.
+    """
+
+    def __init__(self, y_true: Any, y_pred: Any, proba: Any | None) -> None:
+        self.y_true = [np.asarray(y_true)]
+        self.y_pred = [np.asarray(y_pred)]
+        self.proba = None if proba is None else [np.asarray(proba, dtype="float32")]
+
+    def merge(self, other: RowState) -> RowState:
+        self.y_true += other.y_true
+        self.y_pred += other.y_pred
+        if self.proba is not None and other.proba is not None:
+            self.proba += other.proba
+        else:
+            self.proba = None
+        return self
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        proba = None if self.proba is None else np.concatenate(self.proba).astype("float64")
+        return np.concatenate(self.y_true), np.concatenate(self.y_pred), proba
 
 
 class NumericState:

@@ -18,6 +18,9 @@
   count those rows as misclassified, as scikit-learn does; probability metrics raise
   :class:`modelcycle.DataError` naming them, since the model gave them no probability.
 * ``log_loss`` clips probabilities to [eps, 1 - eps] (eps of float64), like scikit-learn.
+
+Every metric also streams: ``partial`` reduces a chunk to a bounded state of
+:mod:`._partials` and ``finish`` computes the value from the merged states.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 from modelcycle.interfaces import Metric
+from modelcycle.states import MeanState
 
 from ._arrays import NAN, as_1d, encode, known_codes, probabilities, weighted_mean, weights_for
+from ._partials import ClassScores, LabelPairs
 from ._ranking import binary_average_precision, binary_roc_auc
 
 BOTH = ("binary", "multiclass")
@@ -38,10 +43,23 @@ class _Classification(Metric):
     tasks: ClassVar[tuple[str, ...]] = BOTH
 
 
+class _LabelMetric(_Classification):
+    """A metric of (true, predicted) labels alone: it streams through the pair counts."""
+
+    state_key: ClassVar[str | None] = "label_pairs"
+
+    def partial(self, y_true, y_pred, proba, *, labels) -> LabelPairs:
+        return LabelPairs(y_true, y_pred, labels)
+
+    def finish(self, state: LabelPairs, *, labels) -> float:
+        y_true, y_pred, weights = state.rows(labels)
+        return self.compute(y_true, y_pred, None, labels=labels, sample_weight=weights)
+
+
 # -- label metrics ------------------------------------------------------------------------------
 
 
-class Accuracy(_Classification):
+class Accuracy(_LabelMetric):
     """Share of rows whose predicted label is the true one."""
 
     name = "accuracy"
@@ -100,7 +118,7 @@ def _average(values: np.ndarray, average: str, true_sum: np.ndarray) -> float:
     return float(np.sum(values[defined] * weights) / np.sum(weights))
 
 
-class _SetMetric(_Classification):
+class _SetMetric(_LabelMetric):
     kind: ClassVar[str] = ""
     #: "binary" uses the positive class labels[1] when there are two labels, macro otherwise
     average: ClassVar[str] = "binary"
@@ -190,7 +208,7 @@ class F1Weighted(_SetMetric):
     tasks = ("multiclass",)
 
 
-class BalancedAccuracy(_Classification):
+class BalancedAccuracy(_LabelMetric):
     """Mean recall over the classes present in y_true (scikit-learn's balanced_accuracy_score)."""
 
     name = "balanced_accuracy"
@@ -222,81 +240,115 @@ class _ProbaMetric(_Classification):
         return codes, probabilities(proba, n, len(labels)), weights_for(sample_weight, n)
 
 
-class LogLoss(_ProbaMetric):
-    """Mean negative log-likelihood of the true class (probabilities clipped to [eps, 1-eps])."""
+class _LossMetric(_ProbaMetric):
+    """The mean of a per-row loss: it streams through exact sums."""
 
-    name = "log_loss"
     greater_is_better = False
+
+    def losses(self, codes: np.ndarray, p: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     def compute(self, y_true, y_pred, proba, *, labels, sample_weight=None) -> float:
         codes, p, w = self._inputs(y_true, proba, labels, sample_weight)
+        return weighted_mean(self.losses(codes, p), w)
+
+    def partial(self, y_true, y_pred, proba, *, labels) -> MeanState:
+        codes, p, _ = self._inputs(y_true, proba, labels, None)
+        return MeanState(self.losses(codes, p))
+
+    def finish(self, state: MeanState, *, labels) -> float:
+        return state.mean()
+
+
+class LogLoss(_LossMetric):
+    """Mean negative log-likelihood of the true class (probabilities clipped to [eps, 1-eps])."""
+
+    name = "log_loss"
+
+    def losses(self, codes: np.ndarray, p: np.ndarray) -> np.ndarray:
         eps = np.finfo(np.float64).eps
-        chosen = np.clip(p[np.arange(codes.shape[0]), codes], eps, 1 - eps)
-        return weighted_mean(-np.log(chosen), w)
+        return -np.log(np.clip(p[np.arange(codes.shape[0]), codes], eps, 1 - eps))
 
 
-class Brier(_ProbaMetric):
+class Brier(_LossMetric):
     """Binary: mean squared error of the positive-class probability. Multiclass: mean over
     rows of the summed squared errors over classes (scikit-learn's brier_score_loss)."""
 
     name = "brier"
-    greater_is_better = False
 
-    def compute(self, y_true, y_pred, proba, *, labels, sample_weight=None) -> float:
-        codes, p, w = self._inputs(y_true, proba, labels, sample_weight)
-        if len(labels) == 2:
-            return weighted_mean(((codes == 1) - p[:, 1]) ** 2, w)
+    def losses(self, codes: np.ndarray, p: np.ndarray) -> np.ndarray:
+        if p.shape[1] == 2:
+            return ((codes == 1) - p[:, 1]) ** 2
         errors = p.copy()
         errors[np.arange(codes.shape[0]), codes] -= 1.0
-        return weighted_mean(np.sum(errors**2, axis=1), w)
+        return np.sum(errors**2, axis=1)
 
 
 def _one_vs_rest(score_fn, codes, p, w, average: str) -> float:
     """Per-class scores of class c against the rest, averaged (macro or support-weighted)."""
     k = p.shape[1]
     scores = np.array([score_fn(codes == c, np.ascontiguousarray(p[:, c]), w) for c in range(k)])
+    return _average_classes(scores, np.bincount(codes, w, minlength=k).astype(np.float64), average)
+
+
+def _average_classes(scores: np.ndarray, support: np.ndarray, average: str) -> float:
     if average == "macro":
         return float(np.mean(scores))
-    support = np.bincount(codes, w, minlength=k).astype(np.float64)
     if not np.sum(support) > 0:
         return NAN
-    scores[support == 0] = 0.0  # as scikit-learn: an absent class has weight 0
+    scores = np.where(support == 0, 0.0, scores)  # as scikit-learn: an absent class has weight 0
     return float(np.sum(scores * support) / np.sum(support))
 
 
-class RocAuc(_ProbaMetric):
+class _RankingMetric(_ProbaMetric):
+    """A ranking metric of the probabilities: it streams through the counts per distinct score."""
+
+    state_key: ClassVar[str | None] = "class_scores"
+    average: ClassVar[str] = "macro"
+
+    def score(self, positive: np.ndarray, score: np.ndarray, weights: np.ndarray | None) -> float:
+        raise NotImplementedError
+
+    def compute(self, y_true, y_pred, proba, *, labels, sample_weight=None) -> float:
+        codes, p, w = self._inputs(y_true, proba, labels, sample_weight)
+        if len(labels) == 2 and self.average == "macro":
+            return self.score(codes == 1, np.ascontiguousarray(p[:, 1]), w)
+        return _one_vs_rest(self.score, codes, p, w, self.average)
+
+    def partial(self, y_true, y_pred, proba, *, labels) -> ClassScores:
+        return ClassScores(y_true, proba, labels)
+
+    def finish(self, state: ClassScores, *, labels) -> float:
+        if len(labels) == 2:  # a binary state scores the positive class only (class 0's AUC is the same)
+            return self.score(*state.curve(1))
+        scores = np.array([self.score(*state.curve(c)) for c in range(len(labels))])
+        return _average_classes(scores, state.support.astype(np.float64), self.average)
+
+
+class RocAuc(_RankingMetric):
     """Area under the ROC curve of proba[:, 1]; for multiclass, the one-vs-rest macro average."""
 
     name = "roc_auc"
 
-    def compute(self, y_true, y_pred, proba, *, labels, sample_weight=None) -> float:
-        codes, p, w = self._inputs(y_true, proba, labels, sample_weight)
-        if len(labels) == 2:
-            return binary_roc_auc(codes == 1, np.ascontiguousarray(p[:, 1]), w)
-        return _one_vs_rest(binary_roc_auc, codes, p, w, "macro")
+    def score(self, positive, score, weights) -> float:
+        return binary_roc_auc(positive, score, weights)
 
 
-class RocAucWeighted(_ProbaMetric):
+class RocAucWeighted(RocAuc):
     """One-vs-rest ROC AUC averaged with each class's (weighted) number of true rows as weight."""
 
     name = "roc_auc_weighted"
     tasks = ("multiclass",)
-
-    def compute(self, y_true, y_pred, proba, *, labels, sample_weight=None) -> float:
-        codes, p, w = self._inputs(y_true, proba, labels, sample_weight)
-        return _one_vs_rest(binary_roc_auc, codes, p, w, "weighted")
+    average = "weighted"
 
 
-class PrAuc(_ProbaMetric):
+class PrAuc(_RankingMetric):
     """Average precision of proba[:, 1]; for multiclass, the one-vs-rest macro average."""
 
     name = "pr_auc"
 
-    def compute(self, y_true, y_pred, proba, *, labels, sample_weight=None) -> float:
-        codes, p, w = self._inputs(y_true, proba, labels, sample_weight)
-        if len(labels) == 2:
-            return binary_average_precision(codes == 1, np.ascontiguousarray(p[:, 1]), w)
-        return _one_vs_rest(binary_average_precision, codes, p, w, "macro")
+    def score(self, positive, score, weights) -> float:
+        return binary_average_precision(positive, score, weights)
 
 
 CLASSIFICATION_METRICS: list[type[Metric]] = [

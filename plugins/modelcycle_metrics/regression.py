@@ -12,6 +12,11 @@
   weighted variance). scikit-learn's default (``force_finite=True``) would report 1.0
   or 0.0 for a constant y_true instead.
 * Any metric on no rows, or on weights summing to zero, is NaN.
+
+Every metric also streams (``partial``, then ``finish`` on the merged states): the
+means through exact sums, ``r2`` through exact sums of y, y² and the squared errors,
+``median_ae`` through the counts of each distinct absolute error (exact up to a
+million distinct errors; see :class:`modelcycle.states.DistinctCounts`).
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 from modelcycle.interfaces import Metric
+from modelcycle.states import DistinctCounts, MeanState
 
 from ._arrays import NAN, as_1d, weighted_mean, weights_for
+from ._partials import R2State
 
 
 def _inputs(y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -37,35 +44,55 @@ class _Regression(Metric):
     greater_is_better: ClassVar[bool] = False
 
 
-class Rmse(_Regression):
+class _MeanError(_Regression):
+    """The mean of a per-row error: it streams through exact sums."""
+
+    def errors(self, t: np.ndarray, p: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def compute(self, y_true, y_pred, proba, *, labels=(), sample_weight=None) -> float:
+        t, p, w = _inputs(y_true, y_pred, sample_weight)
+        return weighted_mean(self.errors(t, p), w)
+
+    def partial(self, y_true, y_pred, proba, *, labels=()) -> MeanState:
+        t, p, _ = _inputs(y_true, y_pred, None)
+        return MeanState(self.errors(t, p))
+
+    def finish(self, state: MeanState, *, labels=()) -> float:
+        return state.mean()
+
+
+class Rmse(_MeanError):
     """Root of the mean squared error."""
 
     name = "rmse"
 
+    def errors(self, t: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return (t - p) ** 2
+
     def compute(self, y_true, y_pred, proba, *, labels=(), sample_weight=None) -> float:
-        t, p, w = _inputs(y_true, y_pred, sample_weight)
-        return float(np.sqrt(weighted_mean((t - p) ** 2, w)))
+        return float(np.sqrt(super().compute(y_true, y_pred, proba, labels=labels, sample_weight=sample_weight)))
+
+    def finish(self, state: MeanState, *, labels=()) -> float:
+        return float(np.sqrt(state.mean()))
 
 
-class Mae(_Regression):
+class Mae(_MeanError):
     """Mean absolute error."""
 
     name = "mae"
 
-    def compute(self, y_true, y_pred, proba, *, labels=(), sample_weight=None) -> float:
-        t, p, w = _inputs(y_true, y_pred, sample_weight)
-        return weighted_mean(np.abs(p - t), w)
+    def errors(self, t: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return np.abs(p - t)
 
 
-class Mape(_Regression):
+class Mape(_MeanError):
     """Mean absolute percentage error, as a fraction (0.1 = 10%); y_true = 0 divides by eps (see module)."""
 
     name = "mape"
 
-    def compute(self, y_true, y_pred, proba, *, labels=(), sample_weight=None) -> float:
-        t, p, w = _inputs(y_true, y_pred, sample_weight)
-        eps = np.finfo(np.float64).eps
-        return weighted_mean(np.abs(p - t) / np.maximum(np.abs(t), eps), w)
+    def errors(self, t: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return np.abs(p - t) / np.maximum(np.abs(t), np.finfo(np.float64).eps)
 
 
 class MedianAe(_Regression):
@@ -81,6 +108,18 @@ class MedianAe(_Regression):
         if w is None:
             return float(np.median(errors))
         return _weighted_median(errors, w)
+
+    def partial(self, y_true, y_pred, proba, *, labels=()) -> DistinctCounts:
+        t, p, _ = _inputs(y_true, y_pred, None)
+        sketch = DistinctCounts()
+        sketch.add(np.abs(p - t))
+        return sketch
+
+    def finish(self, state: DistinctCounts, *, labels=()) -> float:
+        state.compact()
+        if state.values.shape[0] == 0:
+            return NAN
+        return _weighted_median(state.values, state.counts[:, 0].astype(np.float64))
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
@@ -122,6 +161,13 @@ class R2(_Regression):
         if denominator == 0:
             return NAN
         return float(1.0 - numerator / denominator)
+
+    def partial(self, y_true, y_pred, proba, *, labels=()) -> R2State:
+        t, p, _ = _inputs(y_true, y_pred, None)
+        return R2State(t, p)
+
+    def finish(self, state: R2State, *, labels=()) -> float:
+        return state.value()
 
 
 REGRESSION_METRICS: list[type[Metric]] = [Rmse, Mae, Mape, MedianAe, R2]
