@@ -33,6 +33,11 @@ class State:
         if self._project is None:
             from .project import open_project
 
+            if self.project_path is not None and not self.project_path.strip():
+                raise ModelcycleError(
+                    "--project is empty: give a folder holding modelcycle.toml or the file itself, or leave it out"
+                )
+
             self._project = open_project(self.project_path)
         return self._project
 
@@ -104,6 +109,9 @@ def demo(directory: str) -> None:
     """The whole lifecycle on generated drifting data, offline, in about a minute."""
     from .demo import run_demo
 
+    folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise ModelcycleError(f"{folder} is a file, not a folder: give 'modelcycle demo' a new or empty folder")
     run_demo(directory, say=click.echo)
 
 
@@ -558,13 +566,13 @@ def dashboard_serve(state: State, host: str, port: int) -> None:
     from .dashboard.serve import is_loopback
 
     project = state.project
-    if not is_loopback(host):
-        click.echo(
-            f"warning: listening on {host}: anyone who can reach it can read this dashboard (there is no login)",
-            err=True,
-        )
 
     def ready(server: Any) -> None:
+        if not is_loopback(host):  # warned once bound: a host it cannot listen on is one error line
+            click.echo(
+                f"warning: listening on {host}: anyone who can reach it can read this dashboard (there is no login)",
+                err=True,
+            )
         click.echo(f"serving the dashboard of {project.name} on {server.url} (read-only); Ctrl-C stops", err=True)
 
     board.serve(project, host, port, on_ready=ready)

@@ -114,7 +114,7 @@ class Registry:
         entry = self._versions(model).get(version) if version >= 1 else None
         if entry is None:
             last, _ = self._versions(model).last()
-            known = f"versions are 1 to {last}" if last else f"model '{model}' has no versions yet"
+            known = f"versions are 1 to {last}" if last else "it has no versions yet: train it first"
             raise NotFoundError(f"model '{model}' has no version {version}: {known}")
         return entry
 

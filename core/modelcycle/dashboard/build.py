@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from ..errors import ModelcycleError
 from . import charts
 from .charts import Band, LineChart, Marker, Series, fmt, timestamp, when
 
@@ -79,8 +80,6 @@ def _newest(items: list[dict[str, Any]], limit: int = TABLE_ROWS) -> list[dict[s
 
 def _attachment(project: Project, model: str, version: int, name: str) -> tuple[dict[str, Any] | None, str | None]:
     """(parsed attachment, None) or (None, why it is not shown)."""
-    from ..errors import ModelcycleError
-
     try:
         raw = project.registry.read_attachment(model, version, name)
     except ModelcycleError as exc:
@@ -1010,14 +1009,22 @@ def build(project: Project, out_path: str | os.PathLike[str] | None = None) -> P
     """
     path = Path(out_path) if out_path is not None else default_path(project)
     path = path.expanduser().absolute()
+    if path.is_dir():
+        raise ModelcycleError(f"{path} is a folder: give the dashboard a file name such as dashboard.html")
     html = render(project)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ModelcycleError(f"cannot write the dashboard to {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(html)
         os.chmod(temp, 0o644)
         os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise ModelcycleError(f"cannot write the dashboard to {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
