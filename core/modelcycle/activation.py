@@ -28,14 +28,31 @@ class Side:
     compute: MetricFn
 
 
+#: resamples per block: blocks draw from their own seeded generators, so they can run
+#: anywhere (joblib's backend: this process, or a Dask cluster) with the same result
+BLOCK = 100
+
+
 def paired_bootstrap(
     candidate: Side, incumbent: Side, *, rows: int, greater_is_better: bool, resamples: int, seed: int
 ) -> np.ndarray:
     """Improvement of the candidate over the incumbent (positive = better) in each resample."""
-    rng = np.random.default_rng(seed)
+    from joblib import Parallel, delayed
+
     sign = 1.0 if greater_is_better else -1.0
-    deltas = np.empty(resamples)
-    for b in range(resamples):
+    sizes = [min(BLOCK, resamples - start) for start in range(0, resamples, BLOCK)]
+    blocks = Parallel()(
+        delayed(_bootstrap_block)(candidate, incumbent, rows, sign, size, (seed, i)) for i, size in enumerate(sizes)
+    )
+    return np.concatenate(blocks) if blocks else np.empty(0)
+
+
+def _bootstrap_block(
+    candidate: Side, incumbent: Side, rows: int, sign: float, size: int, seed: tuple[int, int]
+) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    deltas = np.empty(size)
+    for b in range(size):
         weights = np.bincount(rng.integers(0, rows, rows), minlength=rows).astype("float64")
         deltas[b] = sign * (candidate.compute(weights) - incumbent.compute(weights))
     return deltas

@@ -230,13 +230,19 @@ def train(
     fingerprint = data.fingerprint(dataset)
     timings["read"] = time.perf_counter() - started
     label = dataset.label
-    features = select_features(frame, ms, model, label)
+    try:
+        features = select_features(frame, ms, model, label)
+    except SettingsError as exc:
+        raise settings.error(*str(exc).split(": ", 1)) from None
     y_all = frame[ms.target]
     try:
         task = ms.task or infer_task(y_all, ms.target, model)
     except SettingsError as exc:
         raise settings.error(*str(exc).split(": ", 1)) from None
-    check_target(y_all, task, ms.target, label)
+    try:
+        check_target(y_all, task, ms.target, label)
+    except SettingsError as exc:  # the data contradicts the task the settings give
+        raise settings.error(f"{where}.task", str(exc)) from None
     X_all = frame[features]
     empty = [c for c in features if X_all[c].isna().all()]
     if empty:
@@ -248,10 +254,13 @@ def train(
         plan = threshold_plan(ms.threshold, metric_registry, task, where)
     except SettingsError as exc:
         raise settings.error(*str(exc).split(": ", 1)) from None
-    splits = split_rows(frame, y_all, ms, task, model, label)
+    try:
+        splits = split_rows(frame, y_all, ms, task, model, label)
+    except SettingsError as exc:
+        raise settings.error(*str(exc).split(": ", 1)) from None
     trainer = trainer_cls(ms, task=task)
 
-    with _threads(ms.threads), _keys_under(settings, where):
+    with _threads(ms.threads), project.executor.training(), _keys_under(settings, where):
         step("fitting")
         fit_started = time.perf_counter()
         holdout_positions, pred, proba, labels, fold_metrics, fitted = _validate(
@@ -394,13 +403,20 @@ def _keys_under(settings: Any, where: str) -> Any:
 def _validate(
     trainer: Any, X: pd.DataFrame, y: pd.Series, splits: list, task: str, metric_set: MetricSet, plan: tuple[str, Any]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list, list, Any]:
-    """Fit per split; return holdout positions with their predictions (out-of-fold for kfold)."""
+    """Fit per split; return holdout positions with their predictions (out-of-fold for kfold).
+
+    The splits go through joblib: one after the other here, or side by side under the
+    executor's backend (Dask's, with `executor = "dask"`).
+    """
+    from joblib import Parallel, delayed
+
     positions, preds, probas, folds = [], [], [], []
-    labels: list = []
-    fitted = None
-    for train_pos, test_pos in splits:
-        fitted = trainer.fit(X.iloc[train_pos], y.iloc[train_pos])
-        pred, proba, labels = predict(fitted, X.iloc[test_pos], task, None)
+    results = Parallel()(
+        delayed(_fit_split)(trainer, X.iloc[train_pos], y.iloc[train_pos], X.iloc[test_pos], task)
+        for train_pos, test_pos in splits
+    )
+    fitted, labels = results[-1][0], results[-1][3]  # the last split's model (kfold: refit_full refits)
+    for (_, test_pos), (_, pred, proba, _) in zip(splits, results, strict=True):
         positions.append(test_pos)
         preds.append(pred)
         probas.append(proba)
@@ -409,6 +425,11 @@ def _validate(
     pred = np.concatenate(preds)
     proba = None if probas[0] is None else np.concatenate(probas)
     return order, pred, proba, labels, folds, fitted
+
+
+def _fit_split(trainer: Any, X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str) -> tuple:
+    fitted = trainer.fit(X_train, y_train)
+    return (fitted, *predict(fitted, X_test, task, None))
 
 
 def _incumbent(

@@ -96,31 +96,55 @@ class DaskExecutor(Executor):
     # -- the work ---------------------------------------------------------------------------
 
     def partitions(self, dataset: Any) -> list[Any]:
-        """The dataset's partitions, as dask.delayed objects of pandas DataFrames."""
-        import dask.dataframe as dd
+        """The dataset's partitions, as dask.delayed pandas DataFrames.
 
+        Parquet goes through dask.dataframe.read_parquet (row groups gathered up to
+        `blocksize`). CSV and JSON lines are cut into byte ranges at line ends by
+        dask.bytes.read_bytes, and pandas reads each range on its own, inferring its
+        types as the local executor does batch by batch: dask.dataframe.read_csv would
+        instead force every partition into the types it guessed from the first rows.
+        """
         data.files(dataset)  # one clear error when nothing is there
         options = dict(dataset.read_options)
-        storage = dataset.storage_options or None
+        storage = dataset.storage_options or {}
         url = dataset.resolved
         with data.read_errors(dataset, dataset.url):
             if dataset.format == "parquet":
+                import dask.dataframe as dd
+
                 frame = dd.read_parquet(
                     url,
-                    storage_options=storage,
+                    storage_options=storage or None,
                     split_row_groups="adaptive",
                     blocksize=self.options.blocksize,
                     **options,
                 )
-            elif dataset.format == "csv":
-                if url.endswith(".tsv") and "sep" not in options:
-                    options["sep"] = "\t"
-                blocksize = None if url.lower().endswith(COMPRESSED) else self.options.blocksize
-                frame = dd.read_csv(url, blocksize=blocksize, storage_options=storage, **options)
-            else:
-                blocksize = None if url.lower().endswith(COMPRESSED) else self.options.blocksize
-                frame = dd.read_json(url, lines=True, blocksize=blocksize, storage_options=storage, **options)
-            return list(frame.to_delayed())
+                return list(frame.to_delayed())
+            return self._text_partitions(dataset, url, options, storage)
+
+    def _text_partitions(self, dataset: Any, url: str, options: dict[str, Any], storage: dict[str, Any]) -> list[Any]:
+        import dask
+        from dask.bytes import read_bytes
+
+        compressed = url.lower().endswith(COMPRESSED)
+        if dataset.format == "csv" and url.endswith(".tsv") and "sep" not in options:
+            options["sep"] = "\t"
+        _, files = read_bytes(
+            url,
+            delimiter=b"\n",
+            blocksize=None if compressed else self.options.blocksize,
+            sample=False,
+            compression="infer" if compressed else None,
+            **storage,
+        )
+        read = dask.delayed(_read_block, pure=True)
+        parts = []
+        for blocks in files:
+            for i, block in enumerate(blocks):
+                # a CSV block after the first lacks the header: it is taken from the file's first block
+                header = blocks[0] if dataset.format == "csv" and i > 0 else None
+                parts.append(read(dataset, block, header, options))
+        return parts
 
     def reduce(
         self,
@@ -204,6 +228,20 @@ class DaskExecutor(Executor):
         self.client()  # the default client joblib's dask backend finds
         with parallel_config(backend="dask", n_jobs=-1):
             yield
+
+
+def _read_block(dataset: Any, block: bytes, first: bytes | None, options: dict[str, Any]) -> Any:
+    """One byte range of a CSV or JSON-lines file as a DataFrame (on a worker)."""
+    import io
+
+    import pandas as pd
+
+    with data.read_errors(dataset, dataset.url):
+        if dataset.format == "jsonl":
+            return pd.read_json(io.BytesIO(block), lines=True, **options)
+        if first is not None:
+            block = first[: first.index(b"\n") + 1] + block
+        return pd.read_csv(io.BytesIO(block), **options)
 
 
 def _run(task: Callable[[Iterator[Any]], Any], frame: Any) -> Any:
