@@ -314,6 +314,11 @@ CASES: list[Case] = [
     C("evaluate-empty-file", "evaluate m feedback", "dataset 'feedback' is empty", data("feedback.csv", lambda f: "")),
     C("evaluate-missing-file", "evaluate m feedback", "dataset 'feedback': no file at data/feedback.csv", remove("feedback.csv")),
     C("evaluate-unparseable-csv", "evaluate m feedback", "dataset 'feedback': cannot read", data("feedback.csv", too_many_fields)),
+    C("evaluate-uncoercible-feature", "evaluate m feedback", "column 'x1' of dataset 'feedback' holds 'n/a-ish' (row 4), not a number", data("feedback.csv", set_cell("x1", 3, "n/a-ish"))),
+    C("evaluate-bad-read-option", "evaluate m feedback", "dataset 'feedback': cannot read", replace('url = "data/feedback.csv"', 'url = "data/feedback.csv"\nread_options = { bogus = 1 }')),
+    C("train-bad-read-option", "train m", "with read_options bogus: read_csv() got an unexpected keyword argument 'bogus'", replace('url = "data/train.csv"', 'url = "data/train.csv"\nread_options = { bogus = 1 }')),
+    C("settings-unknown-primary-metric", "train m", "models.m.primary_metric: unknown metric 'nope'", model_key('primary_metric = "nope"')),
+    C("settings-store-is-a-file", "status", "project.store: 'data/train.csv' is a file: give a folder", project_key('store = "data/train.csv"')),
     C("evaluate-unknown-version", "evaluate m feedback --version 7", "model 'm' has no version 7: versions are 1 to 2"),
     C("evaluate-unknown-dataset", "evaluate m fedback", "unknown dataset 'fedback'"),
     # -- CLI arguments --------------------------------------------------------------------------------------

@@ -172,6 +172,12 @@ def read_errors(ds: Dataset, path: str) -> Iterator[None]:
     except (ValueError, OSError, UnicodeDecodeError, KeyError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{ds.label}: cannot read {path} as {ds.format}: {message}") from None
+    except TypeError as exc:  # the reader refused an option: read_options = { bogus = 1 }
+        if not ds.read_options:
+            raise
+        message = str(exc).splitlines()[0]
+        options = ", ".join(sorted(ds.read_options))
+        raise DataError(f"{ds.label}: cannot read {path} with read_options {options}: {message}") from None
     except Exception as exc:
         if type(exc).__module__.startswith(("pyarrow", "pandas", "dask")):
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -25,7 +25,7 @@ import pandas as pd
 from . import data
 from .errors import DataError, NotFoundError
 from .interfaces import Metric
-from .measures import MetricSet, predict
+from .measures import MetricSet
 from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -314,7 +314,10 @@ def evaluate(
                 f"{label} has neither the prediction column '{prediction_column}' nor the feature '{missing[0]}' "
                 f"needed to re-score it with version {chosen}"
             )
-        fitted[chosen] = project.load_model(model, chosen)
+        from .score import _Scorer
+
+        meta = contexts[chosen]["meta"]
+        fitted[chosen] = _Scorer(model, chosen, meta, project.load_model(model, chosen), label)
     executor = None if dataset is None else project.executor
     shipped = executor is not None and executor.ships_tasks
     if by_column and shipped:
@@ -383,7 +386,8 @@ def merge_states(a: dict[int, EvaluationState] | None, b: dict[int, EvaluationSt
 class EvaluationTask:
     """One partition's evaluation: batches in, one EvaluationState per version out.
 
-    Picklable (it carries the contexts and fitted models it needs), so a Dask worker runs
+    Picklable (it carries the contexts it needs, and the scorers, which check and coerce
+    the features as scoring does, of the fitted models it re-scores with), so a Dask worker runs
     it as the local executor does; `loader` (local only) fetches a version's context the
     first time its rows appear in a `model_version` column.
     """
@@ -444,8 +448,7 @@ class EvaluationTask:
             if task != "regression" and labels:
                 pred = _as_labels(pred, labels, self.prediction_column, self.label)
         else:
-            features = [f["name"] for f in meta["features"]]
-            pred, proba, _ = predict(self.fitted[v], batch[features], task, meta.get("threshold"))
+            pred, proba, _ = self.fitted[v].predict(batch)
         label_column = ctx["label_column"]
         y = batch[label_column] if label_column in batch.columns else None
         if y is not None and task != "regression" and y.notna().any():

@@ -27,10 +27,10 @@ class MetricSet:
     ) -> None:
         names = list(names) or DEFAULT_METRICS[task]
         primary = primary or (DEFAULT_PRIMARY[task] if DEFAULT_PRIMARY[task] in names else names[0])
-        if primary not in names:
-            names = [*names, primary]
         self.task = task
         self.metrics: dict[str, Any] = {}
+        # each name is checked under the key it was written at: a primary metric outside
+        # `metrics` is reported as primary_metric's
         for key, name in [(f"{where}.metrics", n) for n in names] + [(f"{where}.primary_metric", primary)]:
             if name not in registry:
                 usable = sorted(n for n, r in registry.items() if task in r.cls.tasks)

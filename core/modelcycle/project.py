@@ -6,6 +6,7 @@ import getpass
 import os
 import socket
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from ._plugins import PluginHost
@@ -139,6 +140,9 @@ class Project:
     def _open_store(self) -> Store:
         url = self.settings.resolve_url(self.settings.project.store)
         scheme = url.split("://", 1)[0] if "://" in url else ""
+        if scheme in ("", "file") and Path(url.split("://", 1)[-1]).is_file():
+            shown = self.settings.redactor(self.settings.project.store)
+            raise self.settings.error("project.store", f"'{shown}' is a file: give a folder (default .modelcycle)")
         registry = self.plugins.registry("stores")
         chosen = next((r.cls for r in registry.values() if scheme in r.cls.protocols), None)
         chosen = chosen or next((r.cls for r in registry.values() if "*" in r.cls.protocols), None)

@@ -307,7 +307,9 @@ class _Scorer:
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         return self.score(batch)
 
-    def score(self, batch: pd.DataFrame) -> pd.DataFrame:
+    def feature_frame(self, batch: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """The batch's feature columns in the types the model was trained on (a DataError
+        names a missing column or a value that cannot be coerced), and the columns changed."""
         names = [f["name"] for f in self.features]
         missing = [n for n in names if n not in batch.columns]
         if missing:
@@ -320,7 +322,17 @@ class _Scorer:
             coerced = self._coerce(batch[feature["name"]], feature)
             if coerced is not None:
                 changed[feature["name"]] = coerced.array
-        X = _replaced(batch[names], changed)
+        return _replaced(batch[names], changed), changed
+
+    def predict(self, batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None, list]:
+        """Predictions, probabilities and classes for a batch, checked and coerced first."""
+        X, _ = self.feature_frame(batch)
+        out = predict(self.fitted, X, self.task, self.threshold)
+        self.rows += len(batch)
+        return out
+
+    def score(self, batch: pd.DataFrame) -> pd.DataFrame:
+        X, changed = self.feature_frame(batch)
         pred, proba, labels = predict(self.fitted, X, self.task, self.threshold)
         added: dict[str, Any] = {PREDICTION: pred}
         if proba is not None:
