@@ -276,3 +276,20 @@ def test_executor_settings_errors(tmp_path: Path, capsys) -> None:
             main(["--project", str(folder), "versions", "m"])
         err = capsys.readouterr().err
         assert exit_info.value.code == 2 and err.startswith("error:") and expected in err and err.count("\n") == 1
+
+
+def test_an_unreachable_scheduler_is_one_line_naming_it(tmp_path: Path, capsys) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path / "p"
+    text = f'[project]\nname = "t"\nexecutor = "dask"\n[project.executor_options]\naddress = "tcp://127.0.0.1:{port}"\n'
+    write_settings(folder, text + 'timeout = 1\n[datasets.d]\nurl = "d.csv"\n[models.m]\ndataset = "d"\ntarget = "y"\n')
+    frame(200, 0).to_csv(folder / "d.csv", index=False)
+    with pytest.raises(SystemExit) as info:
+        main(["--project", str(folder), "train", "m"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1
+    assert err.startswith(f"error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")

@@ -83,7 +83,7 @@ class DaskExecutor(Executor):
                     env={"OMP_NUM_THREADS": str(opts.threads_per_worker)},
                 )
                 self._client = distributed.Client(self._cluster, timeout=opts.timeout)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, RuntimeError) as exc:  # RuntimeError: a LocalCluster that did not start
             where = opts.address or "a LocalCluster"
             raise ModelcycleError(f"cannot reach the Dask scheduler at {where}: {exc}") from None
         weakref.finalize(self, _close, self._client, self._cluster)

@@ -204,3 +204,17 @@ def test_lift_positive_class_is_labels_1_and_undefined_is_nan() -> None:
     assert np.isnan(lift(np.zeros(20, dtype=int), np.linspace(0, 1, 20)))  # no positive row
     assert np.isnan(lift([], []))
     assert np.isnan(lift([1, 0], [0.3, 0.6], sample_weight=[0.0, 0.0]))
+
+
+def test_lift_streamed_in_chunks_equals_lift_on_all_rows() -> None:
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 3_000)
+    proba = np.round(np.clip(y * 0.3 + rng.random(3_000) * 0.7, 0, 1), 3)  # many tied scores
+    proba = np.column_stack([1 - proba, proba])
+    metric = TopDecileLift()
+    whole = metric.compute(y, None, proba, labels=[0, 1])
+    states = [metric.partial(y[a : a + 700], None, proba[a : a + 700], labels=[0, 1]) for a in range(0, 3_000, 700)]
+    merged = states[0]
+    for state in states[1:]:
+        merged = merged.merge(state)
+    assert metric.finish(merged, labels=[0, 1]) == pytest.approx(whole, rel=1e-12)

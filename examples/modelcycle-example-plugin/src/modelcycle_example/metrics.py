@@ -9,6 +9,11 @@ Rows with tied scores are one group: when the 10 % cut falls inside a group, tha
 group's share is counted at its average positive rate, so the result never depends on
 the order of the rows, and a row of weight 2 counts exactly like two identical rows
 (the bootstraps of the activation policy rely on that).
+
+`partial` and `finish` let evaluation stream: a chunk of rows becomes the counts of
+negatives and positives at each distinct score (modelcycle's DistinctCounts sketch),
+the counts of all chunks add up, and `finish` runs `compute` on the distinct scores
+with the counts as weights. Memory stays bounded however many rows are evaluated.
 """
 
 from __future__ import annotations
@@ -60,3 +65,20 @@ class TopDecileLift(Metric):
         inside = np.divide(taken, group_weight, out=np.zeros_like(taken), where=group_weight > 0)
         top_rate = float((group_positive * inside).sum()) / cap
         return top_rate / base_rate
+
+    def partial(self, y_true: Any, y_pred: Any, proba: Any | None, *, labels: list[Any]) -> Any:
+        from modelcycle.states import DistinctCounts
+
+        scores = np.asarray(proba, dtype=np.float64)
+        scores = scores[:, 1] if scores.ndim == 2 else scores
+        sketch = DistinctCounts(columns=2)  # column 0: negatives, 1: positives
+        sketch.add(scores, (np.asarray(y_true).reshape(-1) == labels[1]).astype(np.intp))
+        return sketch
+
+    def finish(self, state: Any, *, labels: list[Any]) -> float:
+        state.compact()
+        n = state.values.shape[0]
+        scores = np.concatenate([state.values, state.values])
+        y_true = np.asarray([labels[0]] * n + [labels[1]] * n, dtype=object)
+        weights = np.concatenate([state.counts[:, 0], state.counts[:, 1]]).astype(np.float64)
+        return self.compute(y_true, None, scores, labels=labels, sample_weight=weights)
