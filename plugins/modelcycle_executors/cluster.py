@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from modelcycle import data
-from modelcycle.errors import ModelcycleError, SettingsError
+from modelcycle.errors import DataError, ModelcycleError, SettingsError
 from modelcycle.interfaces import Executor
 from modelcycle.settings import Field, Section
 
@@ -79,7 +79,7 @@ class DaskExecutor(Executor):
                     memory_limit=opts.memory_limit,
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",  # its HTTP server on loopback, on a free port
                     env={"OMP_NUM_THREADS": str(opts.threads_per_worker)},
                 )
                 self._client = distributed.Client(self._cluster, timeout=opts.timeout)
@@ -191,8 +191,6 @@ class DaskExecutor(Executor):
                 rows += written
                 progress(rows)
             if rows == 0:
-                from modelcycle.errors import DataError
-
                 raise DataError(f"{output.label} has no rows: nothing to score")
             output.commit_parts(staging, {"rows": rows, "parts": len(parts)})
         except BaseException:
