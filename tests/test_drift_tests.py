@@ -21,8 +21,8 @@ from modelcycle import hookimpl
 from modelcycle.interfaces import DriftTest
 from modelcycle.profile import categorical_profile, numeric_profile
 from modelcycle_metrics import register_drift_tests
-from modelcycle_metrics.drift import EPSILON, group_bins
-from scipy import stats
+from modelcycle_metrics.drift import EPSILON, chi2_sf, group_bins, kolmogorov_sf, ks_p_value, smirnov_sf
+from scipy import special, stats
 from scipy.spatial.distance import jensenshannon
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
@@ -97,6 +97,20 @@ def test_registering_imports_neither_scipy_nor_pandas() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["5", "False", "False"]
+
+
+def test_p_values_need_no_scipy() -> None:
+    """scipy.stats took about a second to import, longer than evaluating 100,000 rows: the KS and
+    chi-square p-values are computed with numpy and math only (checked against scipy below)."""
+    code = (
+        "import sys; from modelcycle_metrics.drift import Ks, ChiSquare; "
+        "print(Ks().compare([5, 10, 5], [10, 5, 5], edges=[0.0, 1.0])[1], "
+        "ChiSquare().compare([5, 10, 5], [10, 5, 5])[1], 'scipy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[2] == "False"
+    assert float(out[0]) == pytest.approx(stats.kstwo.sf(0.25, 10), rel=1e-12)
+    assert float(out[1]) == pytest.approx(stats.chi2_contingency([[5, 10, 5], [10, 5, 5]], correction=False).pvalue)
 
 
 class MeanShift(DriftTest):
@@ -357,6 +371,45 @@ def test_identical_distributions_are_zero(name: str) -> None:
     statistic, p_value = TESTS[name].compare([10, 20, 30, 40], [1, 2, 3, 4], edges=[0.0, 1.0, 2.0], scale=1.0)
     assert statistic == pytest.approx(0.0, abs=1e-12)
     assert p_value is None or p_value == pytest.approx(1.0)
+
+
+# -- p-values against scipy ---------------------------------------------------------------------------
+
+#: n x^2 picks the method in kolmogorov_sf (as in scipy): these values straddle every switch point
+#: (0.754693, 2.2, 4, 370 and n x^1.5 = 1.4), and the sizes straddle n = 140, 100,000 and 1,000,000
+KS_NXX = [0.02, 0.3, 0.75, 0.76, 1.5, 2.1, 2.3, 3.9, 4.1, 10.0, 100.0, 369.0, 371.0]
+KS_SIZES = [1, 2, 3, 5, 10, 57, 110, 140, 141, 142, 1000, 16_667, 100_000, 100_001, 1_000_001, 3_000_000]
+
+
+@pytest.mark.parametrize("n", KS_SIZES)
+def test_the_ks_p_value_is_scipys_kstwo_by_every_method(n: int) -> None:
+    """kolmogorov_sf against scipy.stats.kstwo.sf: Ruben-Gambino below 1/n and from 1 - 1/n,
+    Durbin's matrix, Pomeranz, Pelz-Good, twice Smirnov's one-sided probability, and 0."""
+    xs = [math.sqrt(c / n) for c in KS_NXX]
+    xs += [0.4 / n, 0.5 / n, 0.6 / n, 1 / n, 1.5 / n, 0.3, 0.5, 0.7, 1 - 1.5 / n, 1 - 0.5 / n, 1.0]
+    for x in (x for x in xs if 0 <= x <= 1):
+        assert kolmogorov_sf(x, n) == pytest.approx(stats.kstwo.sf(x, n), rel=1e-9, abs=1e-300), (n, x)
+
+
+def test_ks_p_value_uses_the_effective_size_of_both_samples() -> None:
+    assert ks_p_value(0.05, 20_000, 100_000) == pytest.approx(stats.kstwo.sf(0.05, 16_667), rel=1e-12)
+    assert ks_p_value(0.1, 221, 221) == pytest.approx(stats.kstwo.sf(0.1, 110), rel=1e-12)  # 110.5: to even
+    assert ks_p_value(0.3, 1, 1) == 1.0 and ks_p_value(1.0, 1, 1) == 0.0
+
+
+def test_smirnov_and_chi_square_survival_are_scipys() -> None:
+    """The two sums behind the p-values, over sizes and tails where scipy still has digits."""
+    rng = np.random.default_rng(4)
+    for n in [2, 3, 10, 141, 1000, 16_667]:
+        xs = np.concatenate([rng.random(8), rng.random(8) * 5 / math.sqrt(n), [1 / n, 0.5, 1 - 1 / n]])
+        for x in xs[(xs >= 0) & (xs <= 1)].tolist():
+            assert smirnov_sf(n, x) == pytest.approx(special.smirnov(n, x), rel=1e-9, abs=1e-300), (n, x)
+    for n, x in [(100_000, 0.0048), (100_000, 0.3), (500_000, 0.0021)]:  # scipy takes ~1 s for each
+        assert smirnov_sf(n, x) == pytest.approx(special.smirnov(n, x), rel=1e-9), (n, x)
+    for dof in [*range(1, 60), 99, 100, 1000, 1001, 100_000]:
+        for statistic in [0.0, 1e-8, dof / 3, dof, 3 * dof, 10 * dof + 200, 1400.0]:
+            expected = stats.chi2.sf(statistic, dof)
+            assert chi2_sf(statistic, dof) == pytest.approx(expected, rel=1e-9, abs=1e-300), (dof, statistic)
 
 
 # -- effect size decides, p-values are reported ------------------------------------------------------

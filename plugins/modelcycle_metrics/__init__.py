@@ -22,6 +22,6 @@ def register_metrics():
 
 @hookimpl
 def register_drift_tests():
-    from .drift import DRIFT_TESTS  # imports numpy; scipy only on the first p-value
+    from .drift import DRIFT_TESTS  # imports numpy; the p-values need no scipy
 
     return list(DRIFT_TESTS)
