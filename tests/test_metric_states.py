@@ -4,15 +4,18 @@ bounded however many rows stream through."""
 
 from __future__ import annotations
 
+import math
 import pickle
 from functools import reduce
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from modelcycle import states
 from modelcycle.interfaces import Metric
-from modelcycle.states import DistinctCounts, RowState
+from modelcycle.states import DistinctCounts, ExactSum, RowState
 from modelcycle_metrics import register_metrics
 from sklearn import datasets
 from sklearn import metrics as skm
@@ -152,3 +155,26 @@ def _sketch(values: np.ndarray) -> DistinctCounts:
     sketch = DistinctCounts()
     sketch.add(values)
     return sketch
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=60),
+    st.integers(min_value=0, max_value=60),
+)
+def test_exact_sums_are_exact_however_the_values_are_split(values: list[float], cut: int) -> None:
+    from fractions import Fraction
+
+    whole, parts = ExactSum(), ExactSum()
+    whole.add(np.asarray(values))
+    left, right = ExactSum(), ExactSum()
+    left.add(np.asarray(values[:cut]))
+    right.add(np.asarray(values[cut:]))
+    parts = left.merge(right)
+    exact = sum((Fraction(v) for v in values), Fraction(0))
+    assert whole.fraction() == parts.fraction() == exact
+    try:
+        expected = float(exact)  # correctly rounded
+    except OverflowError:
+        expected = math.inf if exact > 0 else -math.inf
+    assert whole.value() == expected

@@ -123,7 +123,7 @@ class EvaluationState:
             calibrated = scores
             if self.calibration:
                 calibrated = np.interp(scores, self.calibration["x"], self.calibration["y"])
-            self.scores.add(scores, calibrated, np.asarray(pred).astype(str) == str(self.labels[1]))
+            self.scores.add(scores, calibrated, _is_label(pred, self.labels[1]))
         elif self.expected is not None:
             index = {str(label): i for i, label in enumerate(self.labels)}
             codes = np.array([index.get(str(p), -1) for p in pred])
@@ -146,6 +146,13 @@ class EvaluationState:
         if self.expected is not None and other.expected is not None:
             self.expected.merge(other.expected)
         return self
+
+
+def _is_label(values: Any, label: Any) -> np.ndarray:
+    """values == label, compared as text (1, 1.0 and "1" agree), once per distinct value."""
+    codes, uniques = pd.factorize(np.asarray(values), use_na_sentinel=True)
+    hits = np.asarray([str(u) == str(label) for u in uniques] + [False], dtype=bool)
+    return hits[codes]
 
 
 def state_key(metric: Any) -> str:

@@ -7,6 +7,7 @@ which Dask worker saw which partition.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 
@@ -30,17 +31,24 @@ class ExactSum:
         self.parts: dict[int, int] = {}
 
     def add(self, values: np.ndarray) -> None:
+        for start in range(0, values.size, 1 << 24):
+            self._add(values[start : start + (1 << 24)])
+
+    def _add(self, values: np.ndarray) -> None:
         if not values.size:
             return
         mantissa, exponent = np.frexp(values)
-        integers = (mantissa * float(1 << 53)).astype(np.int64)
-        exponents, index = np.unique(exponent, return_inverse=True)
-        # per exponent, the sums of the upper and lower 27-bit halves: each half is < 2**27 and a
-        # batch has far fewer than 2**26 rows, so float64 bincount sums stay exact integers
-        upper = np.bincount(index, weights=(integers >> 26).astype(np.float64), minlength=len(exponents))
-        lower = np.bincount(index, weights=(integers & ((1 << 26) - 1)).astype(np.float64), minlength=len(exponents))
-        for e, high, low in zip(exponents.tolist(), upper.tolist(), lower.tolist(), strict=True):
-            self.parts[e - 53] = self.parts.get(e - 53, 0) + (int(high) << 26) + int(low)
+        # the upper and lower 27-bit halves of each 53-bit integer mantissa, as exact floats;
+        # summed per exponent (float64 exponents lie in [-1073, 1024]: a bincount, no sort),
+        # fewer than 2**26 halves below 2**27 each add up to exact integers
+        high = np.floor(mantissa * float(1 << 27))
+        low = mantissa * float(1 << 53) - high * float(1 << 26)
+        index = exponent + 1074
+        upper = np.bincount(index, weights=high)
+        lower = np.bincount(index, weights=low)
+        for i in np.flatnonzero((upper != 0) | (lower != 0)).tolist():
+            e = i - 1074 - 53
+            self.parts[e] = self.parts.get(e, 0) + (int(upper[i]) << 26) + int(lower[i])
 
     def merge(self, other: ExactSum) -> ExactSum:
         for e, v in other.parts.items():
@@ -49,10 +57,18 @@ class ExactSum:
 
     def fraction(self) -> Fraction:
         """The sum as an exact fraction (differences of sums stay exact: r2's total sum of squares)."""
-        return sum((Fraction(v) * Fraction(2) ** e for e, v in self.parts.items()), Fraction(0))
+        if not self.parts:
+            return Fraction(0)
+        low = min(self.parts)
+        total = sum(v << (e - low) for e, v in self.parts.items())
+        return Fraction(total, 1 << -low) if low < 0 else Fraction(total << low)
 
     def value(self) -> float:
-        return float(self.fraction())
+        total = self.fraction()
+        try:
+            return float(total)
+        except OverflowError:  # beyond float64, as numpy's sum would say
+            return math.inf if total > 0 else -math.inf
 
 
 class MeanState:
