@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -600,6 +601,98 @@ timeout = 2
     from modelcycle import alerts
 
     assert [a["notifier"] for a in alerts.pending(project)] == ["down"]  # kept, to be retried
+
+
+@pytest.fixture
+def stalled_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that takes connections and never says a word: an SMTP server that hangs."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)  # the kernel completes every handshake; nothing ever answers
+        yield server.getsockname()[1]
+
+
+def test_a_hanging_notifier_cannot_hold_a_run_past_the_scenario_timeout(make, stalled_port: int) -> None:
+    from modelcycle import alerts
+
+    with pytest.raises(SettingsError, match=r"scenarios\.s\.timeout: .*a duration is a number of seconds"):
+        make('[scenarios.s]\ntimeout = "soon"\n')
+    project = make(
+        f"""
+[notifiers.stuck]
+type = "email"
+host = "127.0.0.1"
+port = {stalled_port}
+starttls = false
+sender = "ml@example.com"
+to = ["oncall@example.com"]
+timeout = 120
+[scenarios.hangs]
+timeout = "1.5s"
+steps = [
+  {{ type = "python", callable = "jobs.py:ok" }},
+  {{ type = "notify", notifiers = ["stuck", "box"], message = "hello" }},
+  {{ type = "python", callable = "jobs.py:record" }},
+  {{ type = "python", callable = "jobs.py:record", run_if = "always" }},
+]
+notify = {{ FAILED = ["box", "stuck"] }}
+"""
+    )
+    root = project.settings.root
+    assert project.settings.scenarios["hangs"].timeout == 1.5
+
+    # the command: the notify step hangs on the SMTP greeting (its own timeout is 120 s); the run
+    # stops at 1.5 s, is recorded FAILED, and the process exits although a thread is still stuck
+    started = time.monotonic()
+    proc = subprocess.run(
+        [*modelcycle_command(), "--project", str(root), "scenario", "run", "hangs", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1, proc.stderr
+    run = json.loads(proc.stdout)
+    took = datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(run["started_at"])
+    assert timedelta(seconds=1.2) < took < timedelta(seconds=3), took
+    assert time.monotonic() - started < 30  # interpreter start-up included
+    assert run["outcome"] == "FAILED"
+    assert [(s["type"], s["outcome"]) for s in run["steps"]] == [
+        ("python", "SUCCESS"),
+        ("notify", "FAILED"),
+        ("python", "SKIPPED"),
+        ("python", "SKIPPED"),  # run_if = "always" cannot run past the timeout either
+    ]
+    assert run["steps"][1]["message"] == (
+        "timed out: the run timed out (timeout 1.5s) while this step ran; it was abandoned, later steps did not run"
+    )
+    assert [s["message"] for s in run["steps"][2:]] == ["the run timed out (timeout 1.5s)"] * 2
+    assert [(a["notifier"], a["status"]) for a in run["alerts"]] == [("box", "pending"), ("stuck", "pending")]
+    assert not (root / "ran.txt").exists()
+    assert project.scenario_runs("hangs") == [{k: v for k, v in run.items() if k != "alerts"}]
+    # nothing is lost: the notify step's two alerts and the FAILED routing's two wait in pending
+    waiting = alerts.pending(project)
+    assert sorted((a["about"]["kind"], a["notifier"]) for a in waiting) == [
+        ("scenario", "box"),
+        ("scenario", "stuck"),
+        ("scenario-message", "box"),
+        ("scenario-message", "stuck"),
+    ]
+
+    # in this process: delivering the pending alerts at the start of the next run hangs on the
+    # first one, so the run times out before its first step
+    started = time.monotonic()
+    second = project.run_scenario("hangs")
+    assert time.monotonic() - started < 1.5 + 1.5
+    assert second["outcome"] == "FAILED" and second["id"] == 2
+    assert {(s["outcome"], s["message"]) for s in second["steps"]} == {("SKIPPED", "the run timed out (timeout 1.5s)")}
+    assert {a["status"] for a in second["alerts"]} == {"pending"}
+    assert len(alerts.pending(project)) == 6 and not (root / "ran.txt").exists()
+    # the alerts for a notifier that works are delivered, exactly once, by the next attempt
+    for alert in alerts.pending(project):
+        if alert["notifier"] == "box":
+            assert alerts.deliver(project, alert)["status"] == "sent"
+    assert [a["notifier"] for a in alerts.pending(project)] == ["stuck"] * 3
+    assert len(project.store.list("outbox/box")) == 3 and len(alerts.sent(project)) == 3
 
 
 def test_cli_scenario_commands_and_json_shapes(make, capsys) -> None:

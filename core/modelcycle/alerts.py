@@ -8,6 +8,14 @@ a failure keeps it pending with the error and the time of the next attempt
 the next scenario run deliver pending alerts. The alert id is stable for a (check
 result, notifier) pair, so a retry is recognised as the same alert.
 
+A sender killed (``kill -9``) after the marker leaves the pending object behind, and
+maybe no log entry. Readers see such an alert as sent, not pending; the next delivery
+attempt finishes the job without sending again: it appends the log entry if it is
+missing (the marker names the log position to look from) and removes the pending
+object. So every alert is either pending or sent, and one marked sent is logged once
+(unless two processes finish the same alert at the same moment: then the log may hold
+it twice, as the notifier may have been sent it twice).
+
 Cooldown: the same check with the same outcome is not alerted again within
 `[alerts] cooldown`.
 
@@ -113,19 +121,27 @@ def _cooling(project: Project, result: dict[str, Any]) -> bool:
 
 def raise_alerts(project: Project, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Queue and send the alerts a batch of check results calls for; returns the alerts."""
-    alerts = []
-    for result in results:
-        targets = routes(project, result)
-        if not targets:
-            continue
-        if _cooling(project, result):
-            result["alert"] = "suppressed: cooldown"
-            continue
-        subject, text = render(project, result)
-        alerts += [queue(project, notifier, subject, text, {"kind": "check", **result}) for notifier in targets]
-        # only once queued: a crash before this line re-alerts rather than loses the alert
-        project.store.write_json(_cooldown_key(result), {"at": now().isoformat()})
+    alerts = [alert for result in results for alert in queue_alerts(project, result)]
     return [deliver(project, alert) for alert in alerts]
+
+
+def queue_alerts(project: Project, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Write as pending the alerts one check result calls for (none in cooldown); returns them.
+
+    Called right after the result is recorded, so that a crash between the two loses at
+    most that one result's alerts.
+    """
+    targets = routes(project, result)
+    if not targets:
+        return []
+    if _cooling(project, result):
+        result["alert"] = "suppressed: cooldown"
+        return []
+    subject, text = render(project, result)
+    queued = [queue(project, notifier, subject, text, {"kind": "check", **result}) for notifier in targets]
+    # only once queued: a crash before this line re-alerts rather than loses the alert
+    project.store.write_json(_cooldown_key(result), {"at": now().isoformat()})
+    return queued
 
 
 def queue(
@@ -156,11 +172,43 @@ def queue(
     return alert
 
 
+def _sent_key(alert_id: str) -> str:
+    return f"alerts/sent/{alert_id}.json"
+
+
+def _log(project: Project) -> Journal:
+    return Journal(project.store, "alerts/log")
+
+
+def _logged(project: Project, alert_id: str, after: int | None) -> bool:
+    """Whether the alert log holds `alert_id`, among the entries after number `after`."""
+    log = _log(project)
+    if after is None:  # a marker older than the position it now records: read the whole log
+        return any(entry.get("id") == alert_id for entry in log.all())
+    seq = after + 1
+    while (entry := log.get(seq)) is not None:
+        if entry.get("id") == alert_id:
+            return True
+        seq += 1
+    return False
+
+
+def _record_sent(project: Project, sent: dict[str, Any]) -> None:
+    _log(project).append(lambda seq, _prev: {"seq": seq, **sent})
+    project.plugins.fire("after_alert_sent", project=project, alert=sent)
+
+
 def deliver(project: Project, alert: dict[str, Any]) -> dict[str, Any]:
     """One attempt to send a pending alert; returns it marked sent or still pending."""
-    if project.store.get(f"alerts/sent/{alert['id']}.json") is not None:  # someone else delivered it
-        project.store.delete(f"alerts/pending/{alert['id']}.json")
-        return {**alert, "status": "sent"}
+    store = project.store
+    marker = store.get_json(_sent_key(alert["id"]))
+    if marker is not None:  # sent already: by someone else, or by a sender killed before it finished
+        sent = {**alert, "status": "sent", "attempts": alert["attempts"] + 1, "sent_at": marker.get("sent_at")}
+        sent["last_error"] = None
+        if not _logged(project, alert["id"], marker.get("after")):
+            _record_sent(project, sent)
+        store.delete(f"alerts/pending/{alert['id']}.json")
+        return sent
     attempted = now()
     try:
         notifier = project.notifier(alert["notifier"])
@@ -177,7 +225,7 @@ def deliver(project: Project, alert: dict[str, Any]) -> dict[str, Any]:
                 "next_attempt_at": (attempted + timedelta(seconds=delay)).isoformat(),
             }
         )
-        project.store.write_json(f"alerts/pending/{alert['id']}.json", failed)
+        store.write_json(f"alerts/pending/{alert['id']}.json", failed)
         return failed
     sent = {
         **alert,
@@ -186,14 +234,17 @@ def deliver(project: Project, alert: dict[str, Any]) -> dict[str, Any]:
         "sent_at": now().isoformat(),
         "last_error": None,
     }
-    if project.store.put_json_if_absent(f"alerts/sent/{alert['id']}.json", {"sent_at": sent["sent_at"]}):
-        Journal(project.store, "alerts/log").append(lambda seq, _prev: {"seq": seq, **sent})
-        project.plugins.fire("after_alert_sent", project=project, alert=sent)
-    project.store.delete(f"alerts/pending/{alert['id']}.json")
+    # `after`: the log entry comes after this one (HEAD may lag, never lead), so finishing the
+    # job of a sender killed before its log entry reads only what was logged since
+    after = _log(project).hint()
+    if store.put_json_if_absent(_sent_key(alert["id"]), {"sent_at": sent["sent_at"], "after": after}):
+        _record_sent(project, sent)
+    store.delete(f"alerts/pending/{alert['id']}.json")
     return sent
 
 
-def pending(project: Project) -> list[dict[str, Any]]:
+def _queued(project: Project) -> list[dict[str, Any]]:
+    """Every pending object, oldest first, including those of alerts already sent."""
     out = []
     for key in project.store.list("alerts/pending"):
         raw = project.store.get(key)
@@ -202,16 +253,29 @@ def pending(project: Project) -> list[dict[str, Any]]:
     return sorted(out, key=lambda a: a["created_at"])
 
 
+def pending(project: Project) -> list[dict[str, Any]]:
+    """Alerts still to deliver, oldest first; one whose sender was killed after sending it is not
+    among them (its pending object goes at the next delivery attempt)."""
+    return [a for a in _queued(project) if project.store.get(_sent_key(a["id"])) is None]
+
+
 def retry(project: Project, *, force: bool = False) -> list[dict[str, Any]]:
     """Send pending alerts: all of them with `force`, else those whose backoff has passed."""
     due = now()
     return [
         deliver(project, alert)
-        for alert in pending(project)
+        for alert in _queued(project)
         if force or datetime.fromisoformat(alert["next_attempt_at"]) <= due
     ]
 
 
 def sent(project: Project, limit: int | None = None) -> list[dict[str, Any]]:
-    log = Journal(project.store, "alerts/log").all()
+    """Sent alerts, oldest first: the alert log, then any alert marked sent by a sender killed
+    before it logged it (the next delivery attempt logs it)."""
+    log = _log(project).all()
+    logged = {entry.get("id") for entry in log}
+    for alert in _queued(project):
+        marker = project.store.get_json(_sent_key(alert["id"])) if alert["id"] not in logged else None
+        if marker is not None:
+            log.append({**alert, "status": "sent", "attempts": alert["attempts"] + 1, "sent_at": marker.get("sent_at")})
     return log if limit is None else log[-limit:]

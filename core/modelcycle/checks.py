@@ -8,6 +8,7 @@ A check's `metric` is a dotted path into the latest evaluation: "roc_auc" (a met
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -101,14 +102,27 @@ def thresholds(check: Any) -> dict[str, Any]:
     return {k: getattr(check, k) for k in keys if getattr(check, k) is not None}
 
 
-def run_checks(project: Project, names: list[str] | None = None) -> list[dict[str, Any]]:
-    """Run the named checks (all by default), in settings order."""
+def chosen_checks(project: Project, names: list[str] | None = None) -> list[str]:
+    """The named checks (all by default, in settings order); an unknown name is an error."""
     chosen = list(project.settings.checks) if not names else names
     for name in chosen:
         if name not in project.settings.checks:
             known = ", ".join(project.settings.checks) or "none"
             raise NotFoundError(f"unknown check '{name}'; checks in {project.settings.file.name}: {known}")
-    return [run_check(project, name) for name in chosen]
+    return chosen
+
+
+def run_checks(
+    project: Project, names: list[str] | None = None, on_result: Callable[[dict[str, Any]], None] | None = None
+) -> list[dict[str, Any]]:
+    """Run the named checks (all by default), in settings order; `on_result` sees each
+    recorded result before the next check runs."""
+    results = []
+    for name in chosen_checks(project, names):
+        results.append(run_check(project, name))
+        if on_result is not None:
+            on_result(results[-1])
+    return results
 
 
 def latest_results(project: Project, model: str | None = None) -> list[dict[str, Any]]:

@@ -52,7 +52,9 @@ class Journal:
         data = self.store.get(self._key(seq))
         return None if data is None else json.loads(data)
 
-    def _hint(self) -> int:
+    def hint(self) -> int:
+        """A number no greater than the last entry's, in one read (HEAD may lag, never lead): an
+        entry appended from now on will have a higher number."""
         head = self.store.get_json(f"{self.prefix}/HEAD.json")
         return int(head["last"]) if isinstance(head, dict) and "last" in head else 0
 
@@ -67,7 +69,7 @@ class Journal:
 
     def last(self) -> tuple[int, Entry | None]:
         """The newest entry and its number, or (0, None) for an empty log."""
-        seq = self._hint()
+        seq = self.hint()
         entry = self.get(seq) if seq else None
         if seq and entry is None:  # a hint can only lag; a missing entry means a damaged HEAD
             seq = 0

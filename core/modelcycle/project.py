@@ -368,10 +368,15 @@ class Project:
         """Run checks (all by default), record the results, deliver due pending alerts and new ones."""
         from . import alerts, checks
 
-        results = checks.run_checks(self, names)
-        if alert:
-            alerts.retry(self)
-            alerts.raise_alerts(self, results)
+        if not alert:
+            return checks.run_checks(self, names)
+        checks.chosen_checks(self, names)  # an unknown name changes nothing, delivers nothing
+        alerts.retry(self)
+        queued: list[dict[str, Any]] = []
+        # each result's alerts are pending right after it is recorded, before the next check runs
+        results = checks.run_checks(self, names, on_result=lambda r: queued.extend(alerts.queue_alerts(self, r)))
+        for pending in queued:
+            alerts.deliver(self, pending)
         return results
 
     def notifier(self, name: str) -> Any:

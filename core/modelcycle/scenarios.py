@@ -8,19 +8,32 @@ attempts. An exception is a FAILED step whose message is ``ExcType: text`` (one 
 secrets redacted).
 
 The run's outcome: ABORTED when it was stopped (the step in progress finishes, the
-steps after it neither run nor appear in the record), else FAILED if any step FAILED,
-else WARNING if any step ended in WARNING, else SUCCESS.
+steps after it neither run nor appear in the record), else FAILED if it timed out or any
+step FAILED, else WARNING if any step ended in WARNING, else SUCCESS.
+
+The scenario's ``timeout`` bounds the whole run, so that nothing (a notifier that never
+answers, a stuck data source) can hold it, or the scheduler running it, for ever. With a
+timeout each step runs in a daemon thread that the run waits for until the deadline.
+Python cannot stop a thread: past the deadline the step is abandoned (recorded FAILED,
+"timed out"), the later steps are SKIPPED, and the run is recorded FAILED at once. A
+timeout is a failure, not a stop: nobody asked for it, the step did not finish, and
+people must hear about it through the FAILED routing. The abandoned thread ends with
+the process (``scenario run``), or finishes later in a scheduler, recording what it did
+the usual way. Alerts are written as pending before any attempt to send them, so the
+ones a hung notifier holds stay pending; past the deadline nothing more is sent.
 
 Every run is recorded, once finished, in the Journal ``scenarios/<name>/runs`` (its
 ``id`` is the journal's sequence number), then ``after_scenario_finished`` fires and
 the scenario's ``notify`` routing for that outcome is applied through the never-lost
-alert delivery of :mod:`modelcycle.alerts`. Pending alerts whose backoff has passed are
-delivered when a run starts.
+alert delivery of :mod:`modelcycle.alerts`, within the time left. Pending alerts whose
+backoff has passed are delivered when a run starts (this counts toward the timeout).
 """
 
 from __future__ import annotations
 
+import functools
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -127,6 +140,46 @@ def summary(steps: list[dict[str, Any]]) -> str:
     return "; ".join(parts) or "no steps ran"
 
 
+class TimedOut(Exception):
+    """The scenario's timeout passed while a call was still running."""
+
+
+def within(deadline: float | None, call: Callable[[], Any], name: str = "modelcycle-step") -> Any:
+    """`call()`, waited for until `deadline` (a time.monotonic() value); TimedOut past it.
+
+    With a deadline the call runs in a daemon thread, since Python cannot interrupt a call
+    blocked in a socket: one that hangs is abandoned, and the process can still exit.
+    Exceptions, KeyboardInterrupt included, reach the caller as if the call ran here.
+    """
+    if deadline is None:
+        return call()
+    done = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name=name, daemon=True).start()
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        raise TimedOut
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def duration_text(seconds: float) -> str:
+    """90 → '90s', 1800 → '30m', 7200 → '2h': how a timeout is written in settings."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
 def stopper(stop: Stop) -> Callable[[], bool]:
     if stop is None:
         return lambda: False
@@ -160,14 +213,21 @@ def run_scenario(
     `stop` (a threading.Event or a callable) is looked at between steps and between a step's
     attempts: once set, the step in progress finishes and the run ends ABORTED. `clock` gives
     the times recorded (default: now, UTC). `slot` names the scheduler occasion that fired it.
+    The scenario's `timeout` bounds the run (see the module docstring).
     """
     from . import alerts
 
     clock = clock or utcnow
     stopped = stopper(stop)
     steps = build_steps(project, name)  # settings mistakes surface before anything runs
+    limit = require_scenario(project, name).timeout
+    deadline = time.monotonic() + limit if limit else None
+    late = f"the run timed out (timeout {duration_text(limit)})"
+    timed_out = False
     try:
-        alerts.retry(project)
+        within(deadline, functools.partial(alerts.retry, project), "modelcycle-alerts")
+    except TimedOut:
+        timed_out = True
     except Exception as exc:  # noqa: BLE001 - a store hiccup delivering old alerts must not block the run
         warnings.warn(f"delivering pending alerts failed: {error_message(exc)}", stacklevel=2)
     redact = project.settings.redactor
@@ -192,6 +252,11 @@ def run_scenario(
         failed = any(r["outcome"] == "FAILED" for r in records)
         at = clock().isoformat()
         record: dict[str, Any] = {"type": spec.type, "outcome": "SKIPPED", "started_at": at, "finished_at": at}
+        timed_out = timed_out or (deadline is not None and time.monotonic() >= deadline)
+        if timed_out:
+            record["message"] = late
+            records.append(record)
+            continue
         if (spec.run_if == "success" and failed) or (spec.run_if == "failure" and not failed):
             record["message"] = "an earlier step failed" if failed else "no earlier step failed"
             records.append(record)
@@ -201,14 +266,21 @@ def run_scenario(
             attempts += 1
             view = {**run, "steps": [dict(r) for r in records], "step": index, "attempt": attempts}
             try:
-                result = _result(step.run(view), step)
+                result = _result(within(deadline, functools.partial(step.run, view)), step)
+            except TimedOut:
+                timed_out = True
+                result = StepResult(
+                    "FAILED", f"timed out: {late} while this step ran; it was abandoned, later steps did not run"
+                )
+                break
             except Exception as exc:  # noqa: BLE001 - any failure of a step is the step's FAILED outcome
                 result = StepResult("FAILED", error_message(exc))
             except BaseException as exc:  # Ctrl-C a second time, or SystemExit from user code: record, then re-raise
                 result = StepResult("ABORTED", f"interrupted: {error_message(exc)}")
                 interrupted = exc
                 break
-            if result.outcome != "FAILED" or attempts > spec.retries or stopped():
+            late_now = deadline is not None and time.monotonic() >= deadline
+            if result.outcome != "FAILED" or attempts > spec.retries or stopped() or late_now:
                 break
         record.update(
             outcome=result.outcome,
@@ -220,21 +292,22 @@ def run_scenario(
         if interrupted is not None:
             aborted = True
             break
-    run["outcome"] = "ABORTED" if aborted else outcome_of(records)
+    run["outcome"] = "ABORTED" if aborted else "FAILED" if timed_out else outcome_of(records)
     run["finished_at"] = clock().isoformat()
-    entry = record_run(project, run)
+    entry = record_run(project, run, deadline=deadline)
     if interrupted is not None:
         raise interrupted
     return entry
 
 
-def record_run(project: Project, run: dict[str, Any]) -> dict[str, Any]:
-    """Append a finished run to its history, fire after_scenario_finished, route its notifications."""
+def record_run(project: Project, run: dict[str, Any], *, deadline: float | None = None) -> dict[str, Any]:
+    """Append a finished run to its history, fire after_scenario_finished, route its notifications
+    (sent until `deadline`, a time.monotonic() value; those left stay pending)."""
     redact = project.settings.redactor
     _, entry = runs_journal(project, run["scenario"]).append(lambda seq, _prev: redact({**run, "id": seq}))
     project.plugins.fire("after_scenario_finished", project=project, run=entry)
     try:
-        sent = notify_run(project, entry)
+        sent = notify_run(project, entry, deadline=deadline)
     except Exception as exc:  # noqa: BLE001 - the run is recorded; a broken notifier must not hide it
         warnings.warn(f"scenario '{run['scenario']}': notifying failed: {error_message(exc)}", stacklevel=2)
         sent = []
@@ -263,8 +336,12 @@ def render_run(project: Project, run: dict[str, Any]) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def notify_run(project: Project, run: dict[str, Any]) -> list[dict[str, Any]]:
-    """Queue and deliver the alerts `[scenarios.NAME] notify` asks for this run's outcome."""
+def notify_run(project: Project, run: dict[str, Any], *, deadline: float | None = None) -> list[dict[str, Any]]:
+    """Queue and deliver the alerts `[scenarios.NAME] notify` asks for this run's outcome.
+
+    Delivery stops at `deadline` (a time.monotonic() value): the alerts not sent by then stay
+    pending, for `alerts retry` or the next run; past it none is attempted.
+    """
     from . import alerts
 
     scenario = project.settings.scenarios.get(run["scenario"])
@@ -282,10 +359,19 @@ def notify_run(project: Project, run: dict[str, Any]) -> list[dict[str, Any]]:
         "at": run["finished_at"],
     }
     queued = [alerts.queue(project, target, subject, text, about) for target in targets]
-    return [
-        {k: a.get(k) for k in ("id", "notifier", "status", "last_error")}
-        for a in (alerts.deliver(project, alert) for alert in queued)
-    ]
+    done: list[dict[str, Any]] = []
+    if deadline is None or time.monotonic() < deadline:
+
+        def deliver_all() -> None:
+            for alert in queued:
+                done.append(alerts.deliver(project, alert))
+
+        try:
+            within(deadline, deliver_all, "modelcycle-notify")
+        except TimedOut:
+            pass  # a notifier hangs: the alerts not delivered yet stay pending
+    results = list(done)
+    return [{k: a.get(k) for k in ("id", "notifier", "status", "last_error")} for a in results + queued[len(results) :]]
 
 
 def scenario_runs(project: Project, name: str | None = None) -> list[dict[str, Any]]:

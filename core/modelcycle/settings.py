@@ -209,6 +209,12 @@ class ScenarioSettings(Section):
     notify: dict[Literal["SUCCESS", "WARNING", "FAILED", "ABORTED"], list[str]] = Field(
         default_factory=dict, description="Notifiers per run outcome."
     )
+    timeout: float = Field(
+        3600.0,
+        description='The longest a run may take ("30m", "2h", seconds; 0: no limit). Past it the step in '
+        "progress is abandoned, the later steps are skipped and the run is recorded FAILED.",
+        before=parse_duration,
+    )
 
 
 class SettingsModel(Section):
