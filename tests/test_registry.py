@@ -237,10 +237,10 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_version(shared_project)
 def test_store_failures_are_one_line_naming_the_store(make_project, tmp_path: Path) -> None:
     from modelcycle.errors import StoreError
 
-    (tmp_path / "afile").write_text("not a folder")
-    project = make_project(f'[project]\nstore = "{tmp_path / "afile"}"\n')
+    (tmp_path / "afile").write_text("not a folder")  # a store under a file: every write fails
+    project = make_project(f'[project]\nstore = "{tmp_path / "afile" / "store"}"\n')
     with pytest.raises(
-        StoreError, match=r"^store .*afile: write 'models/m/artifacts/.*' failed: .*check that the store"
+        StoreError, match=r"^store .*afile/store: write 'models/m/artifacts/.*' failed: .*check that the store"
     ):
         project.record_version("m", b"x", artifact_format="joblib", metadata={})
 
