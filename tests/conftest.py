@@ -20,11 +20,41 @@ S3_ENV = {
 _buckets = itertools.count()
 
 
+def _atomic_conditional_writes() -> None:
+    """Make moto decide a conditional PUT atomically, as S3 does.
+
+    moto checks `If-None-Match: *` and then stores the object, with nothing between the
+    two: two threads of its server can both pass the check, and the second write then
+    replaces the first. AWS S3 decides conditional writes atomically (one of two racing
+    writers gets 412), and the store's consistency rests on that; so in the test server
+    every PUT and multipart completion runs under one lock.
+    """
+    import functools
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response.put_object, "_atomic", False):
+        return
+    lock = threading.Lock()
+    for name in ("put_object", "_key_response_post"):
+        original = getattr(S3Response, name)
+
+        def locked(self, *args, _original=original, **kwargs):  # noqa: ANN001, ANN202
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        locked = functools.wraps(original)(locked)
+        locked._atomic = True
+        setattr(S3Response, name, locked)
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server in this process, on 127.0.0.1 and a free port."""
     from moto.server import ThreadedMotoServer
 
+    _atomic_conditional_writes()
     os.environ.update(S3_ENV)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
