@@ -31,6 +31,12 @@ estimator = "sklearn.ensemble.HistGradientBoostingClassifier"
 params = { max_iter = 20 }
 threads = 1
 split = { method = "kfold", folds = 3, seed = 0 }
+[models.forest]
+dataset = "train"
+target = "y"
+features = ["x0", "x1", "x2", "x3", "x4"]
+estimator = "sklearn.ensemble.RandomForestClassifier"
+params = { n_estimators = 16, max_depth = 4, n_jobs = 2, random_state = 0 }
 """
 DASK = '[project]\nname = "t"\nstore = ".modelcycle"\nexecutor = "dask"\n'
 DASK += '[project.executor_options]\nn_workers = 2\nblocksize = "96KiB"\n'
@@ -207,6 +213,17 @@ def test_training_on_the_cluster_gives_the_local_metrics(projects) -> None:
     same(on_cluster.metrics, here.metrics)
     assert on_cluster.metadata["metrics_std"] == here.metadata["metrics_std"]  # three folds, same spread
     assert len(stream.data) >= 3  # the folds ran on the workers
+
+
+def test_an_estimator_with_n_jobs_fits_its_trees_on_the_cluster(projects) -> None:
+    from distributed import get_task_stream
+
+    local, cluster, folder = projects
+    with get_task_stream(cluster.executor.client()) as stream:
+        on_cluster = cluster.train("forest")
+    here = local.train("forest")
+    same(on_cluster.metrics, here.metrics)
+    assert any("_parallel_build_trees" in str(r["key"]) for r in stream.data)  # the trees were built on the workers
 
 
 def test_the_bootstrap_on_the_cluster_draws_the_local_resamples(projects) -> None:

@@ -100,8 +100,12 @@ class EvaluationState:
             key = state_key(metric)
             if key not in done:
                 done[key] = metric.partial(y_true, pred, proba, labels=self.labels)
-        for key, state in done.items():
-            self.metric_states[key] = state if key not in self.metric_states else self.metric_states[key].merge(state)
+        self._merge_metric_states(done)
+
+    def _merge_metric_states(self, states: dict[str, Any]) -> None:
+        for key, state in states.items():
+            mine = self.metric_states.get(key)
+            self.metric_states[key] = state if mine is None else mine.merge(state)
 
     def metric_values(self) -> dict[str, float | None]:
         """Each metric from its merged state; None when undefined or without probabilities."""
@@ -138,9 +142,7 @@ class EvaluationState:
         self.rows += other.rows
         self.labeled += other.labeled
         self.without_proba |= other.without_proba
-        for key, state in other.metric_states.items():
-            mine = self.metric_states.get(key)
-            self.metric_states[key] = state if mine is None else mine.merge(state)
+        self._merge_metric_states(other.metric_states)
         if self.scores is not None and other.scores is not None:
             self.scores.merge(other.scores)
         if self.expected is not None and other.expected is not None:
@@ -321,10 +323,10 @@ def evaluate(
                 f"{label} has neither the prediction column '{prediction_column}' nor the feature '{missing[0]}' "
                 f"needed to re-score it with version {chosen}"
             )
-        from .score import _Scorer
+        from .score import Scorer
 
         meta = contexts[chosen]["meta"]
-        fitted[chosen] = _Scorer(model, chosen, meta, project.load_model(model, chosen), label)
+        fitted[chosen] = Scorer(model, chosen, meta, project.load_model(model, chosen), label)
     executor = None if dataset is None else project.executor
     shipped = executor is not None and executor.ships_tasks
     if by_column and shipped:

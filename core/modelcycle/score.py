@@ -122,7 +122,7 @@ def score(
     else:
         raise DataError(f"cannot score a {type(source).__name__}: give a pandas DataFrame, a dataset name or a URL")
     fitted = project.load_model(model, version)
-    scorer = _Scorer(model, version, meta, fitted, label)
+    scorer = Scorer(model, version, meta, fitted, label)
 
     def progress_rows(rows: int) -> None:
         step(f"scored {rows:,} rows")
@@ -292,7 +292,7 @@ def _frame_batches(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
 # -- one batch ------------------------------------------------------------------------------
 
 
-class _Scorer:
+class Scorer:
     """Checks, coerces and scores batches against one version's feature schema."""
 
     def __init__(self, model: str, version: int, meta: dict[str, Any], fitted: Any, label: str) -> None:

@@ -25,8 +25,6 @@ from modelcycle.errors import DataError, ModelcycleError, SettingsError
 from modelcycle.interfaces import Executor
 from modelcycle.settings import Field, Section
 
-COMPRESSED = (".gz", ".bz2", ".zst", ".xz")
-
 
 class DaskOptions(Section):
     address: str | None = Field(
@@ -125,6 +123,7 @@ class DaskExecutor(Executor):
     def _text_partitions(self, dataset: Any, url: str, options: dict[str, Any], storage: dict[str, Any]) -> list[Any]:
         import dask
         from dask.bytes import read_bytes
+        from modelcycle.score import COMPRESSED
 
         compressed = url.lower().endswith(COMPRESSED)
         if dataset.format == "csv" and url.endswith(".tsv") and "sep" not in options:
