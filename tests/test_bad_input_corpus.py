@@ -395,6 +395,14 @@ CASES: list[Case] = [
     C("name-dotdot-scenario-run", "scenario run ../x", "unknown scenario '../x'"),
     C("name-unknown-scenario-runs", "scenario runs weekly", "unknown scenario 'weekly'"),
     C("name-dotdot-scenario-runs", "scenario runs ../x", "scenario name '../x' is not allowed"),
+    # -- checks name what can be produced, and whose evaluations they judge
+    C("settings-check-metric-typo", "status", "checks.auc_floor.metric: check 'auc_floor' names 'rocauc', which no "
+      "metric, drift result or estimate produces; did you mean 'roc_auc'?", replace('metric = "roc_auc"',
+                                                                                  'metric = "rocauc"')),
+    C("settings-check-metric-drift-field-missing", "check", "checks.auc_floor.metric: check 'auc_floor' names "
+      "'drift.columns.x0'", replace('metric = "roc_auc"', 'metric = "drift.columns.x0"')),
+    C("settings-check-version", "status", "checks.auc_floor.version:", replace('metric = "roc_auc"',
+                                                                             'metric = "roc_auc"\nversion = "all"')),
 ]
 # fmt: on
 

@@ -141,7 +141,7 @@ metric = "drift.share"
 max = -1
 [checks.empty]
 model = "m"
-metric = "estimated.nothing"
+metric = "estimated.log_loss"
 min = 0
 """
     project = project_for(tmp_path, checks, inbox.port, webhook.server_port)
@@ -159,7 +159,9 @@ min = 0
         results["warn"]["message"].startswith("roc_auc = 0.9") and "below soft_min 0.999" in results["warn"]["message"]
     )
     assert results["err"]["message"].startswith("drift.share = 0") and "above max -1" in results["err"]["message"]
-    assert results["empty"]["message"] == "evaluation 1 has no value for 'estimated.nothing'"
+    assert results["empty"]["message"].startswith(
+        "evaluation 1 (version 1) has no estimate 'log_loss' for this version (estimated: accuracy,"
+    )
     status = project.status("m")[0]
     assert status["status"] == "ERROR" and status["active_version"] == 1 and status["latest_evaluation"]["id"] == 1
 
@@ -363,3 +365,193 @@ def test_a_broken_alert_template_fails_when_the_project_opens(tmp_path: Path) ->
     checks = AUC_CHECK.format(min=0.5, soft=0.6).replace('cooldown = "1h"', 'cooldown = "1h"\nsubject = "{value:.2f"')
     with pytest.raises(SettingsError, match=r"^modelcycle.toml: alerts: a template is not valid: "):
         project_for(tmp_path, checks, 1, 1)
+
+
+# -- checks and status follow the active version; EMPTY says why ----------------------------------
+
+FOLLOW_CHECKS = """
+[alerts]
+on = []
+[checks.auc]
+model = "m"
+metric = "roc_auc"
+min = 0.9
+[checks.auc_any]
+model = "m"
+metric = "roc_auc"
+version = "any"
+min = 0.9
+"""
+
+
+def flipped(project) -> pd.DataFrame:
+    """The feedback with every label wrong: any version scores an roc_auc far below 0.9 on it."""
+    feedback = pd.read_parquet(project.settings.root / "feedback.parquet")
+    return feedback.assign(target=1 - feedback["target"])
+
+
+def test_a_challenger_evaluation_changes_neither_status_nor_checks(tmp_path: Path, capsys) -> None:
+    project = project_for(tmp_path, FOLLOW_CHECKS, 1, 1)
+    project.train("m")
+    project.train("m")  # version 2, active ("always")
+    active = project.evaluate("m", str(project.settings.root / "feedback.parquet"))
+    assert active["version"] == 2 and active["active_version"] == 2
+    before = project.run_checks(["auc"])[0]
+    assert (before["outcome"], before["version"], before["evaluation"]) == ("OK", 2, active["id"])
+    status_before = project.status("m")[0]
+
+    challenger = project.evaluate("m", flipped(project), version=1)  # as `evaluate m FILE --version 1`
+    assert challenger["version"] == 1 and challenger["active_version"] == 2 and challenger["metrics"]["roc_auc"] < 0.9
+    after = project.run_checks(["auc"])[0]
+    assert (after["outcome"], after["version"], after["evaluation"], after["value"]) == (
+        "OK",
+        2,
+        active["id"],
+        before["value"],
+    )
+    status = project.status("m")[0]
+    assert status["status"] == status_before["status"] == "OK"
+    assert status["latest_evaluation"] == status_before["latest_evaluation"]
+    assert status["latest_evaluation"]["id"] == active["id"] and status["latest_evaluation"]["version"] == 2
+
+    seen = project.run_checks(["auc_any"])[0]  # opted in: the challenger's evaluation is judged
+    assert (seen["outcome"], seen["version"], seen["evaluation"]) == ("ERROR", 1, challenger["id"])
+    assert project.status("m")[0]["status"] == "ERROR"
+
+    history = project.history("m")
+    assert history[["id", "version", "challenger"]].to_dict("records") == [
+        {"id": active["id"], "version": 2, "challenger": False},
+        {"id": challenger["id"], "version": 1, "challenger": True},
+    ]
+    with pytest.raises(SystemExit) as info:
+        main(["--project", str(project.settings.root), "history", "m", "--metric", "roc_auc"])
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if "version" in line)
+    assert info.value.code == 0 and "challenger" in header
+    rows = [[cell.strip() for cell in line.split("│")] for line in out.splitlines() if line.strip().startswith("20")]
+    assert [(r[1], r[2]) for r in rows] == [("2", ""), ("1", "yes")]
+
+
+def test_after_an_activation_a_result_about_the_old_version_no_longer_sets_the_status(tmp_path: Path) -> None:
+    project = project_for(tmp_path, FOLLOW_CHECKS, 1, 1)
+    project.train("m")
+    project.train("m")
+    project.evaluate("m", flipped(project))  # version 2 is bad
+    assert project.run_checks(["auc"])[0]["outcome"] == "ERROR"
+    project.activate("m", 1, reason="roll back the bad one")
+    shown = project.status("m")[0]["checks"][0]
+    assert (shown["outcome"], shown["message"]) == (
+        "EMPTY",
+        "judged version 2, which is no longer active: run the check again",
+    )
+    again = project.run_checks(["auc"])[0]
+    assert again["outcome"] == "EMPTY"
+    assert again["message"] == (
+        "no evaluation yet of the active version 1: model 'm' has only evaluations of other versions "
+        '(challengers; set version = "any" to judge them)'
+    )
+    assert project.status("m")[0]["latest_evaluation"] is None
+
+
+def test_empty_says_there_is_no_evaluation_yet(tmp_path: Path) -> None:
+    project = project_for(tmp_path, FOLLOW_CHECKS, 1, 1)
+    assert (
+        project.run_checks()[0]["message"] == "no evaluation yet: model 'm' has none (run 'modelcycle evaluate m DATA')"
+    )
+    project.train("m")
+    result = project.run_checks(["auc"])[0]
+    assert (result["outcome"], result["message"]) == (
+        "EMPTY",
+        "no evaluation yet: model 'm' has none (run 'modelcycle evaluate m DATA')",
+    )
+
+
+def test_empty_says_the_active_version_has_no_such_metric(tmp_path: Path) -> None:
+    # the task is inferred at training, so a regression metric is accepted when the project opens
+    checks = '[alerts]\non = []\n[checks.err]\nmodel = "m"\nmetric = "rmse"\nmax = 1\n'
+    project = trained(project_for(tmp_path, checks, 1, 1))
+    result = project.run_checks()[0]
+    assert result["outcome"] == "EMPTY" and result["version"] == 1
+    assert result["message"].startswith("evaluation 1 (version 1): the version has no metric 'rmse' (it measured: ")
+    assert "roc_auc" in result["message"]
+
+
+def test_empty_says_the_evaluated_data_has_no_labels(tmp_path: Path) -> None:
+    project = project_for(tmp_path, FOLLOW_CHECKS, 1, 1)
+    project.train("m")
+    unlabelled = pd.read_parquet(project.settings.root / "feedback.parquet").drop(columns=["target"])
+    record = project.evaluate("m", unlabelled)
+    assert record["labeled_rows"] == 0
+    result = project.run_checks(["auc"])[0]
+    assert result["outcome"] == "EMPTY" and result["evaluation"] == record["id"]
+    assert result["message"] == (
+        f"evaluation {record['id']} (version 1): no labels in the evaluated data (0 labelled rows), "
+        "so no 'roc_auc' was measured"
+    )
+
+
+def test_alerts_on_empty_are_sent_only_when_asked_for(tmp_path: Path) -> None:
+    checks = FOLLOW_CHECKS.replace("on = []", 'on = ["EMPTY"]\nnotify = ["box"]')
+    project = project_for(tmp_path, checks, 1, 1)
+    project.train("m")
+    results = project.run_checks(["auc"])
+    assert results[0]["outcome"] == "EMPTY"
+    sent = [json.loads(project.store.get(key)) for key in project.store.list("outbox/box")]
+    assert len(sent) == 1 and "is EMPTY" in sent[0]["subject"]
+    assert "no evaluation yet: model 'm' has none" in sent[0]["text"]
+    default = project_for(tmp_path / "default", FOLLOW_CHECKS.replace("on = []", 'notify = ["box"]'), 1, 1)
+    default.train("m")
+    assert default.run_checks(["auc"])[0]["outcome"] == "EMPTY"
+    assert default.store.list("outbox/box") == []  # ERROR and WARNING only, by default
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        "roc_auc",
+        "metrics.f1",
+        "training.accuracy",
+        "estimated.roc_auc",
+        "estimated.rmse",  # any registered metric's estimate: the task is left to be inferred
+        "estimated_bands.roc_auc.high",
+        "drift.share",
+        "drift.drifted_columns",
+        "drift.columns.mean_radius.statistic",
+        "drift.columns.mean_radius.any_new_field",
+        "drift.prediction.statistic",
+        "labeled_rows",
+    ],
+)
+def test_a_check_may_name_what_an_evaluation_can_hold(tmp_path: Path, metric: str) -> None:
+    project = project_for(tmp_path, f'[checks.c]\nmodel = "m"\nmetric = "{metric}"\nmax = 1e9\n', 1, 1)
+    assert project.settings.checks["c"].metric == metric
+
+
+@pytest.mark.parametrize(
+    ("metric", "task", "expected"),
+    [
+        (
+            "rocauc",
+            None,
+            "names 'rocauc', which no metric, drift result or estimate produces; did you mean 'roc_auc'? ",
+        ),
+        ("estimated.nothing", None, "names 'estimated.nothing', which no metric"),
+        ("drift.columns.age", None, "names 'drift.columns.age', which no metric"),
+        ("drift.sharee", None, "did you mean 'drift.share'? "),
+        ("roc_auc", "regression", "names 'roc_auc', which no metric, drift result or estimate produces; "),
+    ],
+)
+def test_a_check_naming_what_nothing_produces_is_a_settings_error(
+    tmp_path: Path, metric: str, task: str | None, expected: str
+) -> None:
+    checks = f'[checks.typo]\nmodel = "m"\nmetric = "{metric}"\nmin = 0\n'
+    folder = project_for(tmp_path, "", 1, 1).settings.root
+    text = (folder / "modelcycle.toml").read_text()
+    if task is not None:
+        text = text.replace("threads = 1", f'threads = 1\ntask = "{task}"')
+    (folder / "modelcycle.toml").write_text(text + checks)
+    with pytest.raises(SettingsError) as info:
+        open_project(folder)
+    message = str(info.value)
+    assert message.startswith("modelcycle.toml: checks.typo.metric: check 'typo' names ") and expected in message
+    assert "\n" not in message

@@ -174,7 +174,7 @@ def test_history_and_its_commands(trained, capsys) -> None:
         project.evaluate("m", feedback.sample(100, random_state=i))
     frame = project.history("m")
     assert list(frame["id"]) == [1, 2, 3] and "roc_auc" in frame.columns and "drift.share" in frame.columns
-    assert list(project.history("m", "roc_auc").columns) == ["id", "evaluated_at", "version", "roc_auc"]
+    assert list(project.history("m", "roc_auc").columns) == ["id", "evaluated_at", "version", "challenger", "roc_auc"]
     folder = str(project.settings.root)
     with pytest.raises(SystemExit) as info:
         main(["--project", folder, "history", "m", "--metric", "roc_auc", "--json"])

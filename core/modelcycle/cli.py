@@ -183,6 +183,7 @@ def history(state: State, model: str, metric: str | None, as_json: bool) -> None
                     "id": int(r["id"]),
                     "evaluated_at": r["evaluated_at"].isoformat(),
                     "version": int(r["version"]),
+                    "challenger": r["challenger"],
                     "value": None if r[metric] != r[metric] else r[metric],
                 }
                 for r in frame.to_dict("records")
@@ -203,6 +204,8 @@ def history(state: State, model: str, metric: str | None, as_json: bool) -> None
 
 
 def _cell(value: Any) -> str:
+    if value is None or isinstance(value, bool):  # a flag (challenger) shows only when set
+        return "yes" if value else ""
     if isinstance(value, float):
         return "" if value != value else f"{value:.4g}"
     if hasattr(value, "isoformat"):

@@ -524,6 +524,7 @@ def _record(
     return {
         "model": model,
         "version": version,
+        "active_version": (project.registry.active(model) or {}).get("version"),  # another: a challenger's
         "evaluated_at": datetime.now(UTC).isoformat(),
         "rows": state.rows,
         "labeled_rows": state.labeled,
@@ -540,13 +541,16 @@ def _record(
 
 
 def history_frame(records: list[dict[str, Any]], metric: str | None = None) -> pd.DataFrame:
-    """One row per evaluation: time, version, rows, every metric, drift share, estimates."""
+    """One row per evaluation: time, version (and whether it was a challenger's), rows, every metric,
+    drift share, estimates."""
     rows = []
     for r in records:
         row: dict[str, Any] = {
             "id": r["id"],
             "evaluated_at": pd.Timestamp(r["evaluated_at"]),
             "version": r["version"],
+            # evaluated while another version was active (None: no version was active, or not recorded)
+            "challenger": None if r.get("active_version") is None else r["version"] != r["active_version"],
             "rows": r["rows"],
             "labeled_rows": r["labeled_rows"],
         }
@@ -554,10 +558,11 @@ def history_frame(records: list[dict[str, Any]], metric: str | None = None) -> p
         row["drift.share"] = (r.get("drift") or {}).get("share")
         row.update({f"estimated.{k}": v for k, v in (r.get("estimated") or {}).items()})
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=None if rows else ["id", "evaluated_at", "version", "rows", "labeled_rows"])
+    empty = ["id", "evaluated_at", "version", "challenger", "rows", "labeled_rows"]
+    frame = pd.DataFrame(rows, columns=None if rows else empty)
     if metric is not None:
         if metric not in frame.columns and rows:
-            known = ", ".join(c for c in frame.columns if c not in ("id", "evaluated_at", "version"))
+            known = ", ".join(c for c in frame.columns if c not in ("id", "evaluated_at", "version", "challenger"))
             raise NotFoundError(f"no metric '{metric}' in the history; recorded: {known}")
-        frame = frame[["id", "evaluated_at", "version", metric]] if rows else frame
+        frame = frame[["id", "evaluated_at", "version", "challenger", metric]] if rows else frame
     return frame

@@ -351,16 +351,18 @@ class Project:
         self._require_model(model)
         return history_frame(journal(self, model).summaries(), metric)
 
-    def latest_evaluation(self, model: str) -> dict[str, Any] | None:
-        from .history import journal
+    def latest_evaluation(self, model: str, version: int | None = None) -> dict[str, Any] | None:
+        """The newest evaluation of `model`; of `version` only, when given (the active one, say)."""
+        from .history import journal, latest_of
 
-        return journal(self, model).last()[1]
+        return latest_of(journal(self, model), version)
 
-    def evaluations_before(self, model: str, evaluation_id: int) -> dict[str, Any] | None:
-        """The evaluation recorded just before `evaluation_id` (a check's "previous" baseline)."""
-        from .history import journal
+    def evaluations_before(self, model: str, evaluation_id: int, version: int | None = None) -> dict[str, Any] | None:
+        """The evaluation recorded before `evaluation_id` (of `version` only, when given): a check's
+        "previous" baseline."""
+        from .history import journal, latest_of
 
-        return journal(self, model).get(evaluation_id - 1)
+        return latest_of(journal(self, model), version, before=evaluation_id)
 
     # -- checks, alerts, status ---------------------------------------------------------------
 
@@ -406,16 +408,21 @@ class Project:
         return self._notifiers[name]
 
     def status(self, model: str | None = None) -> list[dict[str, Any]]:
-        """Per model: active version, latest evaluation, and the worst latest check outcome."""
+        """Per model: active version, its latest evaluation, and the worst latest check outcome.
+
+        Challenger evaluations (of other versions) change none of it; a check result recorded
+        for a version no longer active counts as EMPTY until the check runs again.
+        """
         from .checks import latest_results, worst
 
         models = [model] if model is not None else sorted(self.settings.models)
         out = []
         for name in models:
             self._require_model(name)
-            results = latest_results(self, name)
-            latest = self.latest_evaluation(name)
             active = self.registry.active(name)
+            results = latest_results(self, name)
+            # the active version's: a challenger's evaluation never stands for the model in production
+            latest = self.latest_evaluation(name, active["version"]) if active else None
             out.append(
                 {
                     "model": name,

@@ -144,6 +144,11 @@ class ModelSettings(Section):
 class CheckSettings(Section):
     model: str = Field(description="The model whose latest evaluation is checked.")
     metric: str = Field(description="A field of the latest evaluation, e.g. roc_auc, drift.share.")
+    version: Literal["active", "any"] = Field(
+        "active",
+        description='Whose evaluations are judged: "active", the version active when the check runs; "any", the '
+        "latest evaluation of any version (challengers included).",
+    )
     type: str = Field("threshold", description="A check type plugin.")
     min: float | None = Field(None, description="ERROR below.")
     soft_min: float | None = Field(None, description="WARNING below.")
