@@ -437,3 +437,54 @@ def test_time_stays_small(board, tmp_path: Path) -> None:
     started = time.perf_counter()
     build(board, tmp_path / "again.html")
     assert time.perf_counter() - started < 3
+
+
+def test_challenger_evaluations_are_shown_beside_the_active_versions_in_chromium(browser, tmp_path: Path) -> None:
+    """Evaluating version 1 after version 2 is active: the headline, drift and prediction stay the
+    active version's; the challenger's evaluation is listed beside it and marked in the history."""
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    diabetes = frames()["diabetes"]
+    diabetes.iloc[:330].to_parquet(folder / "diabetes.parquet", index=False)
+    (folder / "modelcycle.toml").write_text(
+        '[project]\nname = "challengers"\n[datasets.d]\nurl = "diabetes.parquet"\n'
+        '[models.r]\ndataset = "d"\ntarget = "target"\nparams = { max_iter = 20 }\nthreads = 1\n'
+        '[checks.rmse]\nmodel = "r"\nmetric = "rmse"\nmax = 1000\n'
+    )
+    project = open_project(folder)
+    project.train("r")
+    project.train("r")  # version 2, active
+    rest = diabetes.iloc[330:].reset_index(drop=True)
+    own = project.evaluate("r", rest)
+    project.run_checks()
+    worse = rest.assign(target=rest["target"] * 3)
+    challenger = project.evaluate("r", worse, version=1)
+    assert (own["version"], challenger["version"]) == (2, 1)
+
+    path = build(project, tmp_path / "board.html")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri(), wait_until="load")
+    table = page.locator("#model-r table.by-version")
+    assert page.get_by_role("heading", name="Latest evaluation of each version").is_visible()
+    rows = [[c.strip() for c in row.locator("td").all_inner_texts()] for row in table.locator("tbody tr").all()]
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("2", "active", str(own["id"])),
+        ("1", "challenger", str(challenger["id"])),
+    ]
+    assert rows[0][4] == charts.fmt(own["metrics"]["rmse"]) and rows[1][4] == charts.fmt(challenger["metrics"]["rmse"])
+    # the drift section and the overview card speak of the active version's latest evaluation
+    drift_heading = page.locator("#model-r h4", has_text="Latest evaluation of the active version").inner_text()
+    assert drift_heading.startswith(f"Latest evaluation of the active version ({own['id']},")
+    card = page.locator("a.card", has_text="r").inner_text()
+    assert charts.fmt(own["metrics"]["rmse"]) in card and charts.fmt(challenger["metrics"]["rmse"]) not in card
+    history = page.locator("#model-r details table tbody tr")
+    marked = [history.nth(i).locator("td").nth(2).inner_text().strip() for i in range(history.count())]
+    assert marked == ["1 challenger", "2"]  # newest first
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-challengers.png"), full_page=True)
+    context.close()
+    assert errors == []
+    assert project.status("r")[0]["status"] == "OK"

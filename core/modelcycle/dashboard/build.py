@@ -78,6 +78,11 @@ def _newest(items: list[dict[str, Any]], limit: int = TABLE_ROWS) -> list[dict[s
     return list(reversed(items[-limit:]))
 
 
+def _challenger(record: dict[str, Any]) -> bool:
+    """Whether an evaluation was of another version than the one active when it ran."""
+    return record.get("active_version") is not None and record.get("version") != record.get("active_version")
+
+
 def _attachment(project: Project, model: str, version: int, name: str) -> tuple[dict[str, Any] | None, str | None]:
     """(parsed attachment, None) or (None, why it is not shown)."""
     try:
@@ -388,7 +393,13 @@ class Collector:
         task = (shown or {}).get("task") or (settings.task if settings else None)
         primary = (shown or {}).get("primary_metric") or (settings.primary_metric if settings else None)
         total, sample, newest = read_history(project, name) if versions else (0, [], [])
-        latest = newest[-1] if newest else None
+        # the active version's latest evaluation is the model's; a challenger's is shown beside it, never for it
+        if active is not None:
+            latest = next((r for r in reversed(newest) if r.get("version") == active), None)
+            latest = latest or project.latest_evaluation(name, active)
+        else:
+            latest = newest[-1] if newest else None
+        sample = [r for r in sample if not _challenger(r)]  # the charts follow the version in production
         if primary is None and latest is not None:
             primary = next(iter(latest.get("metrics") or latest.get("estimated") or {}), None)
         checks_latest = self.redact([self.check_row(r) for r in status.get("checks") or []])
@@ -420,6 +431,7 @@ class Collector:
         out["version_metrics"] = metric_names[:6]
         out["versions"] = self.redact([self.version_row(v, primary) for v in _newest(versions)])
         out["evaluations"] = self.redact([self.evaluation_row(r, primary) for r in reversed(newest)])
+        out["by_version"] = self.redact(self.by_version(latest, newest, active, primary))
         out["metric_charts"] = self.metric_charts(sample, times, primary, model_checks, ids_to_time)
         out["drift_chart"] = self.drift_chart(sample, times, model_checks, ids_to_time)
         out["other_charts"] = self.other_check_charts(model_checks, ids_to_time)
@@ -547,6 +559,22 @@ class Collector:
             "activate": decision.get("activate"),
         }
 
+    def by_version(
+        self, latest: dict[str, Any] | None, newest: list[dict[str, Any]], active: int | None, primary: str | None
+    ) -> list[dict[str, Any]]:
+        """The active version's latest evaluation, then each challenger's latest among the newest
+        evaluations, newest first: empty when no other version was evaluated lately."""
+        if active is None:
+            return []
+        seen: dict[Any, dict[str, Any]] = {}
+        for r in reversed(newest):
+            if r.get("version") != active and r.get("version") not in seen:
+                seen[r.get("version")] = r
+        if not seen:
+            return []
+        rows = [{**self.evaluation_row(latest, primary), "role": "active"}] if latest else []
+        return rows + [{**self.evaluation_row(r, primary), "role": "challenger"} for r in seen.values()]
+
     @staticmethod
     def evaluation_row(r: dict[str, Any], primary: str | None) -> dict[str, Any]:
         drift = r.get("drift") or {}
@@ -567,6 +595,7 @@ class Collector:
             "drifted": ", ".join(str(c) for c in drifted[:4])
             + (f" +{len(drifted) - 4} more" if len(drifted) > 4 else ""),
             "dataset": dataset.get("name") or dataset.get("url"),
+            "challenger": _challenger(r),
         }
 
     @staticmethod
