@@ -142,8 +142,11 @@ class ModelSettings(Section):
 
 
 class CheckSettings(Section):
-    model: str = Field(description="The model whose latest evaluation is checked.")
-    metric: str = Field(description="A field of the latest evaluation, e.g. roc_auc, drift.share.")
+    model: str = Field(description="The model whose latest evaluation (of its active version) is checked.")
+    metric: str = Field(
+        description="A field of that evaluation, e.g. roc_auc, drift.share, estimated.roc_auc; a name nothing "
+        "can produce is an error."
+    )
     version: Literal["active", "any"] = Field(
         "active",
         description='Whose evaluations are judged: "active", the version active when the check runs; "any", the '
