@@ -353,12 +353,19 @@ def test_max_drop_against_training_and_previous(tmp_path: Path, inbox, webhook) 
     project = trained(project_for(tmp_path, checks, inbox.port, webhook.server_port))
     first = {r["check"]: r for r in project.run_checks()}
     assert first["drop"]["outcome"] == "EMPTY" and first["vs_training"]["outcome"] == "OK"
+    assert first["drop"]["message"].endswith(
+        "no baseline to compare with yet (no earlier evaluation of the version to compare with yet)"
+    )
     feedback = pd.read_parquet(project.settings.root / "feedback.parquet")
     feedback["target"] = 1 - feedback["target"]  # the world flipped: accuracy collapses
     project.evaluate("m", feedback)
     second = {r["check"]: r for r in project.run_checks()}
     assert second["drop"]["outcome"] == "ERROR" and "dropped" in second["drop"]["message"]
     assert second["vs_training"]["outcome"] == "ERROR"
+    project.train("m")  # version 2, active: its first evaluation has no earlier one of its own
+    project.evaluate("m", str(project.settings.root / "feedback.parquet"))
+    third = {r["check"]: r for r in project.run_checks()}
+    assert (third["drop"]["outcome"], third["drop"]["version"]) == ("EMPTY", 2)
 
 
 def test_a_broken_alert_template_fails_when_the_project_opens(tmp_path: Path) -> None:

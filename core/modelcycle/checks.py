@@ -212,7 +212,7 @@ def latest_results(project: Project, model: str | None = None) -> list[dict[str,
     return out
 
 
-RECORD_FIELDS = ("rows", "labeled_rows", "seconds")  # numbers every evaluation record holds
+RECORD_FIELDS = ("rows", "labeled_rows", "seconds", "version", "active_version", "mode")  # fields of every record
 DRIFT_FIELDS = ("share", "drifted_columns")  # drift results of the whole evaluation
 DRIFT_GROUPS = {"columns": 2, "prediction": 1, "label": 1}  # drift.<group>.<parts…>: how many parts at least
 

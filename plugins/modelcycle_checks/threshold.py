@@ -45,7 +45,12 @@ class ThresholdCheck(CheckType):
         if check.soft_max is not None and value > check.soft_max:
             return "WARNING", f"{metric} = {_fmt(value)} is above soft_max {_fmt(check.soft_max)}"
         if baseline is None and (check.max_drop is not None or check.max_rise is not None) and not _absolute(check):
-            return "EMPTY", f"{metric} = {_fmt(value)}: no baseline to compare with yet"
+            why = (
+                "the evaluated version has no validation value of it"
+                if getattr(check, "baseline", "training") == "training"
+                else "no earlier evaluation of the version to compare with yet"
+            )
+            return "EMPTY", f"{metric} = {_fmt(value)}: no baseline to compare with yet ({why})"
         return "OK", f"{metric} = {_fmt(value)} is within thresholds"
 
 
