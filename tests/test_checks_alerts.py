@@ -497,6 +497,21 @@ def test_empty_says_the_evaluated_data_has_no_labels(tmp_path: Path) -> None:
     )
 
 
+def test_empty_says_a_metric_is_undefined_on_the_evaluated_rows(tmp_path: Path) -> None:
+    project = project_for(tmp_path, FOLLOW_CHECKS, 1, 1)
+    project.train("m")
+    feedback = pd.read_parquet(project.settings.root / "feedback.parquet")
+    one_class = feedback[feedback["target"] == 1]
+    record = project.evaluate("m", one_class)
+    assert record["metrics"]["roc_auc"] is None
+    result = project.run_checks(["auc"])[0]
+    assert (result["outcome"], result["message"]) == (
+        "EMPTY",
+        f"evaluation {record['id']} (version 1): 'roc_auc' is undefined on its {len(one_class)} labelled rows "
+        "(one class only, or no probabilities in the data)",
+    )
+
+
 def test_alerts_on_empty_are_sent_only_when_asked_for(tmp_path: Path) -> None:
     checks = FOLLOW_CHECKS.replace("on = []", 'on = ["EMPTY"]\nnotify = ["box"]')
     project = project_for(tmp_path, checks, 1, 1)

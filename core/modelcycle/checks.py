@@ -124,6 +124,11 @@ def _no_value(path: str, record: dict[str, Any], training: dict[str, Any]) -> st
     metric = parts[-1] if head == "metrics" else path
     if not record.get("labeled_rows"):
         return f"{at}: no labels in the evaluated data (0 labelled rows), so no '{metric}' was measured"
+    if metric in (record.get("metrics") or {}):
+        return (
+            f"{at}: '{metric}' is undefined on its {record.get('labeled_rows')} labelled rows "
+            "(one class only, or no probabilities in the data)"
+        )
     known = ", ".join(sorted(record.get("metrics") or {})) or "none"
     return f"{at}: the version has no metric '{metric}' (it measured: {known})"
 
