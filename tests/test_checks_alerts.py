@@ -577,3 +577,14 @@ def test_a_check_naming_what_nothing_produces_is_a_settings_error(
     message = str(info.value)
     assert message.startswith("modelcycle.toml: checks.typo.metric: check 'typo' names ") and expected in message
     assert "\n" not in message
+
+
+def test_the_init_template_shows_the_version_opt_in_and_empty_alerts() -> None:
+    from importlib.resources import files
+
+    lines = files("modelcycle").joinpath("template.toml").read_text(encoding="utf-8").splitlines()
+    check = lines.index("# [checks.auc_floor]")
+    alerts = lines.index("# [alerts]")
+    assert any(line.startswith('# version = "any"') for line in lines[check : check + 6])
+    on = next(line for line in lines[alerts:] if line.startswith("# on = "))
+    assert '"EMPTY"' in on
