@@ -105,7 +105,10 @@ def on_holdout(
             return Comparison(alone, problem=problem)
         X = frame.iloc[positions[keep]][columns]
         fitted = project.load_model(model, version)
-        inc_pred, inc_proba, inc_labels = predict(fitted, X, candidate.task, meta.get("threshold"))
+        threshold = meta.get("threshold")
+        inc_pred, inc_proba, inc_labels = (
+            predict(fitted, X, candidate.task, threshold) if len(X) else _nothing(candidate.labels)
+        )
     except ModelcycleError as exc:
         return Comparison(alone, problem=f"active version {version} cannot be measured ({exc})")
     problem = _other_classes(version, inc_labels, candidate)
@@ -151,7 +154,7 @@ def on_dataset(
             raise DataError(f"{where}: column '{label}' has non-numeric labels for a regression")
         y = numbers.to_numpy(dtype="float64")
     elif len(y):
-        y = _as_labels(y, candidate.labels, label, where)
+        y = _as_labels(y, [c.item() if hasattr(c, "item") else c for c in candidate.labels], label, where)
     features = [{"name": c, "dtype": str(frame[c].dtype), "kind": _kind(frame[c])} for c in candidate.features]
     meta = {"features": features, "task": candidate.task, "threshold": candidate.threshold}
     pred, proba, _ = Scorer(model, 0, meta, candidate.fitted, where).predict(rows) if len(rows) else _nothing()
@@ -186,7 +189,7 @@ def _trained_on(
     except ModelcycleError as exc:  # e.g. changed bytes: never a reason to trust the rows
         return nothing, f"active version {version}'s row fingerprint cannot be read ({exc})"
     if data is None:
-        return nothing, f"active version {version} has no row fingerprint (it predates them)"
+        return nothing, f"active version {version} was stored without a row fingerprint"
     try:
         seen = RowSet.from_bytes(data)
     except ValueError as exc:
