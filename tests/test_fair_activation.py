@@ -136,14 +136,18 @@ def test_too_few_unseen_rows_refuse_and_name_min_rows(tmp_path: Path) -> None:
     )
 
 
-def test_min_rows_applies_to_the_rows_left(tmp_path: Path) -> None:
+def test_min_rows_applies_to_the_rows_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "p"
     folder.mkdir()
     rows(400, 0).to_csv(folder / "d.csv", index=False)
     configure(folder, TREE).train("m")
-    decision = configure(folder, LINEAR).train("m").decision  # the same split: all 80 holdout rows are unseen
-    assert (decision["rows_compared"], decision["rows_excluded"]) == (80, 0)
-    assert "only 80 holdout rows" in decision["reason"] and "fewer than min_rows 100" in decision["reason"]
+    configure(folder, LINEAR)
+    with pytest.raises(SystemExit) as done:  # the same split: all 80 holdout rows are unseen
+        main(["--project", str(folder), "train", "m"])
+    lines = capsys.readouterr().out.splitlines()
+    assert done.value.code == 0 and lines[1].startswith("  not activated: only 80 holdout rows that active version 1")
+    assert "fewer than min_rows 100" in lines[1]
+    assert lines[2] == "  compared on 80 rows (holdout-unseen), 0 excluded as training rows"
     decision = configure(folder, LINEAR, "min_rows = 50").train("m").decision
     assert decision["rows_compared"] == 80 and decision["p_value"] is not None
 

@@ -41,8 +41,7 @@ _TAG_NUMBER, _TAG_TIME, _TAG_TEXT = _U(0x9E3779B97F4A7C15), _U(0xC2B2AE3D27D4EB4
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: every input bit moves every output bit."""
-    z = z.copy()
+    """splitmix64's finaliser: every input bit moves every output bit (in place: give it a temporary)."""
     z ^= z >> _U(30)
     z *= _U(0xBF58476D1CE4E5B9)
     z ^= z >> _U(27)
