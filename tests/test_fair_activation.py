@@ -190,3 +190,36 @@ def test_on_a_labelled_dataset_leaves_out_rows_either_version_was_trained_on(
     # fingerprint (0.4 % each, so about 3 of the 400 fresh rows); the 10 unlabelled rows are not compared
     assert 50 <= decision["rows_excluded"] <= 58 and decision["rows_compared"] + decision["rows_excluded"] == 450
     assert decision["candidate"]["roc_auc"] > decision["incumbent"]["roc_auc"] and decision["p_value"] < 0.05
+
+
+def test_a_changed_fingerprint_is_not_trusted(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    rows(1000, 0).to_csv(folder / "d.csv", index=False)
+    first = configure(folder, LINEAR).train("m")
+    stored = folder / ".modelcycle" / first.metadata["attachments"]["rows.bloom"]["key"]
+    stored.write_bytes(stored.read_bytes()[:-8] + b"\0" * 8)  # someone changed it after it was stored
+    decision = configure(folder, LINEAR).train("m").decision
+    assert decision["compared_on"] == "holdout" and (decision["rows_compared"], decision["rows_excluded"]) == (200, 0)
+    assert decision["note"].startswith("active version 1's row fingerprint cannot be read (rows.bloom of model 'm'")
+    assert "does not match its recorded sha256" in decision["note"]
+    assert decision["note"].endswith(": compared on the whole holdout")
+
+
+def test_on_a_labelled_dataset_against_a_version_without_fingerprint(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    train = rows(1000, 0)
+    train.to_csv(folder / "d.csv", index=False)
+    trained, _ = random_split(1000)
+    pd.concat([rows(300, 7), train.iloc[trained[:40]]]).to_csv(folder / "fb.csv", index=False)
+    project = configure(folder, TREE)
+    project.train("m")
+    legacy = legacy_copy(project, "m", 1)
+    decision = configure(folder, LINEAR, 'on = "fb"').train("m").decision
+    # version 1's copy cannot say which rows it saw; the candidate's own training rows still go
+    assert decision["compared_on"] == "fb" and 40 <= decision["rows_excluded"] <= 45
+    assert decision["rows_compared"] + decision["rows_excluded"] == 340
+    assert decision["note"] == (
+        f"active version {legacy} was stored without a row fingerprint: only the candidate's training rows are left out"
+    )
