@@ -51,9 +51,12 @@ def _mix(z: np.ndarray) -> np.ndarray:
 
 
 def _numbers(values: np.ndarray) -> np.ndarray:
-    x = np.asarray(values, dtype="float64") + 0.0  # -0.0 becomes 0.0
-    out = _mix(x.view(_U) ^ _TAG_NUMBER)
-    out[np.isnan(x)] = _MISSING
+    x = np.asarray(values, dtype="float64") + 0.0  # a fresh array; -0.0 becomes 0.0
+    missing = np.isnan(x)
+    out = x.view(_U)
+    out ^= _TAG_NUMBER
+    out = _mix(out)
+    out[missing] = _MISSING
     return out
 
 
@@ -93,19 +96,24 @@ def column_hashes(column: pd.Series) -> np.ndarray:
     return np.append(distinct, _MISSING)[codes]  # code -1 (missing) takes the trailing marker
 
 
-def row_hashes(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    """One uint64 per row over `columns`, in that order."""
-    h = np.full(len(frame), _U(len(columns)), dtype=_U)
+def row_hashes(frame: pd.DataFrame, columns: Sequence[str], rows: slice | np.ndarray | None = None) -> np.ndarray:
+    """One uint64 per row (of `rows`: a slice or positions; all by default) over `columns`, in that order."""
+    h: np.ndarray | None = None
     for name in columns:
-        h = _mix(h * _U(0x100000001B3) ^ column_hashes(frame[name]))
-    return h
+        column = frame[name] if rows is None else frame[name].iloc[rows]  # one column's rows at a time
+        if h is None:
+            h = np.full(len(column), _U(len(columns)), dtype=_U)
+        h *= _U(0x100000001B3)
+        h ^= column_hashes(column)
+        h = _mix(h)
+    return np.full(len(frame), _U(0), dtype=_U) if h is None else h
 
 
 def _chunks(frame: pd.DataFrame, columns: Sequence[str], positions: np.ndarray | None) -> Iterator[np.ndarray]:
     rows = len(frame) if positions is None else len(positions)
     for start in range(0, rows, CHUNK):
-        part = frame.iloc[start : start + CHUNK] if positions is None else frame.iloc[positions[start : start + CHUNK]]
-        yield row_hashes(part[list(columns)], columns)
+        part = slice(start, start + CHUNK) if positions is None else positions[start : start + CHUNK]
+        yield row_hashes(frame, columns, part)
 
 
 #: a fixed frame whose hashes must not change: a fingerprint made with other hashing is refused
