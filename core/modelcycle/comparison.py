@@ -51,6 +51,7 @@ class Candidate:
     rows: RowSet  # the rows it was fitted on
     metric_set: MetricSet
     value: float  # its primary metric on the holdout, shown when there is nothing to compare with
+    training: pd.DataFrame  # its feature columns as trained on: the types other data is coerced to
 
 
 def label_column(ms: ModelSettings) -> str:
@@ -137,14 +138,13 @@ def on_dataset(
     from .evaluate import _as_labels
     from .score import Scorer
 
+    if current is None:  # nothing to compare with: the candidate's holdout value is shown
+        return Comparison(Side(None, candidate.value, lambda w: np.nan))
     where = f"dataset '{name}'"
     labelled = frame[label].notna().to_numpy()
     hashed = frame if label == candidate.target else frame.assign(**{candidate.target: frame[label]})
-    seen = candidate.rows.contains(hashed)
-    why = None
-    if current is not None:
-        inc_seen, why = _trained_on(project, model, current["version"], hashed, None)
-        seen |= inc_seen
+    inc_seen, why = _trained_on(project, model, current["version"], hashed, None)
+    seen = candidate.rows.contains(hashed) | inc_seen
     keep = labelled & ~seen
     rows = frame[keep]
     y = rows[label].to_numpy()
@@ -155,12 +155,11 @@ def on_dataset(
         y = numbers.to_numpy(dtype="float64")
     elif len(y):
         y = _as_labels(y, [c.item() if hasattr(c, "item") else c for c in candidate.labels], label, where)
-    features = [{"name": c, "dtype": str(frame[c].dtype), "kind": _kind(frame[c])} for c in candidate.features]
+    trained = candidate.training
+    features = [{"name": c, "dtype": str(trained[c].dtype), "kind": _kind(trained[c])} for c in candidate.features]
     meta = {"features": features, "task": candidate.task, "threshold": candidate.threshold}
     pred, proba, _ = Scorer(model, 0, meta, candidate.fitted, where).predict(rows) if len(rows) else _nothing()
     own = _side(candidate, None, y, pred, proba)
-    if current is None:
-        return Comparison(own, rows=len(y))
     version = current["version"]
     try:
         inc_meta = project.registry.version(model, version)

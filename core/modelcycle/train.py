@@ -320,9 +320,9 @@ def train(
         primary = metric_set.primary_metric
         refit = bool(full or ms.refit_full or len(splits) > 1)
         seen = _rows_fitted_on(frame, [*features, ms.target], splits, refit)
-        value = metrics[metric_set.primary]
+        value = np.nan if metrics[metric_set.primary] is None else metrics[metric_set.primary]
         candidate = comparison.Candidate(
-            fitted, features, ms.target, task, threshold, labels, seen, metric_set, np.nan if value is None else value
+            fitted, features, ms.target, task, threshold, labels, seen, metric_set, value, X_all
         )
         decision = _decision(
             project, model, ms, current, activate, labelled, frame, holdout_positions, y_true, pred, proba, candidate
