@@ -15,6 +15,10 @@ Row hashes are taken over a canonical form of the values, so the same values has
 whatever dtype pandas gave them: numbers (ints, floats, nullable, booleans as 0/1, and
 text that reads as a number) as float64; dates and times as UTC nanoseconds; other values
 as their text; every kind of missing value (NaN, None, NaT, pd.NA) alike.
+`pd.util.hash_pandas_object` alone would not do: it agrees on text, object and category
+columns, but hashes 1 (int64) and 1.0 (float64) apart, and a missing Int64 apart from NaN,
+so a column that gained a missing value between two trainings would never match. It is
+used only for the text of values; a probe hash stored with each set detects any change.
 """
 
 from __future__ import annotations
