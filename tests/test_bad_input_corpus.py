@@ -400,6 +400,7 @@ CASES: list[Case] = [
     C("gate-on-dataset-without-label", "train m", "dataset 'feedback' has no column 'target', the label of model 'm' (models.m.activation.on compares on it): add the labels, or set label_column", append('[models.m.activation]\npolicy = "if-better"\non = "feedback"\n'), data("feedback.csv", lambda f: f.drop(columns=["target"]))),
     C("gate-on-dataset-without-feature", "train m", "dataset 'feedback' has no column 'x2', a feature of model 'm' (models.m.activation.on compares on it)", append('[models.m.activation]\npolicy = "if-better"\non = "feedback"\n'), data("feedback.csv", lambda f: f.drop(columns=["x2"]))),
     C("gate-on-dataset-bad-label", "train m", "dataset 'feedback': value 'maybe' in column 'target' is not a class of the model (classes: 0, 1)", append('[models.m.activation]\npolicy = "if-better"\non = "feedback"\n'), data("feedback.csv", set_cell("target", 7, "maybe"))),
+    C("gate-on-dataset-text-regression-label", "train m", "dataset 'feedback': column 'target' has non-numeric labels for a regression: fix or blank them", model_key(REGRESSION), append('[models.m.activation]\npolicy = "if-better"\non = "feedback"\n'), data("feedback.csv", set_cell("target", 3, "abc"))),
     C("gate-range-min-rows", "train m", "models.m.activation.min_rows: input should be greater than or equal to 1 (got 0)", append('[models.m.activation]\nmin_rows = 0\n')),
 ]
 # fmt: on

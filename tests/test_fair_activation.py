@@ -223,3 +223,24 @@ def test_on_a_labelled_dataset_against_a_version_without_fingerprint(tmp_path: P
     assert decision["note"] == (
         f"active version {legacy} was stored without a row fingerprint: only the candidate's training rows are left out"
     )
+
+
+def test_a_regression_on_a_labelled_dataset(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+
+    def linear(n: int, seed: int) -> pd.DataFrame:
+        frame = rows(n, seed).drop(columns="y")
+        return frame.assign(y=frame["a"] * 3 - frame["b"] + np.random.default_rng(seed).normal(size=n))
+
+    linear(800, 0).to_csv(folder / "d.csv", index=False)
+    labels = linear(300, 5)
+    labels.loc[:19, "y"] = np.nan  # 20 rows still without a label
+    labels.to_csv(folder / "fb.csv", index=False)
+    regression = 'task = "regression"\n'
+    configure(folder, regression + 'estimator = "sklearn.dummy.DummyRegressor"\n', 'on = "fb"').train("m")
+    result = configure(folder, regression + 'estimator = "sklearn.linear_model.LinearRegression"\n', 'on = "fb"')
+    decision = result.train("m").decision
+    assert decision["metric"] == "rmse" and decision["compared_on"] == "fb" and decision["activate"] is True
+    assert decision["rows_compared"] + decision["rows_excluded"] == 280 and decision["rows_excluded"] <= 4
+    assert decision["candidate"]["rmse"] < 0.8 * decision["incumbent"]["rmse"] and decision["delta"] > 0

@@ -151,7 +151,7 @@ def on_dataset(
     if candidate.task == "regression":
         numbers = pd.to_numeric(rows[label], errors="coerce")
         if numbers.isna().any():
-            raise DataError(f"{where}: column '{label}' has non-numeric labels for a regression")
+            raise DataError(f"{where}: column '{label}' has non-numeric labels for a regression: fix or blank them")
         y = numbers.to_numpy(dtype="float64")
     elif len(y):
         y = _as_labels(y, [c.item() if hasattr(c, "item") else c for c in candidate.labels], label, where)
