@@ -239,8 +239,8 @@ def test_a_regression_on_a_labelled_dataset(tmp_path: Path) -> None:
     labels.to_csv(folder / "fb.csv", index=False)
     regression = 'task = "regression"\n'
     configure(folder, regression + 'estimator = "sklearn.dummy.DummyRegressor"\n', 'on = "fb"').train("m")
-    result = configure(folder, regression + 'estimator = "sklearn.linear_model.LinearRegression"\n', 'on = "fb"')
-    decision = result.train("m").decision
+    project = configure(folder, regression + 'estimator = "sklearn.linear_model.LinearRegression"\n', 'on = "fb"')
+    decision = project.train("m").decision
     assert decision["metric"] == "rmse" and decision["compared_on"] == "fb" and decision["activate"] is True
     assert decision["rows_compared"] + decision["rows_excluded"] == 280 and decision["rows_excluded"] <= 4
     assert decision["candidate"]["rmse"] < 0.8 * decision["incumbent"]["rmse"] and decision["delta"] > 0
