@@ -403,6 +403,13 @@ CASES: list[Case] = [
       "'drift.columns.x0'", replace('metric = "roc_auc"', 'metric = "drift.columns.x0"')),
     C("settings-check-version", "status", "checks.auc_floor.version:", replace('metric = "roc_auc"',
                                                                              'metric = "roc_auc"\nversion = "all"')),
+    # -- the fair if-better gate: activation.on and min_rows -------------------------------------------------
+    C("gate-unknown-on-dataset", "train m", "models.m.activation.on: unknown dataset 'feedbak'; did you mean 'feedback'?", append('[models.m.activation]\npolicy = "if-better"\non = "feedbak"\n')),
+    C("gate-on-dataset-without-label", "train m", "dataset 'feedback' has no column 'target', the label of model 'm' (models.m.activation.on compares on it): add the labels, or set label_column", append('[models.m.activation]\npolicy = "if-better"\non = "feedback"\n'), data("feedback.csv", lambda f: f.drop(columns=["target"]))),
+    C("gate-on-dataset-without-feature", "train m", "dataset 'feedback' has no column 'x2', a feature of model 'm' (models.m.activation.on compares on it)", append('[models.m.activation]\npolicy = "if-better"\non = "feedback"\n'), data("feedback.csv", lambda f: f.drop(columns=["x2"]))),
+    C("gate-on-dataset-bad-label", "train m", "dataset 'feedback': value 'maybe' in column 'target' is not a class of the model (classes: 0, 1)", append('[models.m.activation]\npolicy = "if-better"\non = "feedback"\n'), data("feedback.csv", set_cell("target", 7, "maybe"))),
+    C("gate-on-dataset-text-regression-label", "train m", "dataset 'feedback': column 'target' has non-numeric labels for a regression: fix or blank them", model_key(REGRESSION), append('[models.m.activation]\npolicy = "if-better"\non = "feedback"\n'), data("feedback.csv", set_cell("target", 3, "abc")), replace('metric = "roc_auc"', 'metric = "rmse"')),
+    C("gate-range-min-rows", "train m", "models.m.activation.min_rows: input should be greater than or equal to 1 (got 0)", append('[models.m.activation]\nmin_rows = 0\n')),
 ]
 # fmt: on
 

@@ -1,6 +1,7 @@
-"""The activation decision: pure functions over holdout predictions, no I/O.
+"""The activation decision: pure functions over predictions on the compared rows, no I/O.
 
-`if-better` activates a candidate only if, on the same holdout rows, its primary
+`if-better` activates a candidate only if, on the same rows (rows neither model was trained
+on: see comparison.py), at least `min_rows` of them, its primary
 metric beats the active version's by at least `min_delta` and a paired bootstrap
 says the improvement is significant: the share of resamples in which the candidate
 is not better, p = (1 + #{delta_b <= 0}) / (B + 1), must be below `significance`.
@@ -72,8 +73,16 @@ def decide(
     rows: int = 0,
     override: bool | None = None,
     incumbent_problem: str | None = None,
+    min_rows: int = 0,
+    compared: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The decision record kept in the activation log and printed by `train --json`."""
+    """The decision record kept in the activation log and printed by `train --json`.
+
+    `compared` says which rows both sides were measured on (`compared_on`, `rows_compared`,
+    `rows_excluded`, and a `note` when the comparison is not the fair one); `rows` is their number.
+    """
+    compared = dict(compared or {})
+    note = compared.pop("note", None)
     record: dict[str, Any] = {
         "policy": policy,
         "metric": metric,
@@ -83,7 +92,15 @@ def decide(
         "p_value": None,
         "min_delta": min_delta,
         "significance": significance,
+        "compared_on": None,
+        "rows_compared": None,
+        "rows_excluded": None,
+        "min_rows": min_rows,
     }
+    if incumbent is not None:
+        record.update(compared)
+        if note:
+            record["note"] = note
     if override is not None:
         verb = "activated" if override else "not activated"
         return {**record, "activate": override, "reason": f"{verb} by --{'' if override else 'no-'}activate"}
@@ -94,36 +111,77 @@ def decide(
     if incumbent is None:
         why = incumbent_problem or "no version is active"
         return {**record, "activate": True, "reason": f"{why}: the first version is activated"}
+    activate, reason = _if_better(
+        record,
+        metric,
+        greater_is_better,
+        candidate,
+        incumbent,
+        min_delta,
+        significance,
+        resamples,
+        seed,
+        rows,
+        min_rows,
+    )
+    return {**record, "activate": activate, "reason": f"{reason} ({note})" if note else reason}
+
+
+def _if_better(
+    record: dict[str, Any],
+    metric: str,
+    greater_is_better: bool,
+    candidate: Side,
+    incumbent: Side,
+    min_delta: float,
+    significance: float,
+    resamples: int,
+    seed: int,
+    rows: int,
+    min_rows: int,
+) -> tuple[bool, str]:
+    """(activate, reason) of the if-better test; fills `delta` and `p_value` into `record`."""
+    if rows < min_rows:
+        return False, _too_few(record, incumbent.version, rows, min_rows)
     sign = 1.0 if greater_is_better else -1.0
     delta = sign * (candidate.value - incumbent.value)
     record["delta"] = _finite(delta)
     if not np.isfinite(delta):
-        return {**record, "activate": False, "reason": f"{metric} is undefined for one of the models on the holdout"}
+        return False, f"{metric} is undefined for one of the models on the compared rows"
     if delta < min_delta:
-        return {
-            **record,
-            "activate": False,
-            "reason": f"{metric} {_fmt(candidate.value)} does not beat active version {incumbent.version}'s "
-            f"{_fmt(incumbent.value)} by min_delta {min_delta:g}",
-        }
+        return False, (
+            f"{metric} {_fmt(candidate.value)} does not beat active version {incumbent.version}'s "
+            f"{_fmt(incumbent.value)} by min_delta {min_delta:g}"
+        )
     deltas = paired_bootstrap(
         candidate, incumbent, rows=rows, greater_is_better=greater_is_better, resamples=resamples, seed=seed
     )
     p_value = float((1 + np.sum(~(deltas > 0))) / (resamples + 1))
     record["p_value"] = p_value
     if p_value >= significance:
-        return {
-            **record,
-            "activate": False,
-            "reason": f"{metric} {_fmt(candidate.value)} vs {_fmt(incumbent.value)} is not a significant improvement "
-            f"(paired bootstrap p={p_value:.3g} >= {significance:g})",
-        }
-    return {
-        **record,
-        "activate": True,
-        "reason": f"{metric} improved from {_fmt(incumbent.value)} to {_fmt(candidate.value)} "
-        f"(paired bootstrap p={p_value:.3g} < {significance:g})",
-    }
+        return False, (
+            f"{metric} {_fmt(candidate.value)} vs {_fmt(incumbent.value)} is not a significant improvement "
+            f"(paired bootstrap p={p_value:.3g} >= {significance:g})"
+        )
+    return True, (
+        f"{metric} improved from {_fmt(incumbent.value)} to {_fmt(candidate.value)} "
+        f"(paired bootstrap p={p_value:.3g} < {significance:g})"
+    )
+
+
+def _too_few(record: dict[str, Any], version: int | None, rows: int, min_rows: int) -> str:
+    excluded = record.get("rows_excluded") or 0
+    on = record.get("compared_on")
+    if on == "holdout-unseen":
+        where = f"holdout rows that active version {version} was not trained on ({excluded} excluded)"
+        fix = "lower min_rows, hold out more rows (split.test_size) or compare on labelled data (activation.on)"
+    elif on == "holdout":
+        where = "holdout rows"
+        fix = "lower min_rows or hold out more rows (split.test_size)"
+    else:
+        where = f"labelled rows of dataset '{on}' that neither version was trained on ({excluded} excluded)"
+        fix = "lower min_rows or give activation.on more labelled rows"
+    return f"only {rows} {where}, fewer than min_rows {min_rows}: not compared; {fix}"
 
 
 def _finite(value: float) -> float | None:

@@ -135,6 +135,11 @@ def train(state: State, model: str, activate: bool | None, full: bool, as_json: 
             f"  {'activated' if result.activated else 'not activated'}: {decision['reason']}"
         )
     )
+    if decision.get("rows_compared") is not None:  # if-better's fair comparison: on which rows
+        click.echo(
+            f"  compared on {decision['rows_compared']} rows ({decision['compared_on']}), "
+            f"{decision['rows_excluded']} excluded as training rows"
+        )
 
 
 @cli.command()

@@ -92,6 +92,14 @@ class ActivationSettings(Section):
         0.05, gt=0, le=1, description="if-better: the improvement must be significant at this level (paired bootstrap)."
     )
     resamples: int = Field(1000, ge=100, le=100_000, description="if-better: bootstrap resamples.")
+    on: str | None = Field(
+        None,
+        description="if-better: compare on this labelled dataset (a name from [datasets]) instead of the holdout "
+        "rows the active version was not trained on. Rows either version was trained on are left out.",
+    )
+    min_rows: int = Field(
+        100, ge=1, description="if-better: refuse the candidate when fewer rows than this remain to compare on."
+    )
 
 
 class DriftSettings(Section):
@@ -500,6 +508,8 @@ def _check_references(settings: Settings) -> None:
 
     for name, model in s.models.items():
         known("datasets", model.dataset, s.datasets, f"models.{name}.dataset")
+        if model.activation.on is not None:
+            known("datasets", model.activation.on, s.datasets, f"models.{name}.activation.on")
         if model.split.method == "time" and not model.split.column:
             raise s.error(f"models.{name}.split.column", "split method 'time' needs column = \"<sort column>\"")
     for name, check in s.checks.items():

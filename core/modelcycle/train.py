@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import data
-from .activation import Side, decide
-from .errors import DataError, ModelcycleError, NotFoundError, SettingsError
+from . import comparison, data, rowset
+from .activation import decide
+from .errors import DataError, NotFoundError, SettingsError
 from .insights import binary_insights, multiclass_insights, normalise, permutation_importances, regression_insights
 from .measures import MetricSet, apply_threshold_plan, predict, threshold_plan
 from .profile import build_profile, calibration_map, column_kind
@@ -259,6 +259,7 @@ def train(
     except SettingsError as exc:
         raise settings.error(*str(exc).split(": ", 1)) from None
     trainer = trainer_cls(ms, task=task)
+    labelled = comparison.read_labelled(settings, ms, model, features)
 
     with _threads(ms.threads), project.executor.training(), _keys_under(settings, where):
         step("fitting")
@@ -316,26 +317,15 @@ def train(
 
         step("deciding")
         current = project.registry.active(model)
-        incumbent, problem = _incumbent(project, model, current, X_hold, y_true, task, metric_set, labels)
         primary = metric_set.primary_metric
-        candidate = Side(
-            None,
-            metrics[metric_set.primary] if metrics[metric_set.primary] is not None else np.nan,
-            lambda w: primary.compute(y_true, pred, proba, labels=labels, sample_weight=w),
+        refit = bool(full or ms.refit_full or len(splits) > 1)
+        seen = _rows_fitted_on(frame, [*features, ms.target], splits, refit)
+        value = np.nan if metrics[metric_set.primary] is None else metrics[metric_set.primary]
+        candidate = comparison.Candidate(
+            fitted, features, ms.target, task, threshold, labels, seen, metric_set, value, X_all
         )
-        decision = decide(
-            ms.activation.policy,
-            metric=metric_set.primary,
-            greater_is_better=primary.greater_is_better,
-            candidate=candidate,
-            incumbent=incumbent,
-            min_delta=ms.activation.min_delta,
-            significance=ms.activation.significance,
-            resamples=ms.activation.resamples,
-            seed=ms.split.seed,
-            rows=len(y_true),
-            override=activate,
-            incumbent_problem=problem,
+        decision = _decision(
+            project, model, ms, current, activate, labelled, frame, holdout_positions, y_true, pred, proba, candidate
         )
 
     step("saving")
@@ -361,7 +351,8 @@ def train(
         },
         "split": split_info,
         "seed": ms.split.seed,
-        "refit_full": bool(full or ms.refit_full or len(splits) > 1),
+        "refit_full": refit,
+        "row_fingerprint": {**seen.describe(), "covers": "all rows" if refit else "training rows"},
         "metrics": metrics,
         "metrics_std": metrics_std,
         "primary_metric": metric_set.primary,
@@ -379,7 +370,11 @@ def train(
         artifact,
         artifact_format=ms.artifact_format,
         metadata=metadata,
-        attachments={"profile.json": _json(profile), "insights.json": _json(insights)},
+        attachments={
+            "profile.json": _json(profile),
+            "insights.json": _json(insights),
+            rowset.ATTACHMENT: seen.to_bytes(),
+        },
     )
     decision = {**decision, "candidate": {**decision["candidate"], "version": entry["version"]}}
     if decision["activate"]:
@@ -432,35 +427,50 @@ def _fit_split(trainer: Any, X_train: pd.DataFrame, y_train: pd.Series, X_test: 
     return (fitted, *predict(fitted, X_test, task, None))
 
 
-def _incumbent(
+def _rows_fitted_on(frame: pd.DataFrame, columns: list[str], splits: list, refit: bool) -> rowset.RowSet:
+    """The stored model's row fingerprint: every row when it was refit on all, else its training rows."""
+    return rowset.RowSet.build(frame, columns, None if refit else splits[0][0])
+
+
+def _decision(
     project: Project,
     model: str,
+    ms: ModelSettings,
     current: dict | None,
-    X: pd.DataFrame,
+    activate: bool | None,
+    labelled: pd.DataFrame | None,
+    frame: pd.DataFrame,
+    holdout_positions: np.ndarray,
     y_true: np.ndarray,
-    task: str,
-    metric_set: MetricSet,
-    labels: list,
-) -> tuple[Side | None, str | None]:
-    """The active version measured on the candidate's holdout rows, or why it cannot be."""
-    if current is None:
-        return None, None
-    version = current["version"]
-    try:
-        meta = project.registry.version(model, version)
-        fitted = project.load_model(model, version)
-        columns = [f["name"] for f in meta.get("features", [])]
-        missing = [c for c in columns if c not in X.columns]
-        if missing:
-            return None, f"active version {version} needs column '{missing[0]}', absent from the new holdout"
-        pred, proba, inc_labels = predict(fitted, X[columns], task, meta.get("threshold"))
-    except ModelcycleError as exc:
-        return None, f"active version {version} cannot be measured ({exc})"
-    if task != "regression" and [str(c) for c in inc_labels] != [str(c) for c in labels]:
-        return None, f"active version {version} knows classes {inc_labels}, the candidate {labels}"
-    primary = metric_set.primary_metric
-    value = primary.compute(y_true, pred, proba, labels=labels)
-    return Side(version, value, lambda w: primary.compute(y_true, pred, proba, labels=labels, sample_weight=w)), None
+    pred: np.ndarray,
+    proba: np.ndarray | None,
+    candidate: comparison.Candidate,
+) -> dict[str, Any]:
+    """Measure the active version against the candidate on rows neither saw; apply the policy."""
+    if labelled is not None:
+        on = ms.activation.on or ""
+        compared = comparison.on_dataset(project, model, current, on, labelled, comparison.label_column(ms), candidate)
+    else:
+        compared = comparison.on_holdout(
+            project, model, current, frame, holdout_positions, y_true, pred, proba, candidate
+        )
+    primary = candidate.metric_set.primary_metric
+    return decide(
+        ms.activation.policy,
+        metric=candidate.metric_set.primary,
+        greater_is_better=primary.greater_is_better,
+        candidate=compared.candidate,
+        incumbent=compared.incumbent,
+        min_delta=ms.activation.min_delta,
+        significance=ms.activation.significance,
+        resamples=ms.activation.resamples,
+        seed=ms.split.seed,
+        rows=compared.rows,
+        override=activate,
+        incumbent_problem=compared.problem,
+        min_rows=ms.activation.min_rows,
+        compared=compared.info,
+    )
 
 
 def _insights(
