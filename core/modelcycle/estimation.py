@@ -30,14 +30,17 @@ import numpy as np
 import pandas as pd
 
 from .errors import IntegrityError
+from .profile import calibration_map
 from .states import as_numbers
 
+#: the classification bootstrap resamples at most this many holdout rows (a seeded sample beyond)
+SAMPLING_ROWS = 5_000
 #: the loss model sees at most this many holdout rows (a seeded sample beyond)
 MAX_ROWS = 20_000
 FOLDS = 2
 #: a small model: the loss surface is smoother than the target, and training must stay cheap
 LOSS_PARAMS = {"max_iter": 60, "learning_rate": 0.1, "max_leaf_nodes": 15, "min_samples_leaf": 40}
-RESAMPLES = 200
+RESAMPLES = 100
 Z = 1.959963984540054  # two-sided 95%
 LEVEL = 0.95
 LOSSES = ("abs", "sq")
@@ -121,6 +124,11 @@ def build_loss_model(
                 "mae": float(np.std(targets["abs"] - oof["abs"])),
                 "mse": float(np.std(targets["sq"] - oof["sq"])),
             },
+            # the loss model's level is the holdout's own mean loss, itself a sample of len(y) rows
+            "reference_std": {
+                "mae": float(np.std(targets["abs"]) / np.sqrt(len(y))),
+                "mse": float(np.std(targets["sq"]) / np.sqrt(len(y))),
+            },
         },
     }
     return section, {attachment: dump(models, fmt)}
@@ -129,34 +137,55 @@ def build_loss_model(
 def classification_sampling(
     task: str, y_true: Any, pred: Any, proba: Any, labels: list[Any], calibration: dict[str, list[float]] | None
 ) -> dict[str, Any] | None:
-    """Bootstrap the holdout: the spread of (true − estimated) metric, scaled to one row."""
+    """Bootstrap the holdout: the spread of (true − estimated) metric, scaled to one row.
+
+    Binary estimates also carry the error of the calibration map, fitted on the holdout: each
+    resample refits the map and estimates the whole holdout with it; the root mean square
+    of (estimated − true) is `reference_std`, which does not shrink with the evaluated rows.
+    """
     if proba is None or not labels:
         return None
     y_true, pred, proba = np.asarray(y_true), np.asarray(pred), np.asarray(proba, dtype="float64")
-    n = len(y_true)
+    n_ref = n = len(y_true)
     if n < 20:
         return None
+    if n > SAMPLING_ROWS:
+        keep = np.sort(np.random.default_rng(0).choice(n, SAMPLING_ROWS, replace=False))
+        y_true, pred, proba, n = y_true[keep], pred[keep], proba[keep], SAMPLING_ROWS
     index = {str(label): i for i, label in enumerate(labels)}
     true_idx = np.asarray([index.get(str(v), -1) for v in y_true])
     pred_idx = np.asarray([index.get(str(v), -1) for v in pred])
     rng = np.random.default_rng(0)
     diffs: dict[str, list[float]] = {}
+    refits: dict[str, list[float]] = {}
+    ones = np.ones(n)
+    scores = (proba[:, 1], np.unique(proba[:, 1], return_inverse=True)[1]) if task == "binary" else None
     for _ in range(RESAMPLES):
-        w = np.bincount(rng.integers(0, n, n), minlength=n).astype("float64")
+        drawn = rng.integers(0, n, n)
+        w = np.bincount(drawn, minlength=n).astype("float64")
         if task == "binary":
-            pairs = _binary_metrics(w, true_idx, pred_idx, proba[:, 1], calibration)
+            pairs = _binary_metrics(w, true_idx, pred_idx, scores, calibration)
+            if calibration:
+                refit = calibration_map(true_idx[drawn] == 1, proba[drawn, 1])
+                for name, (truth, estimate) in _binary_metrics(ones, true_idx, pred_idx, scores, refit).items():
+                    if truth is not None and estimate is not None:
+                        refits.setdefault(name, []).append(estimate - truth)
         else:
             pairs = _multiclass_metrics(w, true_idx, pred_idx, proba)
         for name, (truth, estimate) in pairs.items():
             if truth is not None and estimate is not None:
                 diffs.setdefault(name, []).append(truth - estimate)
     unit = {name: float(np.std(values) * np.sqrt(n)) for name, values in diffs.items() if len(values) > 1}
-    return {"rows": n, "level": LEVEL, "unit_std": unit}
+    shrink = np.sqrt(n / n_ref)  # the map was fitted on all n_ref rows, not on the n sampled here
+    reference = {name: float(np.sqrt(np.mean(np.square(v))) * shrink) for name, v in refits.items()}
+    return {"rows": n_ref, "level": LEVEL, "unit_std": unit, "reference_std": reference}
 
 
 def _binary_metrics(
-    w: np.ndarray, true_idx: np.ndarray, pred_idx: np.ndarray, scores: np.ndarray, calibration: dict | None
+    w: np.ndarray, true_idx: np.ndarray, pred_idx: np.ndarray, scores: Any, calibration: dict | None
 ) -> dict[str, tuple[float | None, float | None]]:
+    """(true, estimated) metrics of the rows weighted by `w`; `scores` = (scores, their ranks)."""
+    scores, codes = scores
     actual = (true_idx == 1).astype("float64")
     expected = np.interp(scores, calibration["x"], calibration["y"]) if calibration else scores
     positive = pred_idx == 1
@@ -168,7 +197,6 @@ def _binary_metrics(
         confusions.append((tp, fp, fn, tn))
     for name in ("accuracy", "precision", "recall", "f1"):
         out[name] = tuple(_from_confusion(name, *c) for c in confusions)  # type: ignore[assignment]
-    codes = np.unique(scores, return_inverse=True)[1]
     out["roc_auc"] = tuple(_auc(codes, w * p, w * (1 - p)) for p in (actual, expected))  # type: ignore[assignment]
     return out
 
@@ -292,16 +320,17 @@ def bands(estimated: dict[str, Any], sampling: dict[str, Any] | None, rows: int)
     if not sampling or rows <= 0:
         return {}
     unit = sampling.get("unit_std") or {}
+    reference = sampling.get("reference_std") or {}
     out: dict[str, dict[str, float]] = {}
     for name, value in estimated.items():
         if value is None:
             continue
         if name == "rmse" and "mse" in unit:
-            mse, error = value**2, unit["mse"] / np.sqrt(rows)
+            mse, error = value**2, float(np.hypot(unit["mse"] / np.sqrt(rows), reference.get("mse", 0.0)))
             low, high = np.sqrt(max(mse - Z * error, 0.0)), np.sqrt(mse + Z * error)
             sampling_error = error / (2 * value) if value > 0 else float(np.sqrt(error))
         elif name in unit:
-            sampling_error = unit[name] / np.sqrt(rows)
+            sampling_error = float(np.hypot(unit[name] / np.sqrt(rows), reference.get(name, 0.0)))
             low, high = value - Z * sampling_error, value + Z * sampling_error
             if name != "mae":  # a rate
                 low, high = max(low, 0.0), min(high, 1.0)
