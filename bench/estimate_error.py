@@ -170,14 +170,14 @@ def render(rows: list[dict[str, Any]]) -> str:
         band = "-" if r["low"] is None else f"[{r['low']:.4g}, {r['high']:.4g}]"
         lines.append(
             f"{r['task']:<11}{r['dataset']:<23}{r['shift']:<9}{r['rows']:>6}  {r['metric']:<9}{r['estimated']:>10.4g}  "
-            f"{band:<21}{r['true']:>9.4g}{r['abs_error']:>9.4f}  {'-' if r['covered'] is None else 'yes' if r['covered'] else 'NO'}"
+            f"{band:<21}{r['true']:>9.4g}{r['abs_error']:>9.4f}  {_inside(r['covered'])}"
         )
     lines.append("")
     lines.append("summary over the shifted draws (the unshifted controls in brackets):")
     keys = sorted({(r["task"], r["metric"]) for r in rows})
     for task, metric in keys:
 
-        def stats(shifted: bool) -> tuple[int, float, str]:
+        def stats(shifted: bool, task: str = task, metric: str = metric) -> tuple[int, float, float, str]:
             chosen = [
                 r for r in rows if (r["task"], r["metric"]) == (task, metric) and (r["shift"] != "none") == shifted
             ]
@@ -195,6 +195,10 @@ def render(rows: list[dict[str, Any]]) -> str:
             f"band coverage {coverage}  [{n0} unshifted: {mae0:.4g} ({rel0:.1%}), {coverage0}]"
         )
     return "\n".join(lines)
+
+
+def _inside(covered: bool | None) -> str:
+    return "-" if covered is None else "yes" if covered else "NO"
 
 
 def main() -> None:
