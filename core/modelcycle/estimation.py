@@ -124,10 +124,11 @@ def build_loss_model(
                 "mae": float(np.std(targets["abs"] - oof["abs"])),
                 "mse": float(np.std(targets["sq"] - oof["sq"])),
             },
-            # the loss model's level is the holdout's own mean loss, itself a sample of len(y) rows
+            # what does not shrink with the evaluated rows: the loss model's level is learnt from
+            # len(y) rows, and its cross-fitted bias on them is what the holdout shows
             "reference_std": {
-                "mae": float(np.std(targets["abs"]) / np.sqrt(len(y))),
-                "mse": float(np.std(targets["sq"]) / np.sqrt(len(y))),
+                metric: float(np.hypot(np.mean(oof[loss] - targets[loss]), np.std(targets[loss]) / np.sqrt(len(y))))
+                for metric, loss in (("mae", "abs"), ("mse", "sq"))
             },
         },
     }
@@ -142,6 +143,8 @@ def classification_sampling(
     Binary estimates also carry the error of the calibration map, fitted on the holdout: each
     resample refits the map and estimates the whole holdout with it; the root mean square
     of (estimated − true) is `reference_std`, which does not shrink with the evaluated rows.
+    Multiclass estimates use the raw probabilities: their `reference_std` is the bias
+    (estimated − true) the holdout shows, with its own uncertainty.
     """
     if proba is None or not labels:
         return None
@@ -178,6 +181,10 @@ def classification_sampling(
     unit = {name: float(np.std(values) * np.sqrt(n)) for name, values in diffs.items() if len(values) > 1}
     shrink = np.sqrt(n / n_ref)  # the map was fitted on all n_ref rows, not on the n sampled here
     reference = {name: float(np.sqrt(np.mean(np.square(v))) * shrink) for name, v in refits.items()}
+    if task != "binary":  # raw probabilities: the bias the holdout shows, known to within unit/sqrt(n_ref)
+        for name, (truth, estimate) in _multiclass_metrics(ones, true_idx, pred_idx, proba).items():
+            if name in unit:
+                reference[name] = float(np.hypot(estimate - truth, unit[name] / np.sqrt(n_ref)))
     return {"rows": n_ref, "level": LEVEL, "unit_std": unit, "reference_std": reference}
 
 
