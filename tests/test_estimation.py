@@ -171,3 +171,13 @@ def test_the_loss_model_is_stored_in_the_artifact_format_and_checked_on_load(tmp
     reopened = open_project(project.settings.root)
     with pytest.raises(IntegrityError, match=f"loss_model.{fmt} of model 'm' version 1 does not match its recorded"):
         reopened.evaluate("m", new)
+
+
+def test_a_profile_naming_an_unrecorded_loss_model_is_refused(regression) -> None:
+    from modelcycle.estimation import load_loss_model
+
+    project, _ = regression
+    profile = json.loads(project.registry.read_attachment("m", 1, "profile.json"))
+    profile["estimation"]["loss_model"]["attachment"] = "loss_model.other"
+    with pytest.raises(IntegrityError, match="names the loss model 'loss_model.other', which the version does not"):
+        load_loss_model(project.registry, "m", 1, profile)
