@@ -8,9 +8,10 @@ row; the sums merge by addition, so the estimate streams and distributes like th
 the evaluation. Estimated MAE = mean predicted |e|; estimated RMSE = sqrt(mean predicted e²).
 
 The holdout is split in `FOLDS` folds; each fold's loss model learns on the other folds
-(cross-fitting), the stored loss model is the average of the fold models, and each
-holdout row's predicted loss comes from the model that never saw it: the reference's
-residuals (true loss − estimated loss) are therefore honest, and they give the band.
+(cross-fitting), so each holdout row's predicted loss comes from a model that never saw
+it: the reference's residuals (true loss − estimated loss) are honest, and they give the
+band. The stored loss model is then fitted on the whole (bounded) holdout: one small model
+per loss is what every evaluated row pays for.
 
 Bands: the sampling error of an estimate on n rows is how far the true metric of n rows
 drawn like the holdout strays from the estimate, `unit_std / sqrt(n)`. `unit_std` is
@@ -39,7 +40,7 @@ SAMPLING_ROWS = 5_000
 MAX_ROWS = 20_000
 FOLDS = 2
 #: a small model: the loss surface is smoother than the target, and training must stay cheap
-LOSS_PARAMS = {"max_iter": 60, "learning_rate": 0.1, "max_leaf_nodes": 15, "min_samples_leaf": 40}
+LOSS_PARAMS = {"max_iter": 30, "learning_rate": 0.2, "max_leaf_nodes": 15, "min_samples_leaf": 40}
 RESAMPLES = 100
 Z = 1.959963984540054  # two-sided 95%
 LEVEL = 0.95
@@ -100,12 +101,16 @@ def build_loss_model(
     targets = {"abs": np.abs(error), "sq": error**2}
     models: dict[str, list[Any]] = {name: [] for name in LOSSES}
     oof = {name: np.zeros(len(y)) for name in LOSSES}
+
+    def fitted(rows: Any, name: str) -> Any:
+        model = HistGradientBoostingRegressor(**LOSS_PARAMS, early_stopping=False, random_state=seed)
+        return model.fit(matrix[rows], targets[name][rows])
+
     for fit_rows, held_rows in KFold(FOLDS, shuffle=True, random_state=seed).split(matrix):
         for name in LOSSES:
-            model = HistGradientBoostingRegressor(**LOSS_PARAMS, early_stopping=False, random_state=seed)
-            model.fit(matrix[fit_rows], targets[name][fit_rows])
-            models[name].append(model)
-            oof[name][held_rows] = np.maximum(model.predict(matrix[held_rows]), 0.0)
+            oof[name][held_rows] = np.maximum(fitted(fit_rows, name).predict(matrix[held_rows]), 0.0)
+    for name in LOSSES:
+        models[name].append(fitted(slice(None), name))
     fmt = fmt if fmt in ("joblib", "skops") else "joblib"
     attachment = f"loss_model.{fmt}"
     section = {
