@@ -76,7 +76,7 @@ def format_metrics(metrics: dict[str, Any] | None, limit: int = 4) -> str:
 
 
 def format_estimates(record: dict[str, Any]) -> str:
-    """Estimated metrics, each with the half-width of its sampling-error band: mae=0.3872±0.029."""
+    """Estimated metrics, each with the half-width of its sampling-error band: mae=0.388±0.03."""
     bands = record.get("estimated_bands") or {}
     shown = []
     for part in format_metrics(record.get("estimated"), limit=8).split():
