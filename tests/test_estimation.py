@@ -181,3 +181,13 @@ def test_a_profile_naming_an_unrecorded_loss_model_is_refused(regression) -> Non
     profile["estimation"]["loss_model"]["attachment"] = "loss_model.other"
     with pytest.raises(IntegrityError, match="names the loss model 'loss_model.other', which the version does not"):
         load_loss_model(project.registry, "m", 1, profile)
+
+
+def test_the_loss_model_reads_infinite_and_unknown_values_as_missing() -> None:
+    from modelcycle.estimation import loss_matrix
+
+    frame = pd.DataFrame({"x": [1.0, np.inf, -np.inf], "c": ["red", "violet", None]})
+    columns = {"x": {"kind": "numeric"}, "c": {"kind": "categorical", "top": ["blue", "red"]}}
+    matrix = loss_matrix(frame, columns, np.array([0.5, np.inf, "n/a"], dtype=object))
+    expected = np.array([[1.0, 1.0, 0.5], [np.nan, 2.0, np.nan], [np.nan, np.nan, np.nan]])
+    np.testing.assert_array_equal(matrix, expected)  # an unseen category shares the code after the known ones

@@ -76,6 +76,7 @@ def loss_matrix(frame: pd.DataFrame, columns: dict[str, dict[str, Any]], predict
         lookup = np.asarray([rank.get(str(u), len(rank)) for u in uniques] + [np.nan], dtype="float64")
         out[:, i] = lookup[codes]
     out[:, -1] = pd.to_numeric(pd.Series(np.asarray(prediction)), errors="coerce").to_numpy(dtype="float64")
+    out[np.isinf(out)] = np.nan  # an infinite value is as unknown to the trees as a missing one
     return out
 
 
