@@ -37,6 +37,13 @@ target = "y"
 features = ["x0", "x1", "x2", "x3", "x4"]
 estimator = "sklearn.ensemble.RandomForestClassifier"
 params = { n_estimators = 16, max_depth = 4, n_jobs = 2, random_state = 0 }
+[models.reg]
+dataset = "train"
+target = "x4"
+features = ["x0", "x1", "x2", "x3", "colour"]
+task = "regression"
+estimator = "sklearn.linear_model.Ridge"
+threads = 1
 """
 DASK = '[project]\nname = "t"\nstore = ".modelcycle"\nexecutor = "dask"\n'
 DASK += '[project.executor_options]\nn_workers = 2\nblocksize = "96KiB"\n'
@@ -105,6 +112,19 @@ def test_evaluation_on_the_cluster_equals_the_local_evaluation(projects, source)
     partitions = [m for m in messages if "partitions" in m]
     assert partitions and partitions[-1].endswith(f"{len(partitions)}/{len(partitions)} partitions")
     assert len(partitions) >= 4  # several partitions were really merged
+
+
+def test_the_regression_estimate_on_the_cluster_equals_the_local_one(projects) -> None:
+    local, cluster, folder = projects
+    if not local.versions("reg"):
+        local.train("reg")
+    unlabelled = pd.read_parquet(folder / "feedback.parquet").drop(columns="x4")
+    pq.write_table(pa.Table.from_pandas(unlabelled), folder / "unlabelled.parquet", row_group_size=4000)
+    on_cluster = cluster.evaluate("reg", str(folder / "unlabelled.parquet"))
+    here = local.evaluate("reg", str(folder / "unlabelled.parquet"))
+    assert on_cluster["labeled_rows"] == 0 and set(on_cluster["estimated"]) == {"mae", "rmse"}
+    assert set(on_cluster["estimated_bands"]) == {"mae", "rmse"}
+    same(on_cluster, here)
 
 
 def test_production_predictions_of_two_versions_on_the_cluster(projects) -> None:

@@ -75,6 +75,16 @@ def format_metrics(metrics: dict[str, Any] | None, limit: int = 4) -> str:
     return " ".join(shown)
 
 
+def format_estimates(record: dict[str, Any]) -> str:
+    """Estimated metrics, each with the half-width of its sampling-error band: mae=0.388±0.03."""
+    bands = record.get("estimated_bands") or {}
+    shown = []
+    for part in format_metrics(record.get("estimated"), limit=8).split():
+        band = bands.get(part.split("=")[0])
+        shown.append(f"{part}±{(band['high'] - band['low']) / 2:.2g}" if band else part)
+    return " ".join(shown)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--project", "project_path", metavar="PATH", help="The project folder or its modelcycle.toml.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks with errors.")
@@ -162,7 +172,7 @@ def evaluate(state: State, model: str, data: str, version: int | None, as_json: 
             f"{model} version {record['version']}: evaluation {record['id']} on {record['rows']:,} rows "
             f"({record['labeled_rows']:,} labelled)",
             f"  metrics    {format_metrics(record['metrics'], limit=8) or '-'}",
-            f"  estimated  {format_metrics(record['estimated'], limit=8) or '-'}",
+            f"  estimated  {format_estimates(record) or '-'}",
             f"  drift      {share} of columns drifted"
             + (f": {', '.join(drift['drifted_columns'][:8])}" if drift["drifted_columns"] else ""),
         ]

@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import data
 from .errors import DataError, NotFoundError
+from .estimation import LossSums, bands, load_loss_model
 from .interfaces import Metric
 from .measures import MetricSet
 from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
@@ -58,6 +59,10 @@ class EvaluationState:
         self.scores = ScoreHistogram() if self.task == "binary" else None
         self.expected = ExpectedConfusion(len(self.labels)) if self.task == "multiclass" else None
         self.calibration = profile.get("calibration")
+        estimation = profile.get("estimation") or {}
+        self.sampling = estimation.get("sampling")
+        self.loss_columns = (estimation.get("loss_model") or {}).get("columns")
+        self.losses = LossSums() if self.loss_columns is not None else None
 
     def add(self, batch: pd.DataFrame, pred: np.ndarray, proba: np.ndarray | None, y: pd.Series | None) -> None:
         self.rows += len(batch)
@@ -133,6 +138,11 @@ class EvaluationState:
             codes = np.array([index.get(str(p), -1) for p in pred])
             self.expected.add(proba, codes)
 
+    def estimate_losses(self, loss_model: Any, batch: pd.DataFrame, pred: np.ndarray) -> None:
+        """Regression: add the loss model's predicted errors of these rows (no labels needed)."""
+        if self.losses is not None and loss_model is not None:
+            self.losses.add(loss_model, self.loss_columns, batch, pred)
+
     def merge(self, other: EvaluationState) -> EvaluationState:
         for name, state in self.columns.items():
             state.merge(other.columns[name])
@@ -147,6 +157,8 @@ class EvaluationState:
             self.scores.merge(other.scores)
         if self.expected is not None and other.expected is not None:
             self.expected.merge(other.expected)
+        if self.losses is not None and other.losses is not None:
+            self.losses.merge(other.losses)
         return self
 
 
@@ -246,7 +258,9 @@ def _compare(registry: Any, settings: Any, name: str | None, reference: dict[str
 
 
 def estimated_performance(state: EvaluationState) -> dict[str, float | None]:
-    """CBPE: expected metrics from the (calibrated) probabilities, no labels needed."""
+    """CBPE: expected metrics from the (calibrated) probabilities, no labels needed; DLE for regressions."""
+    if state.losses is not None:
+        return state.losses.estimates()
     if state.scores is not None and state.scores.confusion.sum() > 0:
         (tn, fp), (fn, tp) = state.scores.confusion
         total = tn + fp + fn + tp
@@ -273,6 +287,17 @@ def estimated_performance(state: EvaluationState) -> dict[str, float | None]:
             per_class.append(2 * tp / denominator if denominator else 0.0)
         return {"accuracy": float(np.trace(matrix) / matrix.sum()), "f1_macro": float(np.mean(per_class))}
     return {}
+
+
+def estimated_bands(state: EvaluationState, estimated: dict[str, float | None]) -> dict[str, dict[str, float]]:
+    """The sampling-error band of each estimate, for the rows it was estimated on (see estimation.py)."""
+    if state.scores is not None:
+        rows = float(state.scores.confusion.sum())
+    elif state.expected is not None:
+        rows = float(state.expected.matrix.sum())
+    else:
+        rows = float(state.losses.n) if state.losses is not None else 0.0
+    return bands(estimated, state.sampling, int(round(rows)))
 
 
 # -- the recipe ------------------------------------------------------------------------------------
@@ -376,9 +401,11 @@ def _context(project: Project, model: str, v: int) -> dict[str, Any]:
         meta.get("primary_metric"),
         f"models.{model}",
     )
+    profile = json.loads(raw)
     return {
         "meta": meta,
-        "profile": json.loads(raw),
+        "profile": profile,
+        "loss_model": load_loss_model(project.registry, model, v, profile),
         "label_column": (ms.label_column if ms is not None and ms.label_column else None) or meta["target"],
         "metrics": metric_set.metrics,
     }
@@ -469,6 +496,7 @@ class EvaluationTask:
                 raise DataError(f"{self.label}: column '{label_column}' has non-numeric labels for a regression")
             y = numbers
         states[v].add(batch, pred, proba, y)
+        states[v].estimate_losses(ctx.get("loss_model"), batch, pred)
 
 
 class DistinctVersions:
@@ -521,6 +549,7 @@ def _record(
 ) -> dict[str, Any]:
     state, profile = ctx["state"], ctx["profile"]
     metrics: dict[str, float | None] = state.metric_values() if state.labeled else {}
+    estimated = estimated_performance(state)
     return {
         "model": model,
         "version": version,
@@ -531,7 +560,8 @@ def _record(
         "mode": "production" if production else "rescore",
         "dataset": None if dataset is None else {"name": dataset.name, "url": dataset.url},
         "metrics": metrics,
-        "estimated": estimated_performance(state),
+        "estimated": estimated,
+        "estimated_bands": estimated_bands(state, estimated),
         "drift": drift_report(project, model, state, profile),
         "seconds": round(seconds, 3),
     }

@@ -24,6 +24,7 @@ import pandas as pd
 from . import comparison, data, rowset
 from .activation import decide
 from .errors import DataError, NotFoundError, SettingsError
+from .estimation import reference_estimation
 from .insights import binary_insights, multiclass_insights, normalise, permutation_importances, regression_insights
 from .measures import MetricSet, apply_threshold_plan, predict, threshold_plan
 from .profile import build_profile, calibration_map, column_kind
@@ -291,6 +292,9 @@ def train(
         profile = build_profile(X_hold, y_hold, task=task, predictions=pred, proba=proba, labels=labels)
         if task == "binary":
             profile["calibration"] = calibration_map(y_true == labels[1], proba[:, 1])
+        estimation_files = reference_estimation(
+            task, X_hold, y_true, pred, proba, labels, profile, ms.artifact_format, ms.split.seed
+        )
         insights = _insights(task, y_true, pred, proba, labels, threshold, ms.split.seed)
         importances = trainer.feature_importances(fitted, features)
         insights["feature_importances"] = (
@@ -374,6 +378,7 @@ def train(
             "profile.json": _json(profile),
             "insights.json": _json(insights),
             rowset.ATTACHMENT: seen.to_bytes(),
+            **estimation_files,
         },
     )
     decision = {**decision, "candidate": {**decision["candidate"], "version": entry["version"]}}
