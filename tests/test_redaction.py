@@ -304,3 +304,35 @@ def test_a_number_from_the_environment_is_not_a_secret(tmp_path: Path, monkeypat
     settings = load_settings(path)
     assert settings.models["m"].split.test_size == 0.25
     assert settings.redactor("roc_auc=0.25 from s3://data/file.csv") == "roc_auc=0.25 from ${DATA}"
+
+
+def test_scenario_warnings_hide_the_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unreachable store whose endpoint holds a secret: the warning about pending alerts hides it."""
+    import warnings
+
+    from modelcycle import open_project
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "modelcycle.toml").write_text(
+        textwrap.dedent("""\
+        [project]
+        store = "s3://bucket/x"
+        store_options = { endpoint_url = "http://127.0.0.1:1/${STORE_KEY}", key = "a", secret = "b", \
+config_kwargs = { connect_timeout = 1, retries = { max_attempts = 1 } } }
+        [notifiers.o]
+        type = "file"
+        path = "out.log"
+        [scenarios.s]
+        steps = [ { type = "notify", notifiers = ["o"], message = "x" } ]
+        """),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("STORE_KEY", SECRETS["STORE_KEY"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(Exception):  # noqa: B017, PT011 - the store is unreachable: any error will do
+            open_project(folder).run_scenario("s")
+    shown = [str(w.message) for w in caught if "pending alerts failed" in str(w.message)]
+    assert shown and "${STORE_KEY}" in shown[0]
+    assert not leaks(" ".join(shown))
