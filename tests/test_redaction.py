@@ -143,6 +143,9 @@ COMMANDS = [
     ["dashboard", "build", "board.html"],
     ["plugins"],
     ["gc", "m", "--keep", "1", "--dry-run"],
+    ["activate", "m", "1", "--reason", "back"],
+    ["rollback", "m"],
+    ["scheduler", "--once"],
     ["versions", "nope"],
 ]
 
@@ -268,6 +271,18 @@ def test_the_redactor_catches_every_printed_form() -> None:
         assert "${SMTP_PASSWORD}" in redactor(form)
     assert redactor({"a": [secret, 1], secret: None}) == {"a": ["${SMTP_PASSWORD}", 1], "${SMTP_PASSWORD}": None}
     assert redactor("ab") == "ab"  # nothing to hide: text unchanged
+    assert redactor({secret: secret}, keys=False) == {secret: "${SMTP_PASSWORD}"}  # keys are structure
+
+
+def test_stored_json_keeps_its_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret equal to a field name must not rename the field in the store (HEAD's "last")."""
+    from modelcycle import redaction
+    from modelcycle.interfaces import dump_json
+
+    process = Redactor()  # this process's secrets, as if a settings file had set NAME_IS_LAST=last
+    process.add("last", "${NAME_IS_LAST}")
+    monkeypatch.setattr(redaction, "PROCESS", process)
+    assert json.loads(dump_json({"last": 3, "note": "the last one"})) == {"last": 3, "note": "the ${NAME_IS_LAST} one"}
 
 
 def test_a_redacted_stream_never_splits_a_secret_between_writes() -> None:

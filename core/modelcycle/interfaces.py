@@ -85,10 +85,11 @@ class Store(Plugged, ABC):
 
 
 def dump_json(value: Any) -> bytes:
-    """The one JSON encoding of stored objects: stable key order, UTF-8, secrets redacted."""
+    """The one JSON encoding of stored objects: stable key order, UTF-8, secrets redacted from values
+    (not from keys, which are structure: a secret "last" must not rename HEAD's field)."""
     from .redaction import PROCESS
 
-    return json.dumps(PROCESS(value), sort_keys=True, separators=(",", ":"), default=str).encode()
+    return json.dumps(PROCESS(value, keys=False), sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
 def load_json(data: bytes, key: str) -> Any:

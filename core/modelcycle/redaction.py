@@ -102,15 +102,16 @@ class Redactor:
             return value
         return pattern.sub(lambda match: self._shown[match.group(0)], value)
 
-    def __call__(self, value: Any) -> Any:
+    def __call__(self, value: Any, *, keys: bool = True) -> Any:
+        """`value` redacted: text, or the strings of a structure (its mapping keys too, unless not `keys`)."""
         if not self._values:
             return value
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
-            return {self(k): self(v) for k, v in value.items()}
+            return {(self.text(k) if keys and isinstance(k, str) else k): self(v, keys=keys) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [self(v) for v in value]
+            return [self(v, keys=keys) for v in value]
         return value
 
 
