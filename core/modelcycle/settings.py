@@ -434,7 +434,7 @@ def _dotted(key: tuple) -> str:
         else:
             text = str(part)
             if not re.fullmatch(r"[A-Za-z0-9_-]+", text):
-                text = json.dumps(text)  # quoted as TOML writes it, a newline as \n
+                text = json.dumps(text, ensure_ascii=False)  # quoted as TOML writes it, a newline as \n
             out += ("." if out else "") + text
     return out or "(top level)"
 
