@@ -271,6 +271,10 @@ def test_the_redactor_catches_every_printed_form() -> None:
         assert "${SMTP_PASSWORD}" in redactor(form)
     assert redactor({"a": [secret, 1], secret: None}) == {"a": ["${SMTP_PASSWORD}", 1], "${SMTP_PASSWORD}": None}
     assert redactor("ab") == "ab"  # nothing to hide: text unchanged
+    short = Redactor()
+    short.add("123", "${SEP}")
+    digest = "9f0123ab" * 8  # a sha256 holding the short secret: left alone
+    assert short(f"sep=123 sha256={digest} '123'") == f"sep=${{SEP}} sha256={digest} '${{SEP}}'"
     assert redactor({secret: secret}, keys=False) == {secret: "${SMTP_PASSWORD}"}  # keys are structure
 
 

@@ -24,6 +24,9 @@ from typing import Any, TextIO
 
 #: shorter values are not redacted: they would mangle unrelated text
 MIN_LENGTH = 3
+#: shorter values are redacted only where they stand alone (not inside a word or a hex digest:
+#: a secret "123" must not rewrite a sha256 recorded in the store)
+WHOLE_WORD_BELOW = 8
 
 
 def _python_inner(text: str) -> list[str]:
@@ -54,6 +57,12 @@ def printed_forms(secret: str, depth: int = 2) -> set[str]:
         layer = {form for text in layer for form in _printed_forms(text)} - forms
         forms |= layer
     return forms
+
+
+def _pattern(form: str) -> str:
+    if len(form) >= WHOLE_WORD_BELOW:
+        return re.escape(form)
+    return r"(?<![A-Za-z0-9])" + re.escape(form) + r"(?![A-Za-z0-9])"
 
 
 class Redactor:
@@ -92,7 +101,7 @@ class Redactor:
                         if len(form) >= MIN_LENGTH:
                             shown.setdefault(form, placeholder)
                 self._shown = shown
-                self._pattern = re.compile("|".join(re.escape(f) for f in sorted(shown, key=len, reverse=True)))
+                self._pattern = re.compile("|".join(_pattern(f) for f in sorted(shown, key=len, reverse=True)))
             return self._pattern
 
     def text(self, value: str) -> str:
