@@ -144,7 +144,7 @@ def _row(name: str, field: Any, path: str) -> str:
     annotation, _ = _without_none(field.annotation)
     kind = type_name(field.annotation)
     if _is_duration(field):
-        kind = 'duration: seconds, or text like "90s", "30m", "6h", "1d", "2w"'
+        kind = 'duration: seconds, or text like "90s", "30m", "6h", "1d", "2w"; at most "366d"'
 
     description = field.description or ""
     if _is_model(annotation):

@@ -164,6 +164,29 @@ def project_key(line: str) -> Mutation:
     return replace('name = "corpus"', 'name = "corpus"\n' + line)
 
 
+def one_positive(f: pd.DataFrame) -> pd.DataFrame:
+    """One row of class 1, the last by id: a time split on id puts it in the holdout."""
+    return f.assign(target=[0] * (len(f) - 1) + [1])
+
+
+def nested_parquet(column: str, value: object) -> Mutation:
+    """The training data as Parquet with a list or struct column."""
+
+    def mutate(folder: Path) -> None:
+        f = pd.read_csv(folder / "data" / "train.csv")
+        f[column] = [value] * len(f)
+        f.to_parquet(folder / "data" / "train.parquet")
+        path = folder / "modelcycle.toml"
+        path.write_text(path.read_text().replace("data/train.csv", "data/train.parquet"))
+
+    return mutate
+
+
+def damage(key: str) -> Mutation:
+    """A stored JSON object overwritten with bytes that are no JSON (as `score … OUTPUT` once could)."""
+    return lambda folder: (folder / key).write_text("x1,x2\n1,2\n")
+
+
 EMAIL = (
     '[notifiers.mail]\ntype = "email"\nhost = "smtp.example.com"\nsender = "a@example.com"\nto = ["b@example.com"]\n'
 )
@@ -349,7 +372,7 @@ CASES: list[Case] = [
     C("cli-gc-keep-negative", "gc m --keep -1", "invalid value for '--keep': -1 is not in the range x>=1"),
     C("cli-gc-keep-text", "gc m --keep all", "invalid value for '--keep': 'all'"),
     C("cli-gc-keep-missing", "gc m", "missing option '--keep'"),
-    C("cli-scheduler-interval-zero", "scheduler --interval 0", "invalid value for '--interval': 0.0 is not in the range x>=1"),
+    C("cli-scheduler-interval-zero", "scheduler --interval 0", "invalid value for '--interval': 0.0 is not in the range 1<=x<=86400"),
     C("cli-scheduler-interval-text", "scheduler --interval soon", "invalid value for '--interval': 'soon'"),
     C("cli-serve-port-out-of-range", "dashboard serve --port 70000", "invalid value for '--port': 70000 is not in the range"),
     C("cli-serve-port-text", "dashboard serve --port http", "invalid value for '--port': 'http'"),
@@ -410,6 +433,34 @@ CASES: list[Case] = [
     C("gate-on-dataset-bad-label", "train m", "dataset 'feedback': value 'maybe' in column 'target' is not a class of the model (classes: 0, 1)", append('[models.m.activation]\npolicy = "if-better"\non = "feedback"\n'), data("feedback.csv", set_cell("target", 7, "maybe"))),
     C("gate-on-dataset-text-regression-label", "train m", "dataset 'feedback': column 'target' has non-numeric labels for a regression: fix or blank them", model_key(REGRESSION), append('[models.m.activation]\npolicy = "if-better"\non = "feedback"\n'), data("feedback.csv", set_cell("target", 3, "abc")), replace('metric = "roc_auc"', 'metric = "rmse"')),
     C("gate-range-min-rows", "train m", "models.m.activation.min_rows: input should be greater than or equal to 1 (got 0)", append('[models.m.activation]\nmin_rows = 0\n')),
+    # -- hostile input: accepted once, broken later; each refused at once ----------------------------------
+    C("hostile-score-into-store-entry", "score m feedback .modelcycle/models/m/versions/00000001.json", "is inside the store (.modelcycle)"),
+    C("hostile-score-into-store-dotdot", "score m feedback out/../.modelcycle/scores.csv", "is inside the store (.modelcycle)"),
+    C("hostile-score-into-store-root", "score m feedback .modelcycle/scores.csv", "is inside the store"),
+    C("hostile-name-trailing-newline", "versions m", 'models."m2\\n": model name \'m2\\n\' is not allowed', append('[models."m2\\n"]\ndataset = "train"\ntarget = "target"\n')),
+    C("hostile-cooldown-huge", "check", "alerts.cooldown: value error, a duration is at most 366 days", replace("[alerts]\n", "[alerts]\ncooldown = 1e300\n")),
+    C("hostile-cooldown-huge-text", "check", "alerts.cooldown: value error, a duration is at most 366 days", replace("[alerts]\n", '[alerts]\ncooldown = "9999999999w"\n')),
+    C("hostile-cooldown-nan", "check", "alerts.cooldown: value error, a duration is a number of seconds", replace("[alerts]\n", "[alerts]\ncooldown = nan\n")),
+    C("hostile-timeout-huge", "scenario run nightly", "scenarios.nightly.timeout: value error, a duration is at most 366 days", replace("[scenarios.nightly]\n", "[scenarios.nightly]\ntimeout = 1e300\n")),
+    C("hostile-timeout-negative-inf", "scenario run nightly", "scenarios.nightly.timeout: value error, a duration cannot be negative", replace("[scenarios.nightly]\n", "[scenarios.nightly]\ntimeout = -inf\n")),
+    C("hostile-check-min-nan", "check", "checks.auc_floor.min: input should be a finite number (not nan or inf) (got nan)", replace("min = 0.1", "min = nan")),
+    C("hostile-check-soft-max-inf", "check", "checks.auc_floor.soft_max: input should be a finite number", replace("min = 0.1", "min = 0.1\nsoft_max = inf")),
+    C("hostile-test-size-nan", "train m", "models.m.split.test_size: input should be a finite number", append("[models.m.split]\ntest_size = nan\n")),
+    C("hostile-min-delta-inf", "train m", "models.m.activation.min_delta: input should be a finite number", append("[models.m.activation]\nmin_delta = inf\n")),
+    C("hostile-threshold-inf", "train m", "models.m.threshold: input should be a finite number", model_key("threshold = -inf")),
+    C("hostile-seed-huge", "train m", "models.m.split.seed: input should be less than or equal to 4294967295", append("[models.m.split]\nseed = 99999999999999999999\n")),
+    C("hostile-seed-negative", "train m", "models.m.split.seed: input should be greater than or equal to 0", append("[models.m.split]\nseed = -1\n")),
+    C("hostile-toml-deep-arrays", "versions m", "modelcycle.toml: nested too deeply", append("deep = " + "[" * 5000 + "]" * 5000 + "\n")),
+    C("hostile-toml-deep-tables", "versions m", "k.k.k…: nested 17 levels deep: no setting is more than 16", append("[" + ".".join(["k"] * 40) + "]\nx = 1\n")),
+    C("hostile-interval-nan", "scheduler --interval nan", "invalid value for '--interval': --interval must be a number of seconds, not nan"),
+    C("hostile-interval-inf", "scheduler --interval inf", "invalid value for '--interval': inf is not in the range 1<=x<=86400"),
+    C("hostile-single-positive-kfold", "train m", "class 1 has 1 row(s), and fold", data("train.csv", one_positive), model_key('split = { method = "kfold" }')),
+    C("hostile-single-positive-in-holdout", "train m", "class 1 has 1 row(s), and the split leaves none of them to train on", data("train.csv", one_positive), model_key("split = { method = \"time\", column = \"id\" }")),
+    C("hostile-parquet-list-column", "train m", "column 'tags' in dataset 'train' holds nested values", nested_parquet("tags", [1, 2])),
+    C("hostile-parquet-struct-column", "train m", "column 'where' in dataset 'train' holds nested values", nested_parquet("where", {"lat": 1.0})),
+    C("hostile-corrupt-version-entry", "versions m", "store object models/m/versions/00000002.json is damaged", damage(".modelcycle/models/m/versions/00000002.json")),
+    C("hostile-corrupt-activation-entry", "status m", "store object models/m/activations/00000001.json is damaged", damage(".modelcycle/models/m/activations/00000001.json")),
+    C("hostile-corrupt-entry-score", "score m feedback out/s.csv", "is damaged", damage(".modelcycle/models/m/versions/00000001.json")),
 ]
 # fmt: on
 

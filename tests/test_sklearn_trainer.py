@@ -437,7 +437,7 @@ def test_skops_refuses_to_load_an_untrusted_type() -> None:
         trainer().load(data, "skops")
     assert str(info.value) == (
         f"artifact holds untrusted type '{__name__}.Shout': skops refuses to load it; "
-        "only types from sklearn, numpy, scipy, builtins, collections, modelcycle_sklearn are trusted"
+        "only the estimators, arrays and containers of scikit-learn pipelines are trusted"
     )
 
 
@@ -446,7 +446,7 @@ def test_skops_refuses_to_dump_what_it_could_not_load() -> None:
         trainer().dump(untrusted_pipeline(), "skops")
     assert str(info.value) == (
         f"artifact_format: the fitted model holds type '{__name__}.Shout', which skops would refuse to load "
-        "(only types from sklearn, numpy, scipy, builtins, collections, modelcycle_sklearn are trusted): "
+        "(only the estimators, arrays and containers of scikit-learn pipelines are trusted): "
         'use artifact_format = "joblib"'
     )
 

@@ -16,6 +16,7 @@ lower-case message in pydantic's words, e.g. ``input should be less than 1``. Ch
 compiled on a class's first validation, so declaring sections costs next to nothing.
 """
 
+import math
 import sys
 import types
 import typing
@@ -314,10 +315,14 @@ def _int(value: Any) -> Any:
 
 
 def _float(value: Any) -> Any:
-    if type(value) is float:
-        return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float
+            number = math.inf
+        if math.isfinite(number):
+            return number
+        raise ValidationError("input should be a finite number (not nan or inf)", value)
     raise ValidationError("input should be a valid number", value)
 
 

@@ -512,7 +512,8 @@ def scenario_runs(state: State, name: str | None, as_json: bool) -> None:
 @click.option("--once", is_flag=True, help="Tick once and exit (for system cron); exit 1 if a run failed.")
 @click.option(
     "--interval",
-    type=click.FloatRange(min=1),
+    type=click.FloatRange(min=1, max=86400),
+    callback=lambda _ctx, _param, value: _finite(value, "--interval"),
     default=60.0,
     show_default=True,
     metavar="SECONDS",
@@ -797,6 +798,12 @@ def plugins(state: State, as_json: bool) -> None:
     )
 
 
+def _finite(value: float, option: str) -> float:
+    if value != value:  # nan passes every range check
+        raise click.BadParameter(f"{option} must be a number of seconds, not nan")
+    return value
+
+
 def fail(message: str, verbose: bool, code: int = 2) -> NoReturn:
     if verbose:
         traceback.print_exc()
@@ -819,7 +826,30 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, 
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: every user error is one `error: …` line and exit status 2."""
+    """Entry point: every user error is one `error: …` line and exit status 2.
+
+    Everything written to stdout and stderr meanwhile (tracebacks and warnings included)
+    passes through the redactor of every secret the settings interpolated.
+    """
+    from .redaction import PROCESS, RedactedStream
+
+    streams = sys.stdout, sys.stderr
+    if sys.stdout is not None and sys.stderr is not None:
+        sys.stdout, sys.stderr = RedactedStream(sys.stdout, PROCESS.text), RedactedStream(sys.stderr, PROCESS.text)
+    try:
+        _main(argv)
+    except Exception:  # a bug: its traceback, as Python prints it, but through the redactor
+        traceback.print_exc()
+        sys.exit(1)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, RedactedStream):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: list[str] | None) -> None:
     args = sys.argv[1:] if argv is None else argv
     verbose = _verbose(args)
     warnings.showwarning = _one_line_warning

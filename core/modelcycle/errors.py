@@ -37,5 +37,9 @@ class IntegrityError(ModelcycleError):
     """Stored bytes do not match the hash recorded for them: refuse to use them."""
 
 
+class CorruptObjectError(IntegrityError):
+    """An object in the store cannot be decoded: it was damaged or changed outside modelcycle."""
+
+
 class StoreError(ModelcycleError):
     """The store cannot be reached or refused an operation."""

@@ -75,7 +75,7 @@ class Store(Plugged, ABC):
     # Helpers every store gets for free.
     def get_json(self, key: str) -> Any | None:
         data = self.get(key)
-        return None if data is None else json.loads(data)
+        return None if data is None else load_json(data, key)
 
     def write_json(self, key: str, value: Any) -> None:
         self.write(key, dump_json(value))
@@ -85,8 +85,24 @@ class Store(Plugged, ABC):
 
 
 def dump_json(value: Any) -> bytes:
-    """The one JSON encoding of stored objects: stable key order, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+    """The one JSON encoding of stored objects: stable key order, UTF-8, secrets redacted from values
+    (not from keys, which are structure: a secret "last" must not rename HEAD's field)."""
+    from .redaction import PROCESS
+
+    return json.dumps(PROCESS(value, keys=False), sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def load_json(data: bytes, key: str) -> Any:
+    """A stored JSON object's value; damaged bytes are one error naming the object, not a traceback."""
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        from .errors import CorruptObjectError
+
+        raise CorruptObjectError(
+            f"store object {key} is damaged ({type(exc).__name__}: {str(exc)[:80]}): it was changed outside "
+            "modelcycle; restore it from a backup or a copy of the store"
+        ) from None
 
 
 class Trainer(Plugged, ABC):

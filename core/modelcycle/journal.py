@@ -20,11 +20,11 @@ never a wrong one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from .interfaces import Store, dump_json
+from .errors import CorruptObjectError
+from .interfaces import Store, dump_json, load_json
 
 SEGMENT = 64
 
@@ -50,13 +50,21 @@ class Journal:
         if seq < 1:
             return None
         data = self.store.get(self._key(seq))
-        return None if data is None else json.loads(data)
+        return None if data is None else load_json(data, self._key(seq))
+
+    def _derived(self, key: str) -> Any:
+        """HEAD or a segment: derived from the entries, so a damaged one reads as missing."""
+        try:
+            return self.store.get_json(key)
+        except CorruptObjectError:
+            return None
 
     def hint(self) -> int:
         """A number no greater than the last entry's, in one read (HEAD may lag, never lead): an
         entry appended from now on will have a higher number."""
-        head = self.store.get_json(f"{self.prefix}/HEAD.json")
-        return int(head["last"]) if isinstance(head, dict) and "last" in head else 0
+        head = self._derived(f"{self.prefix}/HEAD.json")
+        last = head.get("last") if isinstance(head, dict) else None
+        return last if type(last) is int and last >= 0 else 0
 
     def _listed_last(self) -> int:
         """The highest entry number by listing: the slow way, for a missing or damaged HEAD."""
@@ -123,7 +131,7 @@ class Journal:
         entries: list[Entry] = []
         full = last // SEGMENT
         for index in range(full):
-            segment = self.store.get_json(self._segment_key(index))
+            segment = self._derived(self._segment_key(index))
             if segment is None:  # its writer was killed: read the entries one by one
                 segment = [self.get(seq) for seq in range(index * SEGMENT + 1, (index + 1) * SEGMENT + 1)]
             entries.extend(segment)
@@ -140,9 +148,9 @@ class Journal:
         out: list[Entry] = []
         full = last // SEGMENT
         for index in range(full):
-            summary = self.store.get_json(self._segment_key(index).replace(".json", ".summary.json"))
+            summary = self._derived(self._segment_key(index).replace(".json", ".summary.json"))
             if summary is None:  # written before summaries existed, or its writer was killed
-                segment = self.store.get_json(self._segment_key(index))
+                segment = self._derived(self._segment_key(index))
                 if segment is None:
                     segment = [self.get(seq) for seq in range(index * SEGMENT + 1, (index + 1) * SEGMENT + 1)]
                 summary = [self.summarize(e) for e in segment]

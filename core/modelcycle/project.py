@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ._plugins import PluginHost
-from .errors import ModelcycleError, NotFoundError, SettingsError
+from .errors import IntegrityError, ModelcycleError, NotFoundError, SettingsError
 from .interfaces import Store
 from .names import check_name, suggest
 from .registry import Registry
@@ -294,8 +294,22 @@ class Project:
                 raise ModelcycleError(f"model '{model}' version {version} names no trainer: it cannot be loaded")
             trainer_cls = self.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
             trainer = trainer_cls(self.settings.models.get(model), task=entry.get("task", ""))
-            self._models[key] = trainer.load(data, entry["artifact"]["format"])
+            self._models[key] = trainer.load(data, self._artifact_format(model, version, entry))
         return self._models[key]
+
+    def _artifact_format(self, model: str, version: int, entry: dict[str, Any]) -> str:
+        """How to read the artifact: the settings say, never the store (whose writer could turn a
+        skops model into a pickle that runs code when loaded). A stored format that differs is refused."""
+        spec = self.settings.models.get(model)
+        expected = spec.artifact_format if spec is not None else "joblib"
+        stored = (entry.get("artifact") or {}).get("format")
+        if stored != expected:
+            raise IntegrityError(
+                f"model '{model}' version {version}: its artifact is stored as {stored!r} but "
+                f"{self.settings.file.name}: models.{model}.artifact_format is '{expected}': refusing to load it; "
+                f"retrain, or set artifact_format = {stored!r} if you trust whoever writes this store"
+            )
+        return expected
 
     def score(
         self,

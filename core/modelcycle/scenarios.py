@@ -229,7 +229,8 @@ def run_scenario(
     except TimedOut:
         timed_out = True
     except Exception as exc:  # noqa: BLE001 - a store hiccup delivering old alerts must not block the run
-        warnings.warn(f"delivering pending alerts failed: {error_message(exc)}", stacklevel=2)
+        message = f"delivering pending alerts failed: {error_message(exc)}"
+        warnings.warn(project.settings.redactor(message), stacklevel=2)
     redact = project.settings.redactor
     run: dict[str, Any] = {
         "id": None,
@@ -309,7 +310,8 @@ def record_run(project: Project, run: dict[str, Any], *, deadline: float | None 
     try:
         sent = notify_run(project, entry, deadline=deadline)
     except Exception as exc:  # noqa: BLE001 - the run is recorded; a broken notifier must not hide it
-        warnings.warn(f"scenario '{run['scenario']}': notifying failed: {error_message(exc)}", stacklevel=2)
+        message = f"scenario '{run['scenario']}': notifying failed: {error_message(exc)}"
+        warnings.warn(project.settings.redactor(message), stacklevel=2)
         sent = []
     return {**entry, "alerts": sent} if sent else entry
 

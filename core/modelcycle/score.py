@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -113,6 +114,7 @@ def score(
         fmt = data.SUFFIXES.get(suffix)
         if fmt is None:
             raise DataError(f"cannot tell the format of output {target}: name it .parquet, .csv or .jsonl")
+        _refuse_inside_store(settings, target)
     dataset = None
     if isinstance(source, pd.DataFrame):
         label = "input"
@@ -416,6 +418,28 @@ def _some(columns: list[Any], limit: int = 12) -> str:
 
 
 # -- writing ----------------------------------------------------------------------------------
+
+
+def _location(url: str) -> tuple[str, str]:
+    """(scheme, normalised absolute path) of a local path or URL: symlinks resolved, '..' folded."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "file", url
+    if scheme in ("file", "local"):
+        return "file", os.path.realpath(rest)
+    scheme = {"s3a": "s3", "s3n": "s3", "gcs": "gs"}.get(scheme, scheme)
+    return scheme, posixpath.normpath("/" + rest.split("?", 1)[0]).rstrip("/")
+
+
+def _refuse_inside_store(settings: Any, target: str) -> None:
+    """Scores never go into the store: they could overwrite a version's entry or an artifact."""
+    store = settings.resolve_url(settings.project.store)
+    (store_scheme, store_path), (scheme, path) = _location(store), _location(target)
+    if scheme == store_scheme and (path == store_path or path.startswith(store_path.rstrip("/") + "/")):
+        raise DataError(
+            f"output {target} is inside the store ({settings.project.store}), which holds only modelcycle's "
+            "own objects: write the scores somewhere else"
+        )
 
 
 def _storage_options(settings: Any, url: str) -> dict[str, Any]:

@@ -5,6 +5,8 @@ fix it. Values that came from ``${NAME}`` are remembered so that they can be
 redacted from anything shown or stored.
 """
 
+import json
+import math
 import os
 import re
 import types
@@ -16,6 +18,7 @@ from typing import Any, Literal
 from ._validate import Field, Section, ValidationError
 from .errors import ModelcycleError, SettingsError
 from .names import check_name, suggest
+from .redaction import PROCESS, Redactor
 
 SETTINGS_FILE = "modelcycle.toml"
 OUTCOMES = ("OK", "WARNING", "ERROR", "EMPTY")
@@ -25,21 +28,29 @@ RUN_OUTCOMES = ("SUCCESS", "WARNING", "FAILED", "ABORTED")
 # -- durations ----------------------------------------------------------------------
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+#: the longest duration a setting takes: longer ones overflow clocks and timers ("1e300" seconds)
+MAX_DURATION = 366 * 86400.0
 
 
 def parse_duration(value: Any) -> float:
-    """'90s', '30m', '6h', '1d', '2w' or a number of seconds → seconds."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or text like '30m', '6h', '1d'")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    if isinstance(value, str):
+    """'90s', '30m', '6h', '1d', '2w' or a number of seconds → seconds, at most 366 days."""
+    seconds: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int beyond any float
+            seconds = math.copysign(math.inf, value)
+    elif isinstance(value, str):
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", value)
         if match:
-            return float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    raise ValueError("a duration is a number of seconds or text like '30m', '6h', '1d'")
+            seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    if seconds is None or seconds != seconds:
+        raise ValueError("a duration is a number of seconds or text like '30m', '6h', '1d'")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    if seconds > MAX_DURATION:
+        raise ValueError("a duration is at most 366 days ('366d')")
+    return seconds
 
 
 # -- sections -----------------------------------------------------------------------
@@ -78,7 +89,7 @@ class SplitSettings(Section):
         "random", description="How validation rows are chosen."
     )
     test_size: float = Field(0.2, gt=0, lt=1, description="Fraction of rows that validate (random, stratified, time).")
-    seed: int = Field(0, description="Seed for every random choice of the recipe.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed for every random choice of the recipe.")
     column: str | None = Field(None, description="time: the column rows are sorted on; the latest rows validate.")
     folds: int = Field(5, ge=2, le=100, description="kfold: number of folds.")
 
@@ -246,29 +257,6 @@ class SettingsModel(Section):
 # -- the loaded settings ----------------------------------------------------------------
 
 
-class Redactor:
-    """Replaces values that came from ``${NAME}`` with the placeholder they came from."""
-
-    def __init__(self) -> None:
-        self._values: dict[str, str] = {}
-
-    def add(self, value: str, placeholder: str) -> None:
-        if len(value) >= 3:  # shorter values would mangle unrelated text
-            self._values[value] = placeholder
-
-    def __call__(self, value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in sorted(self._values, key=len, reverse=True):
-                if secret in value:
-                    value = value.replace(secret, self._values[secret])
-            return value
-        if isinstance(value, Mapping):
-            return {k: self(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self(v) for v in value]
-        return value
-
-
 class Settings:
     """Validated settings plus where they came from and what must stay secret."""
 
@@ -334,15 +322,22 @@ def load_settings(file: Path, env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        _check_depth(raw, file.name)
+    except RecursionError:
+        raise SettingsError(f"{file.name}: nested too deeply: {_TOO_DEEP}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{file.name}: not valid TOML: {exc}; fix the syntax") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{file.name}: cannot be read: {exc}") from None
-    redactor = Redactor()
-    interpolated: set[tuple] = set()
-    data = _interpolate(raw, env, redactor, file.name, (), interpolated)
+    redactor = Redactor(parent=PROCESS)
+    interpolated: dict[tuple, list[tuple[str, str]]] = {}
+    data = _interpolate(raw, env, file.name, (), interpolated)
     _check_unknown_keys(data, SettingsModel, (), file.name)
-    _numbers_from_env(data, interpolated)
+    numbers = _numbers_from_env(data, set(interpolated))
+    for key, values in interpolated.items():
+        if key not in numbers:  # a number from the environment is a setting, not a secret
+            for value, placeholder in values:
+                redactor.add(value, placeholder)
     try:
         model = SettingsModel.model_validate(data)
     except ValidationError as exc:
@@ -352,26 +347,43 @@ def load_settings(file: Path, env: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
+_MAX_DEPTH = 16
+_TOO_DEEP = f"no setting is more than {_MAX_DEPTH} tables or lists deep; flatten it"
+
+
+def _check_depth(raw: dict[str, Any], file: str) -> None:
+    """Refuse absurd nesting before anything walks it recursively."""
+    stack: list[tuple[Any, tuple]] = [(raw, ())]
+    while stack:
+        value, key = stack.pop()
+        if len(key) > _MAX_DEPTH:
+            raise SettingsError(f"{file}: {_dotted(key[:3])}…: nested {len(key)} levels deep: {_TOO_DEEP}")
+        if isinstance(value, dict):
+            stack.extend((v, (*key, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*key, i)) for i, v in enumerate(value))
+
+
 # -- interpolation ------------------------------------------------------------------------
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def _interpolate(
-    value: Any, env: Mapping[str, str], redactor: Redactor, file: str, key: tuple, interpolated: set[tuple]
+    value: Any, env: Mapping[str, str], file: str, key: tuple, interpolated: dict[tuple, list[tuple[str, str]]]
 ) -> Any:
-    """`value` with ${NAME} replaced; the keys of the strings that took a variable go into `interpolated`."""
+    """`value` with ${NAME} replaced; `interpolated` maps the key of each string that took a variable
+    to the (value, placeholder) pairs it took."""
     if isinstance(value, dict):
-        return {k: _interpolate(v, env, redactor, file, (*key, k), interpolated) for k, v in value.items()}
+        return {k: _interpolate(v, env, file, (*key, k), interpolated) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, env, redactor, file, (*key, i), interpolated) for i, v in enumerate(value)]
+        return [_interpolate(v, env, file, (*key, i), interpolated) for i, v in enumerate(value)]
     if not isinstance(value, str) or "$" not in value:
         return value
 
     def substitute(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
             return "$"
-        interpolated.add(key)
         name, default = match.group(1), match.group(2)
         if env.get(name):
             result = env[name]
@@ -384,7 +396,7 @@ def _interpolate(
                 f"{file}: {_dotted(key)}: environment variable {name} is not set; "
                 f"set it, or give a default with ${{{name}:-default}}"
             )
-        redactor.add(result, match.group(0))
+        interpolated.setdefault(key, []).append((result, match.group(0)))
         return result
 
     return _VAR.sub(substitute, value)
@@ -396,13 +408,15 @@ _NUMBER_TEXT = {
 }
 
 
-def _numbers_from_env(data: dict[str, Any], interpolated: set[tuple]) -> None:
+def _numbers_from_env(data: dict[str, Any], interpolated: set[tuple]) -> set[tuple]:
     """Where a number is expected, numeric text that came from ${NAME} becomes that number.
 
     The environment only holds text, so `test_size = "${TEST_SIZE}"` is how a number comes from it.
     Text written in the file itself stays text (TOML has numbers), and so does text that is no
     number: validation then refuses it, showing the placeholder rather than the value.
+    Returns the keys whose text became a number.
     """
+    converted: set[tuple] = set()
     for key in interpolated:
         annotation: Any = SettingsModel
         for part in key:
@@ -421,6 +435,8 @@ def _numbers_from_env(data: dict[str, Any], interpolated: set[tuple]) -> None:
                 holder = holder[part]
             if _NUMBER_TEXT[wanted].fullmatch(holder[key[-1]]):
                 holder[key[-1]] = wanted(holder[key[-1]])
+                converted.add(key)
+    return converted
 
 
 # -- validation helpers ---------------------------------------------------------------------
@@ -434,7 +450,7 @@ def _dotted(key: tuple) -> str:
         else:
             text = str(part)
             if not re.fullmatch(r"[A-Za-z0-9_-]+", text):
-                text = '"' + text + '"'
+                text = json.dumps(text, ensure_ascii=False)  # quoted as TOML writes it, a newline as \n
             out += ("." if out else "") + text
     return out or "(top level)"
 

@@ -132,6 +132,36 @@ def check_target(y: pd.Series, task: str, target: str, label: str) -> list[Any] 
     return classes
 
 
+def _refuse_nested(frame: pd.DataFrame, columns: list[str], label: str) -> None:
+    """Lists, arrays and records (Parquet list and struct columns) are no feature or target a model takes."""
+    for column in columns:
+        values = frame[column]
+        if values.dtype != object and not isinstance(values.dtype, pd.ArrowDtype):
+            continue
+        first = values.dropna().head(1000)
+        kind = next((type(v).__name__ for v in first if isinstance(v, list | tuple | dict | set | np.ndarray)), None)
+        if kind is not None:
+            raise DataError(
+                f"column '{column}' in {label} holds nested values ({kind}, as Parquet list and struct columns do): "
+                f'flatten it into plain columns, or leave it out with exclude = ["{column}"]'
+            )
+
+
+def _every_class_trains(y: pd.Series, splits: list[tuple[np.ndarray, np.ndarray]], target: str, label: str) -> None:
+    """A class missing from the rows a model is fitted on would leave it unable to predict that class."""
+    classes = set(y.unique().tolist())
+    for index, (train_rows, _) in enumerate(splits):
+        missing = classes - set(y.iloc[train_rows].unique().tolist())
+        if missing:
+            value = sorted(missing, key=str)[0]
+            count = int((y == value).sum())
+            where = f"fold {index + 1}" if len(splits) > 1 else "the split"
+            raise DataError(
+                f"target '{target}' in {label}: class {value!r} has {count} row(s), and {where} leaves none of "
+                "them to train on: add rows of that class, or use a split that keeps it in training"
+            )
+
+
 def split_rows(
     frame: pd.DataFrame, y: pd.Series, ms: ModelSettings, task: str, model: str, label: str
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -245,6 +275,7 @@ def train(
     except SettingsError as exc:  # the data contradicts the task the settings give
         raise settings.error(f"{where}.task", str(exc)) from None
     X_all = frame[features]
+    _refuse_nested(frame, [*features, ms.target], label)
     empty = [c for c in features if X_all[c].isna().all()]
     if empty:
         raise DataError(
@@ -259,6 +290,8 @@ def train(
         splits = split_rows(frame, y_all, ms, task, model, label)
     except SettingsError as exc:
         raise settings.error(*str(exc).split(": ", 1)) from None
+    if task != "regression":
+        _every_class_trains(y_all, splits, ms.target, label)
     trainer = trainer_cls(ms, task=task)
     labelled = comparison.read_labelled(settings, ms, model, features)
 

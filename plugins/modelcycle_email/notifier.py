@@ -77,7 +77,9 @@ class EmailOptions(Section):
     sender: str = Field(description="The From address.")
     to: list[str] = Field(description="Recipients (at least one).")
     cc: list[str] = Field(default_factory=list, description="Copied recipients.")
-    timeout: float = Field(10.0, gt=0, before=_float_text, description="Seconds allowed for each network step.")
+    timeout: float = Field(
+        10.0, gt=0, le=3600, before=_float_text, description="Seconds allowed for each network step."
+    )
     validate_certs: bool = Field(
         True, before=_bool_text, description="Check the server's TLS certificate and host name."
     )

@@ -31,16 +31,20 @@ class DaskOptions(Section):
         None,
         description='Scheduler address, e.g. "tcp://scheduler:8786"; none: a LocalCluster on 127.0.0.1.',
     )
-    n_workers: int | None = Field(None, ge=1, description="LocalCluster: worker processes (default: one per core).")
+    n_workers: int | None = Field(
+        None, ge=1, le=1024, description="LocalCluster: worker processes (default: one per core)."
+    )
     threads_per_worker: int = Field(
-        1, ge=1, description="LocalCluster: threads per worker; also each worker's OMP_NUM_THREADS."
+        1, ge=1, le=1024, description="LocalCluster: threads per worker; also each worker's OMP_NUM_THREADS."
     )
     memory_limit: str = Field("auto", description='LocalCluster: memory per worker ("4GiB"), or "auto".')
     blocksize: str = Field(
         "128MiB",
         description="Input per partition: CSV and JSON-lines byte ranges; Parquet row groups gathered up to it.",
     )
-    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the scheduler and the workers to answer.")
+    timeout: float = Field(
+        30.0, gt=0, le=86400, description="Seconds to wait for the scheduler and the workers to answer."
+    )
 
 
 class DaskExecutor(Executor):

@@ -1020,11 +1020,12 @@ class Collector:
 
 
 def render(project: Project, *, refresh: int | None = None, served: bool = False) -> str:
-    """The dashboard page as one HTML string."""
+    """The dashboard page as one HTML string, every secret (in any printed form) redacted."""
     env = _environment()
     css = (HERE / "static" / "dashboard.css").read_text(encoding="utf-8")
     context = Collector(project).page(refresh=refresh, served=served)
-    return env.get_template("dashboard.html.j2").render(**context, css=Markup(css), csp=content_security_policy(css))
+    page = env.get_template("dashboard.html.j2").render(**context, css=Markup(css), csp=content_security_policy(css))
+    return project.settings.redactor(page)
 
 
 def default_path(project: Project) -> Path:
