@@ -64,7 +64,7 @@ def run_demo(folder: str | Path, say: Callable[[str], None] = print) -> dict[str
     from .demo_data import month
     from .project import open_project
 
-    root = Path(folder)
+    root = Path(folder).absolute()  # the project API resolves relative paths against the project folder
     if root.exists() and any(root.iterdir()):
         raise ModelcycleError(f"{root} is not empty: give 'modelcycle demo' a new or empty folder")
     started = time.perf_counter()
