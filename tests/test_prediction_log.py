@@ -178,7 +178,9 @@ def test_the_cli_logs_and_joins_with_paths_from_the_current_folder(project, tmp_
     record = json.loads(capsys.readouterr().out)
     assert record["mode"] == "labels" and record["dataset"]["url"] == str(work / "truth.csv")
     assert main_code(["--project", root, "evaluate", "m", "new.csv", "--labels", "truth.csv"]) == 2
-    expected = "error: give DATA (a dataset name or URL) or --labels FILE: one of the two; see 'modelcycle evaluate --help'\n"
+    expected = (
+        "error: give DATA (a dataset name or URL) or --labels FILE: one of the two; see 'modelcycle evaluate --help'\n"
+    )
     assert capsys.readouterr().err == expected
     assert main_code(["--project", root, "evaluate", "m"]) == 2
     assert capsys.readouterr().err == expected
