@@ -170,6 +170,17 @@ EMAIL = (
 REGRESSION = 'task = "regression"\nestimator = "sklearn.ensemble.HistGradientBoostingRegressor"'
 
 
+def logged(labels: Callable[[pd.DataFrame], pd.DataFrame]) -> tuple[Mutation, ...]:
+    """id_column = "id", the feedback scored with --log, and data/labels.csv from labels(feedback)."""
+
+    def score_and_label(folder: Path) -> None:
+        open_project(folder).score("m", "feedback", output=str(folder / "scored.csv"), log=True)
+        (folder / "scored.csv").unlink()
+        labels(pd.read_csv(folder / "data" / "feedback.csv")).to_csv(folder / "data" / "labels.csv", index=False)
+
+    return model_key('id_column = "id"'), score_and_label
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -395,6 +406,23 @@ CASES: list[Case] = [
     C("name-dotdot-scenario-run", "scenario run ../x", "unknown scenario '../x'"),
     C("name-unknown-scenario-runs", "scenario runs weekly", "unknown scenario 'weekly'"),
     C("name-dotdot-scenario-runs", "scenario runs ../x", "scenario name '../x' is not allowed"),
+    # -- delayed labels (prediction log) and paths ------------------------------------------------------
+    C("settings-prediction-log-without-id", "versions m", "models.m.prediction_log: needs id_column", model_key("prediction_log = true")),
+    C("score-log-without-id-column", "score m feedback out/s.csv --log", "set id_column = \"<column identifying a row>\" under [models.m]"),
+    C("score-log-unknown-id-column", "score m feedback out/s.csv --log", "has no column 'customer', the id_column of model 'm'", model_key('id_column = "customer"')),
+    C("score-log-unknown-id-column-by-setting", "score m feedback out/s.csv", "has no column 'customer', the id_column", model_key('id_column = "customer"\nprediction_log = true')),
+    C("labels-without-id-column-setting", "evaluate m --labels data/feedback.csv", "model 'm' has no id_column: set id_column"),
+    C("labels-before-any-log", "evaluate m --labels data/feedback.csv", "no logged predictions of model 'm': score with 'modelcycle score --log'", model_key('id_column = "id"')),
+    C("labels-without-the-id", "evaluate m --labels data/labels.csv", "has no column 'id', the id column of model 'm'", *logged(lambda f: f[["target"]])),
+    C("labels-for-another-model", "evaluate m --labels data/labels.csv", "has no column 'target', the label column of model 'm' (models.m.label_column)", *logged(lambda f: f[["id"]].assign(churned=1))),
+    C("labels-duplicate-id", "evaluate m --labels data/labels.csv", "id '3' appears more than once: give one label per id", *logged(lambda f: pd.concat([f[["id", "target"]], f[["id", "target"]].iloc[[3]]]))),
+    C("labels-no-id-matches", "evaluate m --labels data/labels.csv", "none of the 150 ids in labels", *logged(lambda f: f[["id", "target"]].assign(id=f["id"] + 10_000))),
+    C("labels-missing-id", "evaluate m --labels data/labels.csv", "column 'id' has no id at row 2", *logged(lambda f: set_cell("id", 1, None)(f[["id", "target"]]))),
+    C("labels-unknown-version", "evaluate m --labels data/labels.csv --version 9", "version 9", *logged(lambda f: f[["id", "target"]])),
+    C("labels-missing-file", "evaluate m --labels nothere.csv", "project/nothere.csv: check the path", model_key('id_column = "id"')),
+    C("labels-and-data", "evaluate m feedback --labels data/feedback.csv", "give DATA (a dataset name or URL) or --labels FILE: one of the two"),
+    C("labels-neither", "evaluate m", "give DATA (a dataset name or URL) or --labels FILE: one of the two"),
+    C("evaluate-missing-path-is-absolute", "evaluate m data/nothere.csv", "project/data/nothere.csv: check the path (a relative path in modelcycle.toml"),
 ]
 # fmt: on
 

@@ -213,6 +213,14 @@ def evaluate_labels(
         )
     id_column = ms.id_column
     label_column = ms.label_column or ms.target
+    source, what, columns = _labels_source(project, labels)
+    for needed, role, key in ((id_column, "id", "id_column"), (label_column, "label", "label_column")):
+        if needed not in columns:
+            shown = ", ".join(map(str, columns[:12])) + (" …" if len(columns) > 12 else "")
+            raise DataError(
+                f"{what} has no column '{needed}', the {role} column of model '{model}' (models.{model}.{key}); "
+                f"its columns: {shown}: are these labels for another model?"
+            )
     manifests = runs(project.store, model)
     if version is not None:
         project.registry.version(model, version)  # NotFoundError for an unknown version
@@ -223,14 +231,6 @@ def evaluate_labels(
             f"no logged predictions of {which}: score with 'modelcycle score --log' "
             f"(or prediction_log = true under [models.{model}]) before joining labels"
         )
-    source, what, columns = _labels_source(project, labels)
-    for needed, role, key in ((id_column, "id", "id_column"), (label_column, "label", "label_column")):
-        if needed not in columns:
-            shown = ", ".join(map(str, columns[:12])) + (" …" if len(columns) > 12 else "")
-            raise DataError(
-                f"{what} has no column '{needed}', the {role} column of model '{model}' (models.{model}.{key}); "
-                f"its columns: {shown}: are these labels for another model?"
-            )
     logged = sum(int(m["rows"]) for m in manifests)
     buckets = max(1, math.ceil(logged / BUCKET_ROWS))
     started = time.perf_counter()
