@@ -20,6 +20,7 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
     assert "check auc_floor is ERROR for churn v1" in outbox
     text = "\n".join(lines)
     assert "rolled back to v1" in text and "Done in" in text
+    assert "logging the 2,000 predictions by customer_id" in text and "(2,000 matched)" in text
     page = Path(story["dashboard"]).read_text()
     assert "churn" in page and "<svg" in page
 
