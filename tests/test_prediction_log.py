@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from modelcycle import open_project, prediction_log
+from modelcycle import open_project, prediction_log, retention
 from modelcycle.cli import main
 from modelcycle.errors import DataError, ModelcycleError, NotFoundError
 
@@ -134,6 +135,13 @@ def test_a_killed_scorer_leaves_nothing_visible_and_concurrent_runs_never_clash(
     assert [r["rows"] for r in prediction_log.runs(project.store, "m")] == [30]
     record = project.evaluate("m", labels=new[["customer", "y"]])
     assert record["rows"] == 30 and record["labels"]["unmatched"] == 20
+    # gc removes the killed run's segments once they are older than the grace period, never a committed run
+    assert project.gc("m", keep=5)["orphans"] == []
+    later = time.time() + retention.GRACE_SECONDS + 60
+    report = retention.collect(project, "m", keep=5, now=later)
+    assert report["orphans"] == [f"{a.run}/part-00000.parquet", f"{a.run}/part-00001.parquet"]
+    assert prediction_log.uncommitted(project.store, "m") == []
+    assert [r["rows"] for r in prediction_log.runs(project.store, "m")] == [30]
 
 
 def test_duplicate_labels_and_labels_for_another_model_are_errors(project) -> None:

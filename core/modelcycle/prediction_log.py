@@ -178,6 +178,13 @@ def runs(store: Store, model: str) -> list[dict[str, Any]]:
     return sorted(found, key=lambda m: m["key"])
 
 
+def uncommitted(store: Store, model: str) -> list[str]:
+    """Segments of runs that never wrote their manifest (a scorer killed mid-run): for gc."""
+    keys = store.list(prefix(model))
+    committed = {k.rsplit("/", 1)[0] for k in keys if k.endswith("/" + MANIFEST)}
+    return [k for k in keys if k.rsplit("/", 1)[0] not in committed]
+
+
 def segments(store: Store, manifests: list[dict[str, Any]]) -> Iterator[pd.DataFrame]:
     """Every logged row, one segment at a time."""
     for manifest in manifests:
