@@ -112,7 +112,7 @@ class LogWriter:
         columns = [PREDICTION, *[c for c in scored.columns if str(c).startswith("proba_")]]
         frame = pd.DataFrame({ID: ids_as_text(scored[self.id_column], "the scored rows", self.id_column)})
         frame[VERSION] = np.asarray(scored[VERSION], dtype=np.int64)
-        frame[SCORED_AT] = pd.to_datetime(scored[SCORED_AT], utc=True).to_numpy()
+        frame[SCORED_AT] = pd.to_datetime(scored[SCORED_AT], utc=True).array  # never via Python objects
         for c in columns:
             frame[str(c)] = scored[c].to_numpy()
         buffer = io.BytesIO()
@@ -251,8 +251,10 @@ def evaluate_labels(
         for batch in source(columns=[id_column, label_column]):
             ids = ids_as_text(batch[id_column], what, id_column)
             values = batch[label_column]
-            texts = values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v))
-            pieces = pd.DataFrame({ID: ids.to_numpy(dtype=object), label_column: texts.to_numpy(dtype=object)})
+            known = values.notna().to_numpy()
+            texts = np.full(len(values), None, dtype=object)
+            texts[known] = values[known].astype(str).to_numpy(dtype=object)
+            pieces = pd.DataFrame({ID: ids.to_numpy(dtype=object), label_column: texts})
             counts["label_rows"] += len(pieces)
             _spill(pieces, buckets, Path(spill), "labels")
         if counts["label_rows"] == 0:
@@ -358,4 +360,6 @@ def _read_bucket(folder: Path, bucket: int, side: str) -> pd.DataFrame | None:
     if not target.is_dir():
         return None
     pieces = [pd.read_parquet(p) for p in sorted(target.iterdir())]
-    return pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+    frame = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+    frame[ID] = pd.Series(frame[ID].to_numpy(dtype=object), index=frame.index, dtype=object)  # hashes fast
+    return frame
