@@ -217,3 +217,19 @@ def test_the_log_and_the_labels_on_s3(tmp_path: Path, s3_endpoint: str, s3_bucke
     assert [k.rsplit("/", 1)[1] for k in keys] == ["manifest.json", "part-00000.parquet"]
     record = project.evaluate("m", labels=f"s3://{s3_bucket}/in/labels.csv")
     assert comparable(record) == comparable(project.evaluate("m", new)) and record["labels"]["unmatched"] == 0
+
+
+def test_concurrent_scorers_append_without_losing_a_row(project) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    new = frame(400, 9, start=0)
+    root = project.settings.root
+
+    def score(start: int) -> int:
+        return open_project(root).score("m", new.iloc[start : start + 100].drop(columns="y"), log=True).shape[0]
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(score, range(0, 400, 100))) == [100] * 4
+    assert sorted(r["rows"] for r in prediction_log.runs(project.store, "m")) == [100] * 4
+    record = project.evaluate("m", labels=new[["customer", "y"]])
+    assert record["rows"] == 400 and record["labels"]["unmatched"] == 0
