@@ -643,7 +643,9 @@ def score(
     import os
 
     project = state.project
-    input_data = cli_path(state, input_data)
+    is_path = input_data not in project.settings.datasets and any(ch in input_data for ch in "/.:")
+    if is_path and "://" not in input_data:
+        input_data = os.path.abspath(input_data)
     if "://" not in output:
         output = os.path.abspath(output)
     with progress_display(not as_json) as progress:
