@@ -233,3 +233,29 @@ def test_concurrent_scorers_append_without_losing_a_row(project) -> None:
     assert sorted(r["rows"] for r in prediction_log.runs(project.store, "m")) == [100] * 4
     record = project.evaluate("m", labels=new[["customer", "y"]])
     assert record["rows"] == 400 and record["labels"]["unmatched"] == 0
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_regression_and_multiclass_labels_give_the_rescoring_metrics(tmp_path: Path, task: str) -> None:
+    make(tmp_path / task)  # the folder and settings, then a target of this task
+    data = frame(600, 0)
+    rng = np.random.default_rng(1)
+    if task == "regression":
+        data["y"] = data["x1"] * 2.5 + rng.normal(scale=0.3, size=len(data))
+    else:
+        data["y"] = np.where(data["x1"] > 0.5, "high", np.where(data["x1"] < -0.5, "low", "mid"))
+    data.to_parquet(tmp_path / task / "data" / "train.parquet", index=False)
+    extra = (
+        '\ntask = "regression"\nestimator = "sklearn.ensemble.HistGradientBoostingRegressor"'
+        if task == "regression"
+        else ""
+    )
+    settings = tmp_path / task / "modelcycle.toml"
+    settings.write_text(settings.read_text().replace("threads = 1", "threads = 1" + extra))
+    project = open_project(tmp_path / task)
+    project.train("m")
+    new = data.iloc[:200].assign(customer=lambda f: f["customer"] + 5000)
+    project.score("m", new.drop(columns="y"))
+    late = project.evaluate("m", labels=new[["customer", "y"]])
+    rescored = project.evaluate("m", new)
+    assert late["labeled_rows"] == 200 and comparable(late) == comparable(rescored) and comparable(late)
