@@ -411,6 +411,7 @@ CASES: list[Case] = [
     C("score-log-without-id-column", "score m feedback out/s.csv --log", "set id_column = \"<column identifying a row>\" under [models.m]"),
     C("score-log-unknown-id-column", "score m feedback out/s.csv --log", "has no column 'customer', the id_column of model 'm'", model_key('id_column = "customer"')),
     C("score-log-unknown-id-column-by-setting", "score m feedback out/s.csv", "has no column 'customer', the id_column", model_key('id_column = "customer"\nprediction_log = true')),
+    C("score-log-missing-id", "score m feedback out/s.csv --log", "column 'id' has no id at row 4", model_key('id_column = "id"'), data("feedback.csv", set_cell("id", 3, None))),
     C("labels-without-id-column-setting", "evaluate m --labels data/feedback.csv", "model 'm' has no id_column: set id_column"),
     C("labels-before-any-log", "evaluate m --labels data/feedback.csv", "no logged predictions of model 'm': score with 'modelcycle score --log'", model_key('id_column = "id"')),
     C("labels-without-the-id", "evaluate m --labels data/labels.csv", "has no column 'id', the id column of model 'm'", *logged(lambda f: f[["target"]])),

@@ -157,6 +157,10 @@ def test_duplicate_labels_and_labels_for_another_model_are_errors(project) -> No
         project.evaluate("m", labels=pd.DataFrame({"customer": ["a", "b", "c"], "y": [0, 1, 0]}))
     with pytest.raises(DataError, match="column 'customer' has no id at row 2"):
         project.evaluate("m", labels=pd.DataFrame({"customer": [1.0, None], "y": [0, 1]}))
+    many = pd.DataFrame({"customer": np.arange(70_000, dtype="float64"), "y": 0})
+    many.loc[69_999, "customer"] = np.nan  # in the second batch of 65,536 rows: counted over the whole file
+    with pytest.raises(DataError, match="column 'customer' has no id at row 70000"):
+        project.evaluate("m", labels=many)
     with pytest.raises(ModelcycleError, match="either data or labels"):
         project.evaluate("m", new, labels=new)
     assert len(project.evaluations("m")) == before

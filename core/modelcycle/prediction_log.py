@@ -56,13 +56,14 @@ def prefix(model: str) -> str:
     return f"models/{model}/predictions"
 
 
-def ids_as_text(values: pd.Series, label: str, column: str) -> pd.Series:
-    """Ids as text, so 7, 7.0 and "7" join; a missing id is a DataError naming the row."""
+def ids_as_text(values: pd.Series, label: str, column: str, offset: int = 0) -> pd.Series:
+    """Ids as text, so 7, 7.0 and "7" join; a missing id is a DataError naming the row
+    (counted from 1 over the whole input: `offset` rows came before this batch)."""
     from .score import _as_text
 
     missing = values.isna().to_numpy()
     if missing.any():
-        row = int(np.flatnonzero(missing)[0]) + 1
+        row = offset + int(np.flatnonzero(missing)[0]) + 1
         raise DataError(f"{label}: column '{column}' has no id at row {row}: every row needs an id to join labels")
     text = _as_text(values)
     return pd.Series((values if text is None else text).astype(str).to_numpy(dtype=object), index=values.index)
@@ -110,7 +111,8 @@ class LogWriter:
         if not len(scored):
             return
         columns = [PREDICTION, *[c for c in scored.columns if str(c).startswith("proba_")]]
-        frame = pd.DataFrame({ID: ids_as_text(scored[self.id_column], "the scored rows", self.id_column)})
+        ids = ids_as_text(scored[self.id_column], "the scored rows", self.id_column, self.rows)
+        frame = pd.DataFrame({ID: ids})
         frame[VERSION] = np.asarray(scored[VERSION], dtype=np.int64)
         frame[SCORED_AT] = pd.to_datetime(scored[SCORED_AT], utc=True).array  # never via Python objects
         for c in columns:
@@ -249,7 +251,7 @@ def evaluate_labels(
     with tempfile.TemporaryDirectory(prefix="modelcycle-labels-") as spill:
         step("reading labels")
         for batch in source(columns=[id_column, label_column]):
-            ids = ids_as_text(batch[id_column], what, id_column)
+            ids = ids_as_text(batch[id_column], what, id_column, counts["label_rows"])
             values = batch[label_column]
             known = values.notna().to_numpy()
             texts = np.full(len(values), None, dtype=object)
