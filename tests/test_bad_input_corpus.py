@@ -193,6 +193,17 @@ EMAIL = (
 REGRESSION = 'task = "regression"\nestimator = "sklearn.ensemble.HistGradientBoostingRegressor"'
 
 
+def logged(labels: Callable[[pd.DataFrame], pd.DataFrame]) -> tuple[Mutation, ...]:
+    """id_column = "id", the feedback scored with --log, and data/labels.csv from labels(feedback)."""
+
+    def score_and_label(folder: Path) -> None:
+        open_project(folder).score("m", "feedback", output=str(folder / "scored.csv"), log=True)
+        (folder / "scored.csv").unlink()
+        labels(pd.read_csv(folder / "data" / "feedback.csv")).to_csv(folder / "data" / "labels.csv", index=False)
+
+    return model_key('id_column = "id"'), score_and_label
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -311,7 +322,7 @@ CASES: list[Case] = [
     C("train-missing-time-column", "train m", "dataset 'train' has no column 'when' (models.m.split.column)", append('[models.m.split]\nmethod = "time"\ncolumn = "when"\n')),
     C("train-empty-file", "train m", "dataset 'train' is empty", data("train.csv", lambda f: "")),
     C("train-header-only", "train m", "dataset 'train' has no rows", data("train.csv", lambda f: f.head(0))),
-    C("train-missing-file", "train m", "dataset 'train': no file at data/train.csv", remove("train.csv")),
+    C("train-missing-file", "train m", "dataset 'train': no file at /", remove("train.csv")),
     C("train-unparseable-csv", "train m", "dataset 'train': cannot read", data("train.csv", too_many_fields)),
     C("train-unparseable-jsonl", "train m", "as jsonl", replace('url = "data/train.csv"', 'url = "data/train.jsonl"'), lambda folder: (folder / "data" / "train.jsonl").write_text("{not json\n")),
     C("train-unknown-format", "train m", "train.txt: name it .csv, .parquet or .jsonl", replace('url = "data/train.csv"', 'url = "data/train.txt"')),
@@ -335,7 +346,7 @@ CASES: list[Case] = [
     C("evaluate-drift-test-for-wrong-kind", "evaluate m feedback", "drift test 'ks' does not apply to categorical column 'city'", append('[models.m.drift.columns]\ncity = "ks"\n')),
     C("evaluate-header-only", "evaluate m feedback", "dataset 'feedback' has no rows", data("feedback.csv", lambda f: f.head(0))),
     C("evaluate-empty-file", "evaluate m feedback", "dataset 'feedback' is empty", data("feedback.csv", lambda f: "")),
-    C("evaluate-missing-file", "evaluate m feedback", "dataset 'feedback': no file at data/feedback.csv", remove("feedback.csv")),
+    C("evaluate-missing-file", "evaluate m feedback", "project/data/feedback.csv: check the path", remove("feedback.csv")),
     C("evaluate-unparseable-csv", "evaluate m feedback", "dataset 'feedback': cannot read", data("feedback.csv", too_many_fields)),
     C("evaluate-uncoercible-feature", "evaluate m feedback", "column 'x1' of dataset 'feedback' holds 'n/a-ish' (row 4), not a number", data("feedback.csv", set_cell("x1", 3, "n/a-ish"))),
     C("evaluate-bad-read-option", "evaluate m feedback", "dataset 'feedback': cannot read", replace('url = "data/feedback.csv"', 'url = "data/feedback.csv"\nread_options = { bogus = 1 }')),
@@ -461,6 +472,24 @@ CASES: list[Case] = [
     C("hostile-corrupt-version-entry", "versions m", "store object models/m/versions/00000002.json is damaged", damage(".modelcycle/models/m/versions/00000002.json")),
     C("hostile-corrupt-activation-entry", "status m", "store object models/m/activations/00000001.json is damaged", damage(".modelcycle/models/m/activations/00000001.json")),
     C("hostile-corrupt-entry-score", "score m feedback out/s.csv", "is damaged", damage(".modelcycle/models/m/versions/00000001.json")),
+    # -- delayed labels (prediction log) and paths ------------------------------------------------------
+    C("settings-prediction-log-without-id", "versions m", "models.m.prediction_log: needs id_column", model_key("prediction_log = true")),
+    C("score-log-without-id-column", "score m feedback out/s.csv --log", "set id_column = \"<column identifying a row>\" under [models.m]"),
+    C("score-log-unknown-id-column", "score m feedback out/s.csv --log", "has no column 'customer', the id_column of model 'm'", model_key('id_column = "customer"')),
+    C("score-log-unknown-id-column-by-setting", "score m feedback out/s.csv", "has no column 'customer', the id_column", model_key('id_column = "customer"\nprediction_log = true')),
+    C("score-log-missing-id", "score m feedback out/s.csv --log", "column 'id' has no id at row 4", model_key('id_column = "id"'), data("feedback.csv", set_cell("id", 3, None))),
+    C("labels-without-id-column-setting", "evaluate m --labels data/feedback.csv", "model 'm' has no id_column: set id_column"),
+    C("labels-before-any-log", "evaluate m --labels data/feedback.csv", "no logged predictions of model 'm': score with 'modelcycle score --log'", model_key('id_column = "id"')),
+    C("labels-without-the-id", "evaluate m --labels data/labels.csv", "has no column 'id', the id column of model 'm'", *logged(lambda f: f[["target"]])),
+    C("labels-for-another-model", "evaluate m --labels data/labels.csv", "has no column 'target', the label column of model 'm' (models.m.label_column)", *logged(lambda f: f[["id"]].assign(churned=1))),
+    C("labels-duplicate-id", "evaluate m --labels data/labels.csv", "id '3' appears more than once: give one label per id", *logged(lambda f: pd.concat([f[["id", "target"]], f[["id", "target"]].iloc[[3]]]))),
+    C("labels-no-id-matches", "evaluate m --labels data/labels.csv", "none of the 150 ids in labels", *logged(lambda f: f[["id", "target"]].assign(id=f["id"] + 10_000))),
+    C("labels-missing-id", "evaluate m --labels data/labels.csv", "column 'id' has no id at row 2", *logged(lambda f: set_cell("id", 1, None)(f[["id", "target"]]))),
+    C("labels-unknown-version", "evaluate m --labels data/labels.csv --version 9", "version 9", *logged(lambda f: f[["id", "target"]])),
+    C("labels-missing-file", "evaluate m --labels nothere.csv", "project/nothere.csv: check the path", model_key('id_column = "id"')),
+    C("labels-and-data", "evaluate m feedback --labels data/feedback.csv", "give DATA (a dataset name or URL) or --labels FILE: one of the two"),
+    C("labels-neither", "evaluate m", "give DATA (a dataset name or URL) or --labels FILE: one of the two"),
+    C("evaluate-missing-path-is-absolute", "evaluate m data/nothere.csv", "project/data/nothere.csv: check the path (a relative path in modelcycle.toml"),
 ]
 # fmt: on
 

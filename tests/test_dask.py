@@ -330,3 +330,38 @@ def test_an_unreachable_scheduler_is_one_line_naming_it(tmp_path: Path, capsys) 
     err = capsys.readouterr().err
     assert info.value.code == 2 and err.count("\n") == 1
     assert err.startswith(f"error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
+
+
+def test_logged_predictions_and_late_labels_with_the_cluster(projects) -> None:
+    """Scoring on the cluster logs what it served (read back from the committed output, as
+    workers never open the store); labels joined to the log give the re-scoring metrics."""
+    local, cluster, folder = projects
+    logged = folder / "logged"
+    write_settings(
+        logged,
+        DASK.replace('store = ".modelcycle"', 'store = "../.modelcycle"')
+        + MODEL.replace('url = "train.parquet"', 'url = "../train.parquet"').replace(
+            "threads = 1\n", 'threads = 1\nid_column = "row"\n', 1
+        ),
+    )
+    feedback = pd.read_parquet(folder / "feedback.parquet").reset_index(names="row")
+    pq.write_table(
+        pa.Table.from_pandas(feedback.drop(columns="y"), preserve_index=False),
+        logged / "served.parquet",
+        row_group_size=4000,
+    )
+    feedback[["row", "y"]].to_csv(logged / "labels.csv", index=False)
+    project = open_project(logged)
+    project._executor = cluster.executor  # the module's cluster: no second one
+    try:
+        summary = project.score("m", str(logged / "served.parquet"), str(logged / "out.parquet"), log=True)
+        assert summary["parts"] == 6 and summary["logged"]["rows"] == 24_000
+        late = project.evaluate("m", labels=str(logged / "labels.csv"))
+    finally:
+        project._executor = None
+    labelled = feedback["y"].notna()
+    assert late["rows"] == 24_000 and late["labeled_rows"] == int(labelled.sum())
+    assert late["labels"]["unmatched"] == 0 and late["labels"]["unlabelled_predictions"] == 0
+    rescored = local.evaluate("m", feedback.drop(columns="row"), version=late["version"])
+    for name, value in rescored["metrics"].items():
+        assert late["metrics"][name] == pytest.approx(value, rel=1e-9), name

@@ -152,16 +152,39 @@ def train(state: State, model: str, activate: bool | None, full: bool, as_json: 
         )
 
 
+def cli_path(state: State, value: str) -> str:
+    """A path given on the command line, made absolute from the current folder; a dataset
+    name or a URL as it is (paths in modelcycle.toml start at its folder instead)."""
+    import os
+
+    if value in state.project.settings.datasets or "://" in value or not any(ch in value for ch in "/.:"):
+        return value
+    return os.path.abspath(value)
+
+
 @cli.command()
 @click.argument("model")
-@click.argument("data", metavar="DATA")
+@click.argument("data", metavar="[DATA]", required=False)
 @click.option("--version", "version", type=int, help="Evaluate this version instead of the active one.")
+@click.option(
+    "--labels",
+    "labels",
+    metavar="FILE",
+    help="Labels that arrived later (id and label columns), joined by id to the logged predictions.",
+)
 @json_option
 @pass_state
-def evaluate(state: State, model: str, data: str, version: int | None, as_json: bool) -> None:
-    """Evaluate MODEL on DATA (a dataset name or URL) and record it in the history."""
+def evaluate(
+    state: State, model: str, data: str | None, version: int | None, labels: str | None, as_json: bool
+) -> None:
+    """Evaluate MODEL on DATA (a dataset name or URL), or on --labels joined to its logged
+    predictions, and record it in the history. Paths are relative to the current folder."""
+    if (data is None) == (labels is None):
+        raise click.UsageError("give DATA (a dataset name or URL) or --labels FILE: one of the two")
+    data = None if data is None else cli_path(state, data)
+    labels = None if labels is None else cli_path(state, labels)
     with progress_display(not as_json) as progress:
-        result = state.project.evaluate(model, data, version=version, progress=progress)
+        result = state.project.evaluate(model, data, labels=labels, version=version, progress=progress)
     if as_json:
         emit_json(state, result)
         return
@@ -176,6 +199,12 @@ def evaluate(state: State, model: str, data: str, version: int | None, as_json: 
             f"  drift      {share} of columns drifted"
             + (f": {', '.join(drift['drifted_columns'][:8])}" if drift["drifted_columns"] else ""),
         ]
+        if record.get("labels"):
+            joined = record["labels"]
+            lines.append(
+                f"  labels     {joined['matched']:,} of {joined['rows']:,} ids matched a logged prediction, "
+                f"{joined['unmatched']:,} unmatched; {joined['unlabelled_predictions']:,} predictions still unlabelled"
+            )
         click.echo(state.redact("\n".join(lines)))
 
 
@@ -615,9 +644,17 @@ def progress_display(enabled: bool) -> Iterator[Any]:
 @click.argument("input_data", metavar="INPUT")
 @click.argument("output", metavar="OUTPUT")
 @click.option("--version", "version", type=int, metavar="N", help="Score with version N (default: the active one).")
+@click.option(
+    "--log/--no-log",
+    "log",
+    default=None,
+    help="Log the scored ids and predictions for labels that arrive later (default: the model's prediction_log).",
+)
 @json_option
 @pass_state
-def score(state: State, model: str, input_data: str, output: str, version: int | None, as_json: bool) -> None:
+def score(
+    state: State, model: str, input_data: str, output: str, version: int | None, log: bool | None, as_json: bool
+) -> None:
     """Score INPUT (a dataset name, path or URL) with MODEL and write OUTPUT (format from its suffix).
 
     Paths are relative to the current folder. OUTPUT appears only once it is complete.
@@ -631,11 +668,13 @@ def score(state: State, model: str, input_data: str, output: str, version: int |
     if "://" not in output:
         output = os.path.abspath(output)
     with progress_display(not as_json) as progress:
-        summary = project.score(model, input_data, output, version=version, progress=progress)
+        summary = project.score(model, input_data, output, version=version, progress=progress, log=log)
     if as_json:
         emit_json(state, summary)
     else:
         message = f"scored {summary['rows']} rows with {model} version {summary['version']} → {summary['output']}"
+        if summary.get("logged"):
+            message += f" (logged {summary['logged']['rows']} predictions by id)"
         click.echo(state.redact(message))
 
 

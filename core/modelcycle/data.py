@@ -43,6 +43,7 @@ class Dataset:
     format: str
     read_options: dict[str, Any] = field(default_factory=dict)
     storage_options: dict[str, Any] = field(default_factory=dict)
+    where: str = ""  # the absolute path or URL tried, as shown to people (secrets redacted)
 
     @property
     def label(self) -> str:
@@ -62,7 +63,7 @@ def resolve(settings: Settings, name_or_url: str) -> Dataset:
     resolved = settings.resolve_url(url)
     fmt = fmt or format_of(resolved)
     storage = dict(settings.project.store_options) if "://" in resolved else {}
-    return Dataset(name, settings.redactor(url), resolved, fmt, options, storage)
+    return Dataset(name, settings.redactor(url), resolved, fmt, options, storage, settings.redactor(resolved))
 
 
 def format_of(url: str) -> str:
@@ -87,7 +88,10 @@ def _filesystem(ds: Dataset) -> tuple[Any, list[str]]:
     else:
         paths = [p for p in paths if fs.exists(p)]
     if not paths:
-        raise DataError(f"{ds.label}: no file at {ds.url}: check the path (relative paths start at modelcycle.toml)")
+        raise DataError(
+            f"{ds.label}: no file at {ds.where or ds.url}: check the path (a relative path in modelcycle.toml "
+            "starts at its folder, one on the command line at the current folder)"
+        )
     return fs, paths
 
 

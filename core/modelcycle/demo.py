@@ -26,6 +26,8 @@ estimator = "sklearn.ensemble.HistGradientBoostingClassifier"
 params = { max_iter = 100 }
 threads = 1
 threshold = "optimize:f1"
+id_column = "customer_id"             # scoring logs the predictions by customer, for labels that come later
+prediction_log = true
 [models.churn.activation]
 policy = "if-better"
 
@@ -60,11 +62,13 @@ steps = [
 
 def run_demo(folder: str | Path, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Create a demo project in `folder` and play the lifecycle; returns what happened."""
+    import pandas as pd
+
     from . import alerts
     from .demo_data import month
     from .project import open_project
 
-    root = Path(folder)
+    root = Path(folder).absolute()  # the project API resolves relative paths against the project folder
     if root.exists() and any(root.iterdir()):
         raise ModelcycleError(f"{root} is not empty: give 'modelcycle demo' a new or empty folder")
     started = time.perf_counter()
@@ -84,7 +88,17 @@ def run_demo(folder: str | Path, say: Callable[[str], None] = print) -> dict[str
         f"{first.decision['reason']}"
     )
     scored = project.score("churn", str(data / "feedback-month-1.parquet"), output=str(data / "scored-month-1.parquet"))
-    say(f"2. scored {scored['rows']:,} customers of month 1 into data/scored-month-1.parquet")
+    say(
+        f"2. scored {scored['rows']:,} customers of month 1 into data/scored-month-1.parquet, "
+        f"logging the {scored['logged']['rows']:,} predictions by customer_id"
+    )
+    truth = pd.read_parquet(data / "feedback-month-1.parquet", columns=["customer_id", "churned"])
+    truth.to_csv(data / "labels-month-1.csv", index=False)
+    late = project.evaluate("churn", labels=str(data / "labels-month-1.csv"))
+    say(
+        f"   weeks later the labels came: joined by customer_id to the logged predictions, "
+        f"roc_auc {late['metrics']['roc_auc']:.3f} as served ({late['labels']['matched']:,} matched)"
+    )
 
     def evaluate_month(i: int) -> None:
         record = project.evaluate("churn", str(data / f"feedback-month-{i}.parquet"))
@@ -103,8 +117,6 @@ def run_demo(folder: str | Path, say: Callable[[str], None] = print) -> dict[str
     say("3. evaluated months 1-4 of labelled feedback, with checks after each:")
     for i in range(1, 5):
         evaluate_month(i)
-
-    import pandas as pd
 
     recent = pd.concat(
         [history[0].sample(2000, random_state=0)]

@@ -319,27 +319,46 @@ class Project:
         version: int | None = None,
         *,
         progress: Any = None,
+        log: bool | None = None,
     ) -> Any:
         """Predictions of `version` (default: the active one) for `data`, streamed in batches.
 
         `data`: a DataFrame, a dataset name or a path/URL (CSV, Parquet, JSON lines). Without
         `output`, the scored DataFrame; with it (a path or URL, format from the suffix,
         relative paths from the project folder), the rows are written there atomically and
-        a summary {"model", "version", "rows", "output", …} is returned.
+        a summary {"model", "version", "rows", "output", …} is returned. `log=True` (default:
+        the model's `prediction_log`) also logs the scored ids and predictions in the store.
         """
         from .score import score
 
-        return score(self, model, data, output, version=version, progress=progress)
+        return score(self, model, data, output, version=version, progress=progress, log=log)
 
-    def evaluate(self, model: str, data: Any, *, version: int | None = None, progress: Any = None) -> Any:
+    def evaluate(
+        self,
+        model: str,
+        data: Any = None,
+        *,
+        version: int | None = None,
+        labels: Any = None,
+        progress: Any = None,
+    ) -> Any:
         """Evaluate on new data (a dataset name, URL or DataFrame) and record it in the history.
 
         Returns the evaluation record; with production predictions of several versions
-        (a `model_version` column), a list of records, one per version.
+        (a `model_version` column), a list of records, one per version. With `labels`
+        instead of `data` (ids and labels that arrived later), the labels are joined by id
+        to the logged predictions, which are evaluated as served, one record per version.
         """
-        from .evaluate import evaluate
+        if (data is None) == (labels is None):
+            raise ModelcycleError("evaluate needs either data or labels (not both): labels join logged predictions")
+        if labels is not None:
+            from .prediction_log import evaluate_labels
 
-        records = evaluate(self, self._model_name(model), data, version=version, progress=progress)
+            records = evaluate_labels(self, self._model_name(model), labels, version=version, progress=progress)
+        else:
+            from .evaluate import evaluate
+
+            records = evaluate(self, self._model_name(model), data, version=version, progress=progress)
         return records[0] if len(records) == 1 else records
 
     def record_evaluation(self, model: str, record: dict[str, Any]) -> dict[str, Any]:

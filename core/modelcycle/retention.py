@@ -8,7 +8,8 @@ its number is never reused and its lineage stays readable, but it can no longer 
 loaded or activated.
 
 Orphans are artifact folders no version names (a training killed between writing its
-artifact and claiming its version number) and temporary files of killed writers. They
+artifact and claiming its version number), prediction-log segments of a scoring run
+killed before its manifest, and temporary files of killed writers. They
 are removed only once older than GRACE_SECONDS, so a training running beside gc, which
 claims its version seconds after writing the artifact, is never robbed.
 """
@@ -57,7 +58,9 @@ def collect(
     folders = {_folder(v["artifact"]["key"]): v["version"] for v in versions}
     moment = time.time() if now is None else now
     orphans = []
-    for key in store.list(f"models/{model}/artifacts") + store.leftovers(f"models/{model}"):
+    from .prediction_log import uncommitted
+
+    for key in store.list(f"models/{model}/artifacts") + store.leftovers(f"models/{model}") + uncommitted(store, model):
         owner = folders.get(_folder(key))
         if owner is not None and owner not in gone:
             continue

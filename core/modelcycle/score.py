@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from . import data
+from . import data, prediction_log
 from .errors import DataError, ModelcycleError, NotFoundError
 from .measures import predict
 
@@ -85,12 +85,15 @@ def score(
     *,
     version: int | None = None,
     progress: Progress | None = None,
+    log: bool | None = None,
 ) -> pd.DataFrame | dict[str, Any]:
     """Score `source` (a DataFrame, a dataset name, or a path/URL) with a version of `model`.
 
     Without `output`: the scored rows as a DataFrame (a DataFrame input keeps its index).
     With `output` (a path or fsspec URL; relative paths start at the project folder): the
     rows are written there and a summary {"model", "version", "rows", "output", …} returned.
+    `log` (default: the model's prediction_log) appends the scored rows' ids and predictions
+    to the prediction log, for labels that arrive later (see modelcycle.prediction_log).
     """
     step = progress or (lambda message: None)
     settings = project.settings
@@ -123,25 +126,62 @@ def score(
         label = f"input {dataset.label}"
     else:
         raise DataError(f"cannot score a {type(source).__name__}: give a pandas DataFrame, a dataset name or a URL")
+    id_column = prediction_log.wanted(project, model, log)
+    if id_column is not None:
+        columns = [str(c) for c in source.columns] if dataset is None else data.columns(dataset)
+        prediction_log.check_id_column(id_column, columns, label, model)
     fitted = project.load_model(model, version)
     scorer = Scorer(model, version, meta, fitted, label)
+    logger = None
+    if id_column is not None:
+        logger = prediction_log.LogWriter(project.store, model, version, id_column, scorer.scored_at)
+    try:
+        result = _run(project, scorer, source, dataset, target, label, step, logger)
+    except BaseException:
+        if logger is not None:
+            logger.discard()
+        raise
+    if logger is not None:
+        logged = logger.commit()
+        if isinstance(result, dict):
+            result["logged"] = logged
+    return result
+
+
+def _run(
+    project: Project,
+    scorer: Scorer,
+    source: Any,
+    dataset: Any,
+    target: str | None,
+    label: str,
+    step: Progress,
+    logger: prediction_log.LogWriter | None,
+) -> pd.DataFrame | dict[str, Any]:
+    settings = project.settings
+    transform: Callable[[pd.DataFrame], pd.DataFrame] = scorer if logger is None else logger.tap(scorer)
 
     def progress_rows(rows: int) -> None:
         step(f"scored {rows:,} rows")
 
     if target is None:  # the rows come back as one DataFrame: they are scored here
         batches = _frame_batches(source) if dataset is None else data.iter_batches(dataset, batch_rows=BATCH_ROWS)
-        frames = list(_scored(scorer, batches, label, progress_rows))
+        frames = list(_scored(transform, batches, label, progress_rows))
         keep_index = isinstance(source, pd.DataFrame)
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=not keep_index)
+    fmt = data.SUFFIXES[os.path.splitext(target)[1].lower()]
     output = Output(target, fmt, _storage_options(settings, target), label)
     if dataset is None:
-        written = {"rows": output.stream(scorer, _frame_batches(source), progress_rows)}
-    else:
+        written = {"rows": output.stream(transform, _frame_batches(source), progress_rows)}
+    elif project.executor.ships_tasks:  # workers never open the store: the log is read back from the output
         written = project.executor.write(dataset, scorer, output, progress=progress_rows, batch_rows=BATCH_ROWS)
+        if logger is not None:
+            logger.add_output(output, output.storage_options)
+    else:
+        written = project.executor.write(dataset, transform, output, progress=progress_rows, batch_rows=BATCH_ROWS)
     return {
-        "model": model,
-        "version": version,
+        "model": scorer.model,
+        "version": scorer.version,
         **written,
         "output": target,
         "format": fmt,

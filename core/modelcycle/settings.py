@@ -150,6 +150,12 @@ class ModelSettings(Section):
     prediction_column: str = Field(
         "prediction", description="Column of predictions served in production, in feedback data."
     )
+    id_column: str | None = Field(
+        None, description="Column identifying a row in scored data and in labels that arrive later."
+    )
+    prediction_log: bool = Field(
+        False, description="score logs the scored rows' ids and predictions to the store (needs id_column)."
+    )
     threads: int | None = Field(
         None,
         ge=1,
@@ -528,6 +534,8 @@ def _check_references(settings: Settings) -> None:
             known("datasets", model.activation.on, s.datasets, f"models.{name}.activation.on")
         if model.split.method == "time" and not model.split.column:
             raise s.error(f"models.{name}.split.column", "split method 'time' needs column = \"<sort column>\"")
+        if model.prediction_log and not model.id_column:
+            raise s.error(f"models.{name}.prediction_log", 'needs id_column = "<column identifying a row>"')
     for name, check in s.checks.items():
         known("models", check.model, s.models, f"checks.{name}.model")
         for i, target in enumerate(check.notify or []):
