@@ -1,0 +1,149 @@
+"""State changes that another process can race: each either wins cleanly or backs out.
+
+Real races between threads are rare, so the store is slowed at random (each read,
+listing and write sleeps up to a millisecond before doing the real thing): the
+operations then interleave in many different orders, as they do between machines
+on S3. Each pair runs 200 trials on memory:// (one process, threads).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import fsspec
+import pytest
+from modelcycle import open_project, retention
+from modelcycle.errors import ModelcycleError
+
+from tests.conftest import write_settings
+
+TRIALS = 200
+
+
+class Slow:
+    """Makes every store call of one store object wait a random moment first, while `on` (the real
+    call follows): the setup of a trial runs at full speed, its race slowed."""
+
+    def __init__(self, store, rng: random.Random, most: float = 0.001) -> None:
+        self.on = False
+        for name in ("get", "list", "put_if_absent", "write", "delete"):
+            real = getattr(store, name)
+
+            def slowed(*args, _real=real, **kwargs):  # noqa: ANN002, ANN003, ANN202
+                if self.on:
+                    time.sleep(rng.random() * most)
+                return _real(*args, **kwargs)
+
+            setattr(store, name, slowed)
+
+
+def together(*calls: Callable[[], object], slow: Slow | None = None) -> list[object]:
+    """Run the calls in threads released at once (the store slowed meanwhile); each result, or the
+    ModelcycleError it raised."""
+    barrier = threading.Barrier(len(calls))
+    out: list[object] = [None] * len(calls)
+
+    def run(i: int, call: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            out[i] = call()
+        except ModelcycleError as exc:
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    if slow is not None:
+        slow.on = True
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if slow is not None:
+        slow.on = False
+    return out
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    write_settings(tmp_path, f'[project]\nname = "r"\nstore = "memory://races-{tmp_path.name}"\n')
+    yield open_project(tmp_path)
+    memory = fsspec.filesystem("memory")
+    for key in [k for k in memory.store if k.startswith(f"/races-{tmp_path.name}/")]:
+        del memory.store[key]
+
+
+def _version(project, model: str, n: int) -> int:
+    return project.record_version(model, f"{model} {n}".encode(), artifact_format="joblib", metadata={})["version"]
+
+
+def _assert_active_is_intact(project, model: str) -> None:
+    active = project.active_version(model)
+    if active is None:
+        return
+    listed = {v["version"]: v for v in project.versions(model)}
+    assert not listed[active]["deleted"], f"{model}: active version {active} is deleted"
+    project.registry.read_artifact(model, active)  # present and matching its sha256
+
+
+def test_activate_racing_gc_never_leaves_the_active_version_deleted(project) -> None:
+    slow = Slow(project.store, random.Random(16))
+    outcomes = {"activated": 0, "refused": 0}
+    for trial in range(TRIALS):
+        model = f"a{trial}"
+        old, _new = _version(project, model, 1), _version(project, model, 2)
+        activated, _report = together(
+            lambda m=model, v=old: project.activate(m, v), lambda m=model: project.gc(m, keep=1), slow=slow
+        )
+        outcomes["activated" if isinstance(activated, dict) else "refused"] += 1
+        if not isinstance(activated, dict):
+            assert "was deleted by gc" in str(activated)
+            assert project.active_version(model) is None
+        _assert_active_is_intact(project, model)
+    assert outcomes["activated"] > 0, outcomes
+
+
+def test_an_activation_between_gcs_tombstone_and_its_decision_keeps_the_version(project, monkeypatch) -> None:
+    """The interleaving that broke before: gc has snapshotted and tombstoned, the activation lands, gc deletes."""
+    old, _new = _version(project, "m", 1), _version(project, "m", 2)
+    seen: list[str] = []
+
+    def activate_now(point: str) -> None:
+        seen.append(point)
+        if point == "gc:tombstoned":
+            project.activate("m", old)
+
+    monkeypatch.setattr(retention, "between", activate_now)
+    report = project.gc("m", keep=1)
+    assert seen == ["gc:tombstoned", "activate:intent"]
+    assert report["deleted_versions"] == [] and report["protected_versions"] == [old]
+    _assert_active_is_intact(project, "m")
+    assert project.active_version("m") == old
+
+
+def test_an_activation_after_gcs_decision_refuses_and_appends_nothing(project, monkeypatch) -> None:
+    old, _new = _version(project, "m", 1), _version(project, "m", 2)
+    monkeypatch.setattr(retention, "between", lambda point: None)
+    project.gc("m", keep=1)
+    with pytest.raises(ModelcycleError, match="model 'm' version 1 was deleted by gc: choose another version"):
+        project.activate("m", old)
+    assert project.registry.activations("m") == []
+    assert project.store.list("models/m/activating") == []  # the intent is withdrawn
+
+
+def test_rollback_racing_gc_never_leaves_the_active_version_deleted(project, monkeypatch) -> None:
+    monkeypatch.setattr(retention, "PROTECTED_ACTIVATIONS", 1)  # so the rollback target is not protected
+    slow = Slow(project.store, random.Random(61))
+    for trial in range(TRIALS):
+        model = f"r{trial}"
+        for n in (1, 2):
+            project.activate(model, _version(project, model, n))
+        _version(project, model, 3)  # the newest, kept; version 1 is doomed unless the rollback to it wins
+        rolled, _report = together(
+            lambda m=model: project.rollback(m), lambda m=model: project.gc(m, keep=1), slow=slow
+        )
+        if not isinstance(rolled, dict):
+            assert "was deleted by gc" in str(rolled)
+        _assert_active_is_intact(project, model)
