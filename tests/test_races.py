@@ -8,6 +8,9 @@ on S3. Each pair runs 200 trials on memory:// (one process, threads).
 
 from __future__ import annotations
 
+import json
+import os
+import stat
 import random
 import threading
 import time
@@ -147,3 +150,70 @@ def test_rollback_racing_gc_never_leaves_the_active_version_deleted(project, mon
         if not isinstance(rolled, dict):
             assert "was deleted by gc" in str(rolled)
         _assert_active_is_intact(project, model)
+
+
+# -- a hostile store: keys that leave it -------------------------------------------------
+
+
+def test_a_version_naming_a_key_outside_the_store_is_refused_and_nothing_outside_is_touched(tmp_path) -> None:
+    write_settings(tmp_path / "p", '[project]\nname = "k"\n')
+    project = open_project(tmp_path / "p")
+    for n in (1, 2):
+        _version(project, "m", n)
+    victim = tmp_path / "victim.txt"  # two levels above the store root, p/.modelcycle
+    victim.write_text("not yours")
+    entry_file = tmp_path / "p" / ".modelcycle" / "models" / "m" / "versions" / "00000001.json"
+    entry = json.loads(entry_file.read_text())
+    entry["artifact"]["key"] = "../../victim.txt"
+    entry_file.write_text(json.dumps(entry))
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+
+    with pytest.raises(ModelcycleError) as gc_error:
+        project.gc("m", keep=1)
+    assert str(gc_error.value) == (
+        "model 'm' version 1 names the object '../../victim.txt', outside the model's artifact folder "
+        "(models/m/artifacts/…): its metadata was altered, so gc refuses to delete anything; restore the version entry"
+    )
+    with pytest.raises(ModelcycleError) as load_error:
+        project.registry.read_artifact("m", 1)
+    assert str(load_error.value) == (
+        "store key '../../victim.txt' is not allowed: keys are relative paths inside the store, without "
+        "'.' or '..' parts; the object naming it was altered: restore it"
+    )
+    for bad in ("/etc/passwd", "a//b", "./a", "a\\..\\b", ""):
+        with pytest.raises(ModelcycleError, match="is not allowed"):
+            project.store.delete(bad)
+    assert victim.read_text() == "not yours"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == before
+
+
+# -- power loss: the folder store makes new names durable -----------------------------------
+
+
+def test_the_folder_store_fsyncs_every_directory_it_adds_a_name_to(tmp_path, monkeypatch) -> None:
+    """A file's own fsync does not make its name durable: the directory holding the name must be
+    fsynced too (after the rename or link, and after creating a folder, its parent)."""
+    from modelcycle_fsspec import stores
+
+    synced: list[str] = []
+    real = os.fsync
+
+    def recording(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(stores.os, "fsync", recording)
+    root = tmp_path / "store"
+    root.mkdir()
+    store = stores.LocalFolderStore(str(root), {})
+    store.write("a/b/one.json", b"1")
+    assert {str(root), str(root / "a"), str(root / "a" / "b")} <= set(synced)
+    for operation in (lambda: store.write("a/b/two.json", b"2"), lambda: store.put_if_absent("a/b/three.json", b"3")):
+        synced.clear()
+        operation()
+        assert synced == [str(root / "a" / "b")]
+    synced.clear()
+    assert store.put_if_absent("a/b/three.json", b"3") is False and synced == []
+    store.delete("a/b/two.json")
+    assert synced == [str(root / "a" / "b")]
