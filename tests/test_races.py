@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import random
+import stat
 import threading
 import time
 from collections.abc import Callable
