@@ -22,7 +22,7 @@ import pytest
 from modelcycle import open_project, retention
 from modelcycle.errors import ModelcycleError
 
-from tests.conftest import write_settings
+from tests.conftest import conditional_put, write_settings
 
 TRIALS = 200
 
@@ -217,3 +217,56 @@ def test_the_folder_store_fsyncs_every_directory_it_adds_a_name_to(tmp_path, mon
     assert store.put_if_absent("a/b/three.json", b"3") is False and synced == []
     store.delete("a/b/two.json")
     assert synced == [str(root / "a" / "b")]
+
+
+# -- S3: a put-if-absent whose reply is lost ------------------------------------------------
+
+OUTBOX = '[notifiers.outbox]\ntype = "file"\n'
+
+
+@pytest.fixture
+def lossy(lossy_s3, tmp_path):
+    """(proxy, project) on S3 through a proxy that loses the replies the test asks it to."""
+    proxy, settings = lossy_s3
+    write_settings(tmp_path / "lossy", settings + OUTBOX)
+    return proxy, open_project(tmp_path / "lossy")
+
+
+def test_s3_a_version_whose_claim_reply_is_lost_is_one_version(lossy) -> None:
+    proxy, project = lossy
+    proxy.lose_replies(1, conditional_put("/models/m/versions/00000001.json"))
+    assert _version(project, "m", 1) == 1
+    assert proxy.lost  # the PUT took effect, its reply was lost, the retry got 412
+    assert [v["version"] for v in project.registry.versions("m")] == [1]
+    project.registry.read_artifact("m", 1)
+
+
+def test_s3_an_activation_whose_reply_is_lost_is_logged_once(lossy) -> None:
+    proxy, project = lossy
+    _version(project, "m", 1)
+    proxy.lose_replies(1, conditional_put("/models/m/activations/00000001.json"))
+    entry = project.activate("m", 1)
+    assert proxy.lost and entry["seq"] == 1
+    assert [a["version"] for a in project.registry.activations("m")] == [1]
+
+
+def test_s3_an_alert_whose_sent_marker_reply_is_lost_is_sent_and_logged_once(lossy) -> None:
+    from modelcycle import alerts
+
+    proxy, project = lossy
+    alert = alerts.queue(project, "outbox", "subject", "text", {"kind": "test", "at": "2026-01-01T00:00:00+00:00"})
+    proxy.lose_replies(1, conditional_put("/alerts/sent/"))
+    assert alerts.deliver(project, alert)["status"] == "sent"
+    assert proxy.lost
+    assert alerts.pending(project) == []
+    assert [a["id"] for a in alerts.sent(project)] == [alert["id"]]
+    assert len(project.store.list("outbox/outbox")) == 1
+
+
+def test_s3_a_lease_whose_reply_is_lost_is_won(lossy) -> None:
+    from modelcycle import scheduler
+
+    proxy, project = lossy
+    proxy.lose_replies(1, conditional_put("/leases/"))
+    status, key = scheduler.claim(project, "nightly", "cron 2026-01-01T02:00")
+    assert proxy.lost and status == "won" and key is not None and key.endswith("/0.json")

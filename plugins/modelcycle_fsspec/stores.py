@@ -4,7 +4,11 @@
   fails if the key exists; readers never see partial bytes; the directory is fsynced
   after every new name (and a new folder's parent after its creation), so a power loss
   cannot forget an object once put-if-absent said it was created;
-* S3: a conditional PUT (``If-None-Match: *``) through s3fs ``pipe_file(mode="create")``;
+* S3: a conditional PUT (``If-None-Match: *``) through s3fs ``pipe_file(mode="create")``.
+  A 412 is read back: a PUT that took effect but whose reply was lost is retried by the
+  client and answered 412, yet it won; the object then holds exactly the bytes sent.
+  Writers of put-if-absent objects therefore make their bytes unique (a timestamp to the
+  microsecond, a host:pid, a random token), so no other writer's bytes can look the same;
 * memory://: a process-wide lock around check-and-create (one process only).
 """
 
@@ -101,6 +105,13 @@ class FsspecStore(Store):
         except FileNotFoundError:
             return None
 
+    def _read(self, path: str) -> bytes | None:
+        self.requests += 1
+        try:
+            return self.fs.cat_file(path, **self._read_options)
+        except FileNotFoundError:
+            return None
+
     @_named_errors
     def write(self, key: str, data: bytes) -> None:
         self.requests += 1
@@ -125,7 +136,9 @@ class FsspecStore(Store):
                 self.fs.pipe_file(path, data, mode="create")
                 return True
             except FileExistsError:
-                return False
+                # 412: another writer's object, or our own PUT that took effect but whose reply was
+                # lost, so the client retried it: the same bytes mean it was ours
+                return self._read(path) == data
             except OSError as exc:  # a concurrent conditional PUT: retry, the winner shows up
                 if not _is_conflict(exc) or attempt == 7:
                     raise
