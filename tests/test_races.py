@@ -270,3 +270,62 @@ def test_s3_a_lease_whose_reply_is_lost_is_won(lossy) -> None:
     proxy.lose_replies(1, conditional_put("/leases/"))
     status, key = scheduler.claim(project, "nightly", "cron 2026-01-01T02:00")
     assert proxy.lost and status == "won" and key is not None and key.endswith("/0.json")
+
+
+# -- alerts: concurrent senders, concurrent checks ---------------------------------------------
+
+
+@pytest.fixture
+def alerting(tmp_path: Path):
+    write_settings(
+        tmp_path,
+        f'[project]\nname = "r"\nstore = "memory://alerts-{tmp_path.name}"\n'
+        f'{OUTBOX}[alerts]\nnotify = ["outbox"]\ncooldown = "1h"\n',
+    )
+    yield open_project(tmp_path)
+    memory = fsspec.filesystem("memory")
+    for key in [k for k in memory.store if k.startswith(f"/alerts-{tmp_path.name}/")]:
+        del memory.store[key]
+
+
+def _result(seq: int, outcome: str = "ERROR", check: str = "auc") -> dict:
+    return {
+        "check": check,
+        "seq": seq,
+        "outcome": outcome,
+        "model": "m",
+        "version": 1,
+        "metric": "roc_auc",
+        "value": 0.5,
+        "message": "below",
+        "at": f"2026-01-01T00:00:{seq % 60:02d}.{seq:06d}+00:00",
+    }
+
+
+def test_concurrent_retries_deliver_each_alert_once(alerting) -> None:
+    from modelcycle import alerts
+
+    slow = Slow(alerting.store, random.Random(3))
+    for trial in range(TRIALS):
+        alerts.queue(alerting, "outbox", f"alert {trial}", "text", {"kind": "test", "seq": trial, "at": f"t{trial}"})
+        together(*(lambda: alerts.retry(alerting, force=True) for _ in range(3)), slow=slow)
+        delivered = alerting.store.list("outbox/outbox")
+        assert len(delivered) == trial + 1, f"trial {trial}: {len(delivered) - trial} deliveries of one alert"
+        assert alerts.pending(alerting) == []
+    logged = [a["subject"] for a in alerts.sent(alerting)]
+    assert sorted(logged) == sorted(f"alert {t}" for t in range(TRIALS))
+
+
+def test_concurrent_checks_with_one_outcome_queue_one_alert_per_cooldown(alerting) -> None:
+    from modelcycle import alerts
+
+    slow = Slow(alerting.store, random.Random(4))
+    for trial in range(TRIALS):
+        check = f"c{trial}"
+        queued = together(
+            lambda c=check: alerts.queue_alerts(alerting, _result(1, check=c)),
+            lambda c=check: alerts.queue_alerts(alerting, _result(2, check=c)),
+            slow=slow,
+        )
+        assert sum(len(q) for q in queued) == 1, f"trial {trial}: {queued}"
+    assert len(alerts.pending(alerting)) == TRIALS
