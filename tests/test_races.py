@@ -329,3 +329,34 @@ def test_concurrent_checks_with_one_outcome_queue_one_alert_per_cooldown(alertin
         )
         assert sum(len(q) for q in queued) == 1, f"trial {trial}: {queued}"
     assert len(alerts.pending(alerting)) == TRIALS
+
+
+def test_a_claim_left_by_a_dead_sender_is_taken_over_once_it_is_old(alerting, monkeypatch) -> None:
+    """At-least-once: a sender that died mid-send leaves its claim; once CLAIM_SECONDS old the alert
+    goes out again (the notifier may then have it twice)."""
+    from datetime import timedelta
+
+    from modelcycle import alerts
+
+    alert = alerts.queue(alerting, "outbox", "s", "t", {"kind": "test", "seq": 1, "at": "t1"})
+    alerting.store.put_json_if_absent(
+        f"alerts/sending/{alert['id']}/0.json", {"by": "elsewhere:1:1", "at": "2026-01-01T00:00:00+00:00"}
+    )
+    real = alerts.now
+    monkeypatch.setattr(alerts, "now", lambda: real().replace(year=2026, month=1, day=1, hour=0, minute=5))
+    assert alerts.retry(alerting, force=True)[0]["status"] == "pending"  # claimed 5 minutes ago: left alone
+    assert alerting.store.list("outbox/outbox") == []
+    monkeypatch.setattr(
+        alerts,
+        "now",
+        lambda: (
+            real().replace(year=2026, month=1, day=1, hour=0, minute=0) + timedelta(seconds=alerts.CLAIM_SECONDS + 1)
+        ),
+    )
+    assert alerts.retry(alerting, force=True)[0]["status"] == "pending"  # taken for dead: attempt bumped
+    [waiting] = alerts.pending(alerting)
+    assert waiting["attempts"] == 1
+    assert waiting["last_error"] == "its sender stopped mid-send (claimed at 2026-01-01T00:00:00+00:00)"
+    assert alerts.retry(alerting)[0]["status"] == "sent"
+    assert len(alerting.store.list("outbox/outbox")) == 1 and alerts.pending(alerting) == []
+    assert alerting.store.list(f"alerts/sending/{alert['id']}") == []
