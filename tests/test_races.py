@@ -136,6 +136,25 @@ def test_an_activation_after_gcs_decision_refuses_and_appends_nothing(project, m
     assert project.store.list("models/m/activating") == []  # the intent is withdrawn
 
 
+def test_activate_racing_gc_on_s3(s3_endpoint: str, s3_bucket: str, tmp_path: Path) -> None:
+    """The same race on S3 (moto's server on loopback): 12 trials, each store request a real HTTP call."""
+    write_settings(
+        tmp_path,
+        f'[project]\nname = "r"\nstore = "s3://{s3_bucket}/store"\n'
+        f'store_options = {{ endpoint_url = "{s3_endpoint}" }}\n',
+    )
+    project = open_project(tmp_path)
+    for trial in range(12):
+        model = f"a{trial}"
+        old, _new = _version(project, model, 1), _version(project, model, 2)
+        activated, _report = together(
+            lambda m=model, v=old: project.activate(m, v), lambda m=model: project.gc(m, keep=1)
+        )
+        if not isinstance(activated, dict):
+            assert "was deleted by gc" in str(activated)
+        _assert_active_is_intact(project, model)
+
+
 def test_rollback_racing_gc_never_leaves_the_active_version_deleted(project, monkeypatch) -> None:
     monkeypatch.setattr(retention, "PROTECTED_ACTIVATIONS", 1)  # so the rollback target is not protected
     slow = Slow(project.store, random.Random(61))
