@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from modelcycle import NotFoundError, SettingsError, hookimpl, open_project
+from modelcycle import NotFoundError, SettingsError, hookimpl, open_project, scheduler
 from modelcycle.cli import main
 from modelcycle.scheduler import lease_prefix, tick
 
@@ -455,18 +455,92 @@ steps = [{ type = "python", callable = "jobs.py:ok" }]
     prefix = lease_prefix("nightly", slot)
     now = datetime.now(UTC)
     project.store.put_json_if_absent(
-        f"{prefix}/0.json", {"owner": "elsewhere:1", "expires_at": (now + timedelta(minutes=5)).isoformat()}
+        f"{prefix}/0.json", {"owner": "elsewhere:1", "expires_at": (now - timedelta(minutes=5)).isoformat()}
     )
     assert tick(project, at("2024-03-01T02:00:30")) == []  # held by a live scheduler
     assert tick(project, at("2024-03-01T02:01:30")) == []  # the trigger state waits for that slot
-    project.store.write_json(
-        f"{prefix}/0.json", {"owner": "elsewhere:1", "expires_at": (now - timedelta(seconds=1)).isoformat()}
-    )
+    assert tick(project, at("2024-03-01T02:01:45")) == []  # its expires_at is no matter: clocks differ
+    lease = project.settings.root / ".modelcycle" / f"{prefix}/0.json"
+    os.utime(lease, (time.time() - 301, time.time() - 301))  # not renewed for a whole lease, by the store's clock
     [run] = tick(project, at("2024-03-01T02:02:30"))  # it died: taken over
     assert run["slot"] == slot
     assert project.store.get_json(f"{prefix}/1.json")["owner"].endswith(f":{os.getpid()}")
     assert project.store.get_json(f"{prefix}/done.json")["run"] == run["id"]
     assert tick(project, at("2024-03-01T02:03:30")) == []
+
+
+NIGHTLY = """
+[scenarios.nightly]
+triggers = [{ type = "cron", schedule = "0 2 * * *" }]
+steps = [{ type = "python", callable = "jobs.py:record" }]
+"""
+
+
+def test_a_winner_paused_past_its_lease_does_not_run_the_slot_a_successor_ran(make, monkeypatch) -> None:
+    """Fencing by number: the winner of lease 0, paused (a long GC, SIGSTOP) between winning and
+    running until the store's clock says the lease ran out, finds lease 1 and leaves the slot."""
+    project = make(NIGHTLY)
+    tick(project, at("2024-03-01T01:00:00"))
+    prefix = lease_prefix("nightly", "2024-03-01T02:00:00+00:00")
+    successor: list[list] = []
+
+    def paused(point: str) -> None:
+        assert point == "scheduler:claimed"
+        lease = project.settings.root / ".modelcycle" / f"{prefix}/0.json"
+        os.utime(lease, (time.time() - 301, time.time() - 301))  # the pause outlasted the lease
+        monkeypatch.setattr(scheduler, "between", lambda point: None)
+        successor.append(tick(project, at("2024-03-01T02:00:40")))  # another scheduler takes it over
+
+    monkeypatch.setattr(scheduler, "between", paused)
+    assert tick(project, at("2024-03-01T02:00:30")) == []  # the paused winner, resumed: fenced off
+    assert [r["slot"] for r in successor[0]] == ["2024-03-01T02:00:00+00:00"]
+    assert len((project.settings.root / "ran.txt").read_text().split()) == 1
+    assert [r["id"] for r in project.scenario_runs("nightly")] == [1]
+
+
+def test_a_scheduler_whose_clock_is_ahead_leaves_a_live_lease_alone(make, monkeypatch) -> None:
+    project = make(NIGHTLY)
+    tick(project, at("2024-03-01T01:00:00"))
+    real = scheduler.utcnow
+    other: list[list] = []
+
+    def skewed(point: str) -> None:  # while the winner holds the lease, a scheduler 6 minutes ahead ticks
+        monkeypatch.setattr(scheduler, "between", lambda point: None)
+        monkeypatch.setattr(scheduler, "utcnow", lambda: real() + timedelta(minutes=6))
+        other.append(tick(project, at("2024-03-01T02:06:30")))
+        monkeypatch.setattr(scheduler, "utcnow", real)
+
+    monkeypatch.setattr(scheduler, "between", skewed)
+    [run] = tick(project, at("2024-03-01T02:00:30"))
+    assert other == [[]] and run["outcome"] == "SUCCESS"
+    assert len((project.settings.root / "ran.txt").read_text().split()) == 1
+
+
+def test_a_scheduler_that_cannot_renew_its_lease_stops_before_it_ends(make, monkeypatch) -> None:
+    project = make(
+        """
+[scenarios.long]
+steps = [
+  { type = "python", callable = "jobs.py:record", seconds = 1.5 },
+  { type = "python", callable = "jobs.py:record", marker = "second.txt" },
+]
+"""
+    )
+    real = project.store.write
+
+    def refusing(key: str, data: bytes) -> None:
+        if "/leases/" in key and not key.endswith("clock.json"):
+            raise OSError("the store refuses lease renewals")
+        real(key, data)
+
+    monkeypatch.setattr(project.store, "write", refusing)
+    status, key = scheduler.claim(project, "long", "manual", seconds=0.5)
+    assert status == "won"
+    with pytest.warns(UserWarning, match="not renewed for 4/5 of their length: stopping the run"):
+        with scheduler.Renewal(project, [key], 0.5) as renewal:
+            run = project.run_scenario("long", stop=renewal.lost.is_set)
+    assert run["outcome"] == "ABORTED"
+    assert not (project.settings.root / "second.txt").exists()
 
 
 # -- processes -----------------------------------------------------------------------------
@@ -679,14 +753,16 @@ notify = {{ FAILED = ["box", "stuck"] }}
     ]
 
     # in this process: delivering the pending alerts at the start of the next run hangs on the
-    # first one, so the run times out before its first step
+    # first one it may send (the one the first process's hung send still claims is left alone),
+    # so the run times out before its first step
     started = time.monotonic()
     second = project.run_scenario("hangs")
     assert time.monotonic() - started < 1.5 + 1.5
     assert second["outcome"] == "FAILED" and second["id"] == 2
     assert {(s["outcome"], s["message"]) for s in second["steps"]} == {("SKIPPED", "the run timed out (timeout 1.5s)")}
     assert {a["status"] for a in second["alerts"]} == {"pending"}
-    assert len(alerts.pending(project)) == 6 and not (root / "ran.txt").exists()
+    waiting = [a["notifier"] for a in alerts.pending(project)]
+    assert waiting.count("stuck") == 3 and not (root / "ran.txt").exists()
     # the alerts for a notifier that works are delivered, exactly once, by the next attempt
     for alert in alerts.pending(project):
         if alert["notifier"] == "box":

@@ -8,25 +8,43 @@ a failure keeps it pending with the error and the time of the next attempt
 the next scenario run deliver pending alerts. The alert id is stable for a (check
 result, notifier) pair, so a retry is recognised as the same alert.
 
+Concurrent senders (three `alerts retry` at once, a check run beside a scenario run):
+before sending, a sender claims the attempt, put-if-absent on
+alerts/sending/<id>/<attempt number>.json; of senders racing for one alert one sends,
+the others leave it. The winner reads the sent marker again after claiming, so an
+alert a slower sender already finished is not sent twice.
+
 A sender killed (``kill -9``) after the marker leaves the pending object behind, and
 maybe no log entry. Readers see such an alert as sent, not pending; the next delivery
 attempt finishes the job without sending again: it appends the log entry if it is
-missing (the marker names the log position to look from) and removes the pending
-object. So every alert is either pending or sent, and one marked sent is logged once
-(unless two processes finish the same alert at the same moment: then the log may hold
-it twice, as the notifier may have been sent it twice).
+missing (reading every entry from the log position the marker names, including those
+that win a race against its own append, so the alert is logged once) and removes the
+pending object. So every alert is either pending or sent, and one marked sent is logged once.
+
+What can still duplicate: a sender killed after the notifier accepted the message but
+before the marker (or a sender paused longer than CLAIM_SECONDS mid-send, or a clock
+more than that far off) leaves a claim that is taken for a dead sender once it is
+CLAIM_SECONDS old, and the alert is sent again. No channel can avoid it: SMTP, webhooks
+and Apprise's services accept a message with no key by which a second copy could be
+refused, so delivery is at-least-once, never at-most-once.
 
 Cooldown: the same check with the same outcome is not alerted again within
-`[alerts] cooldown`.
+`[alerts] cooldown`. The right to alert is claimed first (the next entry of the journal
+alerts/cooldown/<check>/<outcome>/, put-if-absent), so concurrent check runs with the same
+outcome queue one alert.
 
-Layout: alerts/pending/<id>.json, alerts/sent/<id>.json, alerts/log/… (a Journal),
-alerts/cooldown/<check>/<outcome>.json.
+Layout: alerts/pending/<id>.json, alerts/sending/<id>/<n>.json, alerts/sent/<id>.json,
+alerts/log/… (a Journal), alerts/cooldown/<check>/<outcome>/… (a Journal; a single
+<outcome>.json marker from before it is still honoured).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +56,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 BACKOFF_START = 60.0
 BACKOFF_MAX = 3600.0
+#: a claim to send an alert older than this is taken for a sender that died mid-send
+CLAIM_SECONDS = 600.0
 
 
 def now() -> datetime:
@@ -119,6 +139,35 @@ def _cooling(project: Project, result: dict[str, Any]) -> bool:
     return now() - datetime.fromisoformat(last["at"]) < timedelta(seconds=project.settings.alerts.cooldown)
 
 
+class _Cooling(Exception):
+    """Another check run alerted the same check and outcome within the cooldown."""
+
+
+def _claim_cooldown(project: Project, result: dict[str, Any]) -> bool:
+    """Take the right to alert this check and outcome now, or False if it is cooling down.
+
+    A journal per check and outcome (alerts/cooldown/<check>/<outcome>/): the claim is the next
+    entry, put-if-absent; of concurrent check runs with the same outcome one wins, the others
+    see its entry and are cooling (with a zero cooldown each gets the next number and alerts).
+    """
+    if _cooling(project, result):  # the single marker written before the journal existed
+        return False
+    window = timedelta(seconds=project.settings.alerts.cooldown)
+    at = now()
+
+    def make(seq: int, previous: dict[str, Any] | None) -> dict[str, Any]:
+        if previous is not None and at - datetime.fromisoformat(previous["at"]) < window:
+            raise _Cooling
+        return {"seq": seq, "at": at.isoformat(), "result": result.get("seq"), "by": _owner()}
+
+    journal = Journal(project.store, _cooldown_key(result).removesuffix(".json"))
+    try:
+        journal.append(make)
+    except _Cooling:
+        return False
+    return True
+
+
 def raise_alerts(project: Project, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Queue and send the alerts a batch of check results calls for; returns the alerts."""
     alerts = [alert for result in results for alert in queue_alerts(project, result)]
@@ -134,14 +183,12 @@ def queue_alerts(project: Project, result: dict[str, Any]) -> list[dict[str, Any
     targets = routes(project, result)
     if not targets:
         return []
-    if _cooling(project, result):
+    subject, text = render(project, result)  # before the claim: a broken template claims nothing
+    if not _claim_cooldown(project, result):
         result["alert"] = "suppressed: cooldown"
         return []
-    subject, text = render(project, result)
-    queued = [queue(project, notifier, subject, text, {"kind": "check", **result}) for notifier in targets]
-    # only once queued: a crash before this line re-alerts rather than loses the alert
-    project.store.write_json(_cooldown_key(result), {"at": now().isoformat()})
-    return queued
+    # claimed first, so concurrent check runs queue one alert; a crash right here loses this one
+    return [queue(project, notifier, subject, text, {"kind": "check", **result}) for notifier in targets]
 
 
 def queue(
@@ -180,35 +227,85 @@ def _log(project: Project) -> Journal:
     return Journal(project.store, "alerts/log")
 
 
-def _logged(project: Project, alert_id: str, after: int | None) -> bool:
-    """Whether the alert log holds `alert_id`, among the entries after number `after`."""
+class _Logged(Exception):
+    """The alert is in the log already."""
+
+
+def _record_sent(project: Project, sent: dict[str, Any], after: int | None) -> None:
+    """Append the alert to the log unless an entry after number `after` holds it already.
+
+    Every entry from `after` to the number claimed is read (the ones that win a race before
+    ours included), so two processes finishing the same alert at once log it once.
+    """
     log = _log(project)
-    if after is None:  # a marker older than the position it now records: read the whole log
-        return any(entry.get("id") == alert_id for entry in log.all())
-    seq = after + 1
-    while (entry := log.get(seq)) is not None:
-        if entry.get("id") == alert_id:
-            return True
-        seq += 1
-    return False
+    checked = [after or 0]
 
+    def make(seq: int, _previous: dict[str, Any] | None) -> dict[str, Any]:
+        for number in range(checked[0] + 1, seq):
+            entry = log.get(number)
+            if entry is not None and entry.get("id") == sent["id"]:
+                raise _Logged
+        checked[0] = seq - 1
+        return {"seq": seq, **sent}
 
-def _record_sent(project: Project, sent: dict[str, Any]) -> None:
-    _log(project).append(lambda seq, _prev: {"seq": seq, **sent})
+    try:
+        log.append(make)
+    except _Logged:
+        return
     project.plugins.fire("after_alert_sent", project=project, alert=sent)
 
 
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _claim(project: Project, alert: dict[str, Any]) -> bool:
+    """Take attempt number `attempts` of this alert: of concurrent senders one sends, the others
+    leave it (alerts/sending/<id>/<attempts>.json, put-if-absent).
+
+    A claim older than CLAIM_SECONDS is a sender that died mid-send: the alert's attempt count is
+    bumped so the next delivery attempt claims the next number and sends it again.
+    """
+    key = f"alerts/sending/{alert['id']}/{alert['attempts']}.json"
+    if project.store.put_json_if_absent(key, {"by": _owner(), "at": now().isoformat()}):
+        return True
+    held = project.store.get_json(key)
+    try:
+        stale = now() - datetime.fromisoformat(held["at"]) > timedelta(seconds=CLAIM_SECONDS)
+    except (TypeError, KeyError, ValueError):
+        stale = True
+    if stale and project.store.get(_sent_key(alert["id"])) is None:
+        error = f"its sender stopped mid-send (claimed at {held.get('at') if isinstance(held, dict) else '?'})"
+        project.store.write_json(
+            f"alerts/pending/{alert['id']}.json",
+            {**alert, "attempts": alert["attempts"] + 1, "last_error": error, "next_attempt_at": now().isoformat()},
+        )
+    return False
+
+
+def _finish(project: Project, alert: dict[str, Any], marker: dict[str, Any]) -> dict[str, Any]:
+    """Log (if need be) an alert marked sent, and remove its pending object and its claims."""
+    sent = {**alert, "status": "sent", "attempts": alert["attempts"] + 1, "sent_at": marker.get("sent_at")}
+    sent["last_error"] = None
+    _record_sent(project, sent, marker.get("after"))
+    project.store.delete(f"alerts/pending/{alert['id']}.json")
+    for key in project.store.list(f"alerts/sending/{alert['id']}"):
+        project.store.delete(key)
+    return sent
+
+
 def deliver(project: Project, alert: dict[str, Any]) -> dict[str, Any]:
-    """One attempt to send a pending alert; returns it marked sent or still pending."""
+    """One attempt to send a pending alert; returns it marked sent or still pending (as it is when
+    another sender holds the attempt)."""
     store = project.store
     marker = store.get_json(_sent_key(alert["id"]))
     if marker is not None:  # sent already: by someone else, or by a sender killed before it finished
-        sent = {**alert, "status": "sent", "attempts": alert["attempts"] + 1, "sent_at": marker.get("sent_at")}
-        sent["last_error"] = None
-        if not _logged(project, alert["id"], marker.get("after")):
-            _record_sent(project, sent)
-        store.delete(f"alerts/pending/{alert['id']}.json")
-        return sent
+        return _finish(project, alert, marker)
+    if not _claim(project, alert):
+        return alert
+    marker = store.get_json(_sent_key(alert["id"]))  # a sender that claimed before us may have finished
+    if marker is not None:
+        return _finish(project, alert, marker)
     attempted = now()
     try:
         notifier = project.notifier(alert["notifier"])
@@ -238,8 +335,10 @@ def deliver(project: Project, alert: dict[str, Any]) -> dict[str, Any]:
     # job of a sender killed before its log entry reads only what was logged since
     after = _log(project).hint()
     if store.put_json_if_absent(_sent_key(alert["id"]), {"sent_at": sent["sent_at"], "after": after}):
-        _record_sent(project, sent)
+        _record_sent(project, sent, after)
     store.delete(f"alerts/pending/{alert['id']}.json")
+    for key in store.list(f"alerts/sending/{alert['id']}"):
+        store.delete(key)
     return sent
 
 

@@ -84,6 +84,23 @@ class Store(Plugged, ABC):
         return self.put_if_absent(key, dump_json(value))
 
 
+def confined(key: str) -> str:
+    """`key` itself, refused unless it is a relative '/'-separated path that stays inside the store.
+
+    Stores call it on every key they are given: a key read from the store (an artifact's, say)
+    may have been altered, and must not make a read or a delete reach outside the store.
+    """
+    from .errors import StoreError
+
+    parts = key.split("/") if isinstance(key, str) else [""]
+    if any(p in ("", ".", "..") or "\\" in p or "\0" in p for p in parts):
+        raise StoreError(
+            f"store key {key!r} is not allowed: keys are relative paths inside the store, without "
+            "'.' or '..' parts; the object naming it was altered: restore it"
+        )
+    return key
+
+
 def dump_json(value: Any) -> bytes:
     """The one JSON encoding of stored objects: stable key order, UTF-8, secrets redacted from values
     (not from keys, which are structure: a secret "last" must not rename HEAD's field)."""

@@ -237,29 +237,43 @@ class Project:
         return collect(self, self._model_name(model), keep=keep, dry_run=dry_run)
 
     def _refuse_deleted(self, model: str, version: int) -> None:
-        from .retention import deleted_versions
+        from .retention import is_deleted
 
-        if version in deleted_versions(self, model):
+        if is_deleted(self, model, version):
             raise NotFoundError(f"model '{model}' version {version} was deleted by gc: choose another version")
 
     def activate(
         self, model: str, version: int, *, reason: str | None = None, decision: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Make `version` active; the activation log records who, when and why."""
+        """Make `version` active; the activation log records who, when and why.
+
+        A gc running at the same moment either sees this activation and keeps the version, or
+        has decided to delete it first: then this refuses and appends nothing (see retention).
+        """
+        from .retention import activation_guard
+
         self._require_model(model)
-        self._refuse_deleted(model, version)
-        entry = self.registry.activate(model, version, actor=self.actor, reason=reason, decision=decision)
+        self.registry.version(model, version)  # must exist
+        with activation_guard(self, model, version):
+            entry = self.registry.activate(model, version, actor=self.actor, reason=reason, decision=decision)
         self.plugins.fire("after_version_activated", project=self, model=model, activation=entry)
         return entry
 
     def rollback(self, model: str, *, reason: str | None = None) -> dict[str, Any]:
-        """Re-activate the version that was active before the current one."""
+        """Re-activate the version that was active before the current one (guarded against gc as activate is)."""
+        from .retention import activation_guard
+
         self._require_model(model)
-        current = self.registry.active(model)
-        target = self.registry._activations(model).get(current["back"]) if current else None
-        if target is not None:
-            self._refuse_deleted(model, target["version"])
-        entry = self.registry.rollback(model, actor=self.actor, reason=reason)
+        while True:
+            current = self.registry.active(model)
+            target = self.registry._activations(model).get(current["back"]) if current else None
+            if target is None:  # nothing to roll back to: the registry says why
+                entry = self.registry.rollback(model, actor=self.actor, reason=reason)
+                break
+            with activation_guard(self, model, target["version"]):
+                entry = self.registry.rollback(model, actor=self.actor, reason=reason, expect=target["version"])
+            if entry is not None:
+                break  # else another activation came first: the target changed, guard the new one
         self.plugins.fire("after_version_activated", project=self, model=model, activation=entry)
         return entry
 

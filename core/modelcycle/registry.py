@@ -163,8 +163,12 @@ class Registry:
 
         return self._activations(model).append(make)[1]
 
-    def rollback(self, model: str, *, actor: str, reason: str | None = None) -> Entry:
-        """Re-activate the version that was active before the current one (an undo)."""
+    def rollback(self, model: str, *, actor: str, reason: str | None = None, expect: int | None = None) -> Entry | None:
+        """Re-activate the version that was active before the current one (an undo).
+
+        With `expect`, append nothing and return None if the target is another version (the
+        log moved on since the caller guarded `expect` against gc).
+        """
         log = self._activations(model)
 
         def make(seq: int, current: Entry | None) -> Entry:
@@ -176,6 +180,8 @@ class Registry:
                     f"model '{model}': no version was active before version {current['version']}; "
                     "nothing to roll back to (use 'activate MODEL VERSION')"
                 )
+            if expect is not None and target["version"] != expect:
+                raise _Moved
             return self.redact(
                 {
                     "seq": seq,
@@ -190,4 +196,11 @@ class Registry:
                 }
             )
 
-        return log.append(make)[1]
+        try:
+            return log.append(make)[1]
+        except _Moved:
+            return None
+
+
+class _Moved(Exception):
+    """The activation log moved on while a rollback was being guarded."""

@@ -3,7 +3,19 @@
 A version is never deleted if it is active or was activated in the last 5 activation-log
 entries. Deletion is recorded first (a tombstone in the append-only journal
 models/<m>/deleted/), then the version's objects are removed, so a crash in between
-only leaves objects the next gc removes. A version's metadata stays in the history:
+only leaves objects the next gc removes.
+
+gc racing `activate` (or `rollback`): each side writes before it reads what the other
+wrote. An activation first writes an intent (models/<m>/activating/<token>.json, put-if-absent),
+then reads the tombstones; gc first appends its tombstone, then reads the intents and
+the activation log. So at least one of the two sees the other. The tombstone is then
+settled by one put-if-absent decision, models/<m>/deletions/<tombstone seq>.json:
+"keep" (written by gc when the version turned out protected, or by the activation that
+saw the tombstone first) or "delete" (written by gc; the activation then refuses, having
+appended nothing). Only a "delete" decision's writer removes objects. A tombstone with
+no decision yet (its gc is running, or was killed) counts as deleted for readers until
+an activation keeps it or a gc settles it. An intent older than GRACE_SECONDS is from a
+killed activation and is ignored (and removed) by gc. A version's metadata stays in the history:
 its number is never reused and its lineage stays readable, but it can no longer be
 loaded or activated.
 
@@ -17,9 +29,12 @@ claims its version seconds after writing the artifact, is never robbed.
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .errors import ModelcycleError
+from .errors import IntegrityError, ModelcycleError, NotFoundError
 from .journal import Journal
 from .registry import now_iso
 
@@ -34,8 +49,90 @@ def tombstones(project: Project, model: str) -> Journal:
     return Journal(project.store, f"models/{model}/deleted")
 
 
+def _decision_key(model: str, seq: int) -> str:
+    return f"models/{model}/deletions/{seq:08d}.json"
+
+
+def _decision(project: Project, model: str, seq: int) -> str | None:
+    found = project.store.get_json(_decision_key(model, seq))
+    return found.get("decision") if isinstance(found, dict) else None
+
+
+def _decide(project: Project, model: str, seq: int, decision: str) -> str:
+    """Settle tombstone `seq` once: the first decision written stands; returns the one that stands."""
+    if project.store.put_json_if_absent(_decision_key(model, seq), {"decision": decision, "at": now_iso()}):
+        return decision
+    return _decision(project, model, seq) or decision
+
+
+def _tombstone_states(project: Project, model: str, only: int | None = None) -> list[tuple[int, int, str | None]]:
+    """(tombstone seq, version, decision or None) for every tombstone (of version `only`, if given)."""
+    return [
+        (entry["seq"], entry["version"], _decision(project, model, entry["seq"]))
+        for entry in tombstones(project, model).all()
+        if only is None or entry["version"] == only
+    ]
+
+
 def deleted_versions(project: Project, model: str) -> set[int]:
-    return {entry["version"] for entry in tombstones(project, model).all()}
+    """Versions with a tombstone that no activation kept (an undecided one counts as deleted)."""
+    return {version for _seq, version, decision in _tombstone_states(project, model) if decision != "keep"}
+
+
+def is_deleted(project: Project, model: str, version: int) -> bool:
+    return any(decision != "keep" for _seq, _v, decision in _tombstone_states(project, model, only=version))
+
+
+def _nothing(point: str) -> None:
+    return None
+
+
+#: called between an operation's write and its re-read ("gc:tombstoned", "activate:intent"); tests
+#: set it to force an interleaving
+between: Callable[[str], None] = _nothing
+
+
+@contextmanager
+def activation_guard(project: Project, model: str, version: int) -> Iterator[None]:
+    """Hold an intent to activate `version` while the activation is appended; refuse if gc deleted it.
+
+    Undecided tombstones of the version are settled as "keep"; a "delete" decision refuses.
+    """
+    key = f"models/{model}/activating/{uuid.uuid4().hex}.json"
+    project.store.put_json_if_absent(key, {"version": version, "at": now_iso(), "actor": project.actor})
+    try:
+        between("activate:intent")
+        for seq, _version, decision in _tombstone_states(project, model, only=version):
+            if (decision or _decide(project, model, seq, "keep")) == "delete":
+                raise NotFoundError(f"model '{model}' version {version} was deleted by gc: choose another version")
+        yield
+    finally:
+        project.store.delete(key)
+
+
+def _intended(project: Project, model: str, moment: float) -> set[int]:
+    """Versions an activation in progress is about to activate; stale intents are removed."""
+    versions = set()
+    for key in project.store.list(f"models/{model}/activating"):
+        intent = project.store.get_json(key)
+        stamp = project.store.modified(key)
+        if stamp is not None and moment - stamp > GRACE_SECONDS:
+            project.store.delete(key)
+        elif isinstance(intent, dict):
+            versions.add(intent.get("version"))
+    return versions
+
+
+def _confined(model: str, version: int, key: Any) -> str:
+    """A key a version names, refused unless it lies in the model's artifact folder."""
+    prefix = f"models/{model}/artifacts/"
+    parts = key.split("/") if isinstance(key, str) else []
+    if not isinstance(key, str) or not key.startswith(prefix) or any(p in ("", ".", "..") for p in parts):
+        raise IntegrityError(
+            f"model '{model}' version {version} names the object {key!r}, outside the model's artifact folder "
+            f"({prefix}…): its metadata was altered, so gc refuses to delete anything; restore the version entry"
+        )
+    return key
 
 
 def collect(
@@ -47,25 +144,26 @@ def collect(
     project._require_model(model)
     store = project.store
     versions = project.registry.versions(model)
-    gone = deleted_versions(project, model)
+    states = _tombstone_states(project, model)
+    gone = {version for _seq, version, decision in states if decision != "keep"}
+    settled = {version for _seq, version, decision in states if decision == "delete"}
     log = project.registry.activations(model)
     protected = {entry["version"] for entry in log[-PROTECTED_ACTIVATIONS:]}
     alive = [v["version"] for v in versions if v["version"] not in gone]
     newest = set(sorted(alive)[-keep:])
     doomed = [v for v in alive if v not in newest and v not in protected]
 
-    by_version = {v["version"]: v for v in versions}
-    folders = {_folder(v["artifact"]["key"]): v["version"] for v in versions}
+    owned = {v["version"]: [_confined(model, v["version"], d.get("key")) for d in _described(v)] for v in versions}
+    folders = {_folder(keys[0]): version for version, keys in owned.items()}
     moment = time.time() if now is None else now
     orphans = []
     from .prediction_log import uncommitted
 
     for key in store.list(f"models/{model}/artifacts") + store.leftovers(f"models/{model}") + uncommitted(store, model):
         owner = folders.get(_folder(key))
-        if owner is not None and owner not in gone:
-            continue
-        stamp = store.modified(key)
-        if owner is not None or (stamp is not None and moment - stamp > GRACE_SECONDS):
+        if owner in settled:  # a gc killed before it removed them
+            orphans.append(key)
+        elif owner is None and (stamp := store.modified(key)) is not None and moment - stamp > GRACE_SECONDS:
             orphans.append(key)
     report = {
         "model": model,
@@ -87,12 +185,29 @@ def collect(
                 "reason": f"gc --keep {keep}",
             }
         )
-        entry = by_version[version]
-        for described in [entry["artifact"], *(entry.get("attachments") or {}).values()]:
-            store.delete(described["key"])
+    between("gc:tombstoned")
+    # re-read what activations wrote meanwhile: their intents, and the log's latest entries
+    spared = _intended(project, model, moment) | {
+        entry["version"] for entry in project.registry.activations(model)[-PROTECTED_ACTIVATIONS:]
+    }
+    kept = []
+    for seq, version, decision in _tombstone_states(project, model):
+        if decision is None:
+            decision = _decide(project, model, seq, "keep" if version in spared else "delete")
+            if decision == "delete":
+                for key in owned.get(version, []):
+                    store.delete(key)
+        if decision == "keep" and version in doomed:
+            kept.append(version)
+    report["deleted_versions"] = [v for v in doomed if v not in kept]
+    report["protected_versions"] = sorted(set(report["protected_versions"]) | set(kept))
     for key in orphans:
         store.delete(key)
     return report
+
+
+def _described(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    return [entry["artifact"], *(entry.get("attachments") or {}).values()]
 
 
 def _folder(key: str) -> str:

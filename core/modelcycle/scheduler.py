@@ -14,6 +14,17 @@ put-if-absent on ``scenarios/<name>/leases/<sha256 of slot>/<n>.json``:
 * if ``n.json`` exists, has expired (its owner died: ``kill -9``, a lost machine) and
   no run for the slot was recorded, the slot is taken over with ``n+1.json``.
 
+No host's clock is compared with another's. A lease has expired when the store's own
+time stamps say it was not rewritten for its whole length (its modification time against
+that of ``clock.json``, written beside it just now); a store without time stamps falls
+back to the lease's ``expires_at``. Leases are fenced by their number: a winner checks,
+after winning and before running, and at every renewal, that no ``n+1.json`` (nor
+``done.json``) exists, so a winner paused past its lease does not run a slot its
+successor took. A winner that cannot renew for 4/5 of the lease, by its own monotonic
+clock, stops the run after the current step: before anyone may take the slot over.
+What a step already started cannot be called back: a step that outlives a lost lease
+(a pause longer than the lease in the middle of a step) may overlap its successor's run.
+
 A trigger's new state is saved only once its slot is settled (run here, or done by
 another scheduler), never while another scheduler holds the slot: if that one dies,
 the slot is still computed on later ticks and taken over when its lease expires.
@@ -108,11 +119,47 @@ def save_state(project: Project, scenario: str, index: int, kind: str, state: di
 # -- leases --------------------------------------------------------------------------------
 
 
-def _expired(lease: Any) -> bool:
+def _age(project: Project, prefix: str, key: str) -> float | None:
+    """Seconds since `key` was last written, by the store's clock alone: its time stamp against
+    that of an object written now. None when the store keeps no time stamps."""
+    stamp = project.store.modified(key)
+    if stamp is None:
+        return None
+    project.store.write_json(f"{prefix}/clock.json", {"by": owner(), "at": utcnow().isoformat()})
+    now = project.store.modified(f"{prefix}/clock.json")
+    return None if now is None else now - stamp
+
+
+def _expired(project: Project, prefix: str, key: str, lease: Any) -> bool:
+    """Whether the lease was not renewed for its whole length, as the store's clock tells it (no
+    other host's clock is trusted); a store without time stamps falls back to `expires_at`."""
+    if not isinstance(lease, dict):
+        return True  # unreadable: treat as abandoned
+    age = _age(project, prefix, key)
     try:
+        if age is not None:
+            return age > float(lease.get("seconds", LEASE_SECONDS))
         return datetime.fromisoformat(lease["expires_at"]) <= utcnow()
     except (TypeError, KeyError, ValueError):
-        return True  # unreadable: treat as abandoned
+        return True
+
+
+def superseded(project: Project, key: str) -> bool:
+    """Whether a lease we won was taken over (a next number exists) or its slot settled: the
+    fencing check a winner makes before it runs, and at every renewal."""
+    prefix, name = key.rsplit("/", 1)
+    n = int(name.removesuffix(".json"))
+    store = project.store
+    return store.get(f"{prefix}/{n + 1}.json") is not None or store.get(f"{prefix}/done.json") is not None
+
+
+def _nothing(point: str) -> None:
+    return None
+
+
+#: called between winning a lease and running its scenario ("scheduler:claimed"); tests set it to
+#: pause the winner there
+between: Callable[[str], None] = _nothing
 
 
 def _recorded(project: Project, scenario: str, slot: str, depth: int = 20) -> dict[str, Any] | None:
@@ -142,6 +189,7 @@ def claim(project: Project, scenario: str, slot: str, seconds: float = LEASE_SEC
             "slot": slot,
             "taken_at": taken.isoformat(),
             "expires_at": (taken + timedelta(seconds=seconds)).isoformat(),
+            "seconds": seconds,
         }
         if store.put_json_if_absent(key, lease):
             return "won", key
@@ -150,7 +198,7 @@ def claim(project: Project, scenario: str, slot: str, seconds: float = LEASE_SEC
         held = store.get_json(key)
         if held is None:  # pruned: the slot is long done
             return "done", None
-        if not _expired(held):
+        if not _expired(project, prefix, key, held):
             return "held", None
         run = _recorded(project, scenario, slot)
         if run is not None:
@@ -167,11 +215,20 @@ def mark_done(project: Project, scenario: str, slot: str, run: dict[str, Any]) -
 
 
 class Renewal:
-    """Extends leases while their scenario runs, so a long run is not taken over."""
+    """Extends leases while their scenario runs, so a long run is not taken over.
+
+    `lost` is set, so the run stops after its current step, when a lease was taken over (a
+    next number exists) or could not be renewed for 4/5 of its length by this process's
+    monotonic clock: the run stops before another scheduler may take the slot over.
+    """
 
     def __init__(self, project: Project, keys: list[str], seconds: float) -> None:
+        import time
+
         self.project, self.keys, self.seconds = project, keys, seconds
         self.done = threading.Event()
+        self.lost = threading.Event()
+        self.renewed = time.monotonic()  # the leases were just written: a lower bound of their store time
         self.thread = threading.Thread(target=self._loop, name="modelcycle-lease", daemon=True)
 
     def __enter__(self) -> Renewal:
@@ -183,16 +240,29 @@ class Renewal:
         self.thread.join(timeout=10)
 
     def _loop(self) -> None:
+        import time
+
         me = owner()
-        while not self.done.wait(max(self.seconds / 5, 0.5)):
-            for key in self.keys:
-                try:
+        beat = min(max(self.seconds / 5, 0.05), 60.0)
+        while not self.done.wait(beat):
+            started = time.monotonic()
+            try:
+                for key in self.keys:
+                    if superseded(self.project, key):
+                        warnings.warn(f"lease {key} was taken over: stopping the run", stacklevel=1)
+                        self.lost.set()
+                        return
                     lease = self.project.store.get_json(key)
                     if isinstance(lease, dict) and lease.get("owner") == me:
                         expires = utcnow() + timedelta(seconds=self.seconds)
                         self.project.store.write_json(key, {**lease, "expires_at": expires.isoformat()})
-                except Exception as exc:  # noqa: BLE001 - try again at the next beat
-                    warnings.warn(f"renewing lease {key} failed: {error_message(exc)}", stacklevel=1)
+                self.renewed = started
+            except Exception as exc:  # noqa: BLE001 - try again at the next beat
+                warnings.warn(f"renewing lease failed: {error_message(exc)}", stacklevel=1)
+            if time.monotonic() - self.renewed > self.seconds * 0.8:
+                warnings.warn("leases not renewed for 4/5 of their length: stopping the run", stacklevel=1)
+                self.lost.set()
+                return
 
 
 def prune(project: Project, scenario: str, older_than: timedelta = PRUNE_AFTER) -> int:
@@ -268,15 +338,19 @@ def tick(
             elif status == "done":
                 save_state(project, name, index, kind, new_state)
             # "held": another scheduler runs it; the state stays so the slot is seen again if it dies
+        if won:
+            between("scheduler:claimed")
+            # fencing: a winner paused past its lease may have been taken over meanwhile
+            won = [w for w in won if not superseded(project, w[5])]
         if not won:
             continue
         slots = list(dict.fromkeys(w[3] for w in won))
-        with Renewal(project, [w[5] for w in won], lease_seconds):
+        with Renewal(project, [w[5] for w in won], lease_seconds) as renewal:
             run = run_scenario(
                 project,
                 name,
                 trigger=", ".join(dict.fromkeys(w[4] for w in won)),
-                stop=stop,
+                stop=lambda renewal=renewal: stopped() or renewal.lost.is_set(),
                 slot=", ".join(slots),
             )
         for index, kind, new_state, slot, _text, _key in won:

@@ -1,8 +1,14 @@
 """Stores on fsspec. Put-if-absent is the only concurrency primitive:
 
-* local folder: write a temporary file, then ``os.link`` it to the key, which fails
-  if the key exists; readers never see partial bytes;
-* S3: a conditional PUT (``If-None-Match: *``) through s3fs ``pipe_file(mode="create")``;
+* local folder: write and fsync a temporary file, then ``os.link`` it to the key, which
+  fails if the key exists; readers never see partial bytes; the directory is fsynced
+  after every new name (and a new folder's parent after its creation), so a power loss
+  cannot forget an object once put-if-absent said it was created;
+* S3: a conditional PUT (``If-None-Match: *``) through s3fs ``pipe_file(mode="create")``.
+  A 412 is read back: a PUT that took effect but whose reply was lost is retried by the
+  client and answered 412, yet it won; the object then holds exactly the bytes sent.
+  Writers of put-if-absent objects therefore make their bytes unique (a timestamp to the
+  microsecond, a host:pid, a random token), so no other writer's bytes can look the same;
 * memory://: a process-wide lock around check-and-create (one process only).
 """
 
@@ -19,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from modelcycle.errors import StoreError
-from modelcycle.interfaces import Store
+from modelcycle.interfaces import Store, confined
 
 _MEMORY_LOCK = threading.Lock()
 
@@ -47,6 +53,15 @@ def _is_conflict(exc: OSError) -> bool:
     cause = exc.__cause__
     status = getattr(cause, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
     return status == 409 or "ConditionalRequestConflict" in f"{exc} {cause or ''}"
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the names in `folder` durable: a file's own fsync does not cover its directory entry."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class FsspecStore(Store):
@@ -77,7 +92,7 @@ class FsspecStore(Store):
         self.requests = 0  # store operations, each one request on object stores
 
     def _path(self, key: str) -> str:
-        return f"{self.root}/{key}"
+        return f"{self.root}/{confined(key)}"
 
     @_named_errors
     def get(self, key: str) -> bytes | None:
@@ -87,6 +102,13 @@ class FsspecStore(Store):
                 with _MEMORY_LOCK:
                     return self.fs.cat_file(self._path(key))
             return self.fs.cat_file(self._path(key), **self._read_options)
+        except FileNotFoundError:
+            return None
+
+    def _read(self, path: str) -> bytes | None:
+        self.requests += 1
+        try:
+            return self.fs.cat_file(path, **self._read_options)
         except FileNotFoundError:
             return None
 
@@ -114,7 +136,9 @@ class FsspecStore(Store):
                 self.fs.pipe_file(path, data, mode="create")
                 return True
             except FileExistsError:
-                return False
+                # 412: another writer's object, or our own PUT that took effect but whose reply was
+                # lost, so the client retried it: the same bytes mean it was ours
+                return self._read(path) == data
             except OSError as exc:  # a concurrent conditional PUT: retry, the winner shows up
                 if not _is_conflict(exc) or attempt == 7:
                     raise
@@ -124,7 +148,7 @@ class FsspecStore(Store):
     @_named_errors
     def list(self, prefix: str) -> list[str]:
         self.requests += 1
-        base = self._path(prefix).rstrip("/")
+        base = self._path(prefix).rstrip("/") if prefix else self.root
         try:
             found = self.fs.find(base)
         except FileNotFoundError:
@@ -165,7 +189,7 @@ class LocalFolderStore(Store):
         self.requests = 0
 
     def _path(self, key: str) -> Path:
-        return self.root / key
+        return self.root / confined(key)
 
     @_named_errors
     def get(self, key: str) -> bytes | None:
@@ -176,8 +200,19 @@ class LocalFolderStore(Store):
         except (FileNotFoundError, NotADirectoryError):
             return None
 
+    def _folder(self, folder: Path) -> None:
+        """Create `folder` and its missing parents, each made durable in its own parent."""
+        missing = []
+        while not folder.is_dir():
+            missing.append(folder)
+            folder = folder.parent
+        for created in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                created.mkdir()
+            _fsync_dir(created.parent)
+
     def _temp(self, final: Path, data: bytes) -> str:
-        final.parent.mkdir(parents=True, exist_ok=True)
+        self._folder(final.parent)
         fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
         try:
             with os.fdopen(fd, "wb") as f:
@@ -201,6 +236,7 @@ class LocalFolderStore(Store):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise StoreError(f"cannot write {final}: {exc}") from None
+        _fsync_dir(final.parent)
 
     @_named_errors
     def put_if_absent(self, key: str, data: bytes) -> bool:
@@ -211,17 +247,18 @@ class LocalFolderStore(Store):
         tmp = self._temp(final, data)
         try:
             os.link(tmp, final)
-            return True
         except FileExistsError:
             return False
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+        _fsync_dir(final.parent)
+        return True
 
     @_named_errors
     def list(self, prefix: str) -> list[str]:
         self.requests += 1
-        base = self._path(prefix)
+        base = self._path(prefix) if prefix else self.root
         if not base.is_dir():
             return []
         out = []
@@ -233,8 +270,12 @@ class LocalFolderStore(Store):
     @_named_errors
     def delete(self, key: str) -> None:
         self.requests += 1
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._path(key))
+        path = self._path(key)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return
+        _fsync_dir(path.parent)
 
     def describe(self) -> str:
         return str(self.root)
@@ -247,7 +288,7 @@ class LocalFolderStore(Store):
 
     def leftovers(self, prefix: str) -> list[str]:
         """Temporary files a killed writer left below `prefix` (list() hides them)."""
-        base = self._path(prefix)
+        base = self._path(prefix) if prefix else self.root
         found = []
         for folder, _dirs, files in os.walk(base):
             rel = Path(folder).relative_to(self.root).as_posix()
