@@ -701,7 +701,8 @@ def auto_numeric(
             noise = _rate_bound(0.0, distance, n1, n2, NOISE_ALPHA)
         measures["wasserstein"] = _measure(distance, limits["wasserstein"], noise)
         d, p_value = Ks().compare(ref, cur, edges=edges)
-        ks = _measure(d, limits["ks"], 0.0)
+        # reported: the D that noise passes with probability NOISE_ALPHA (asymptotically); decided: the p-value
+        ks = _measure(d, limits["ks"], math.sqrt(-math.log(NOISE_ALPHA / 2) / 2 * (1 / n1 + 1 / n2)))
         ks["drifted"] = bool(d >= limits["ks"] and p_value < NOISE_ALPHA)
         ks["p_value"] = p_value
         measures["ks"] = ks
