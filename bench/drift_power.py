@@ -363,7 +363,7 @@ def main() -> int:
     shapes = f"{len(NUMERIC_SHAPES)} numeric and {len(CATEGORICAL_SHAPES)} categorical shapes"
     print(f"share of columns flagged; {shapes}, trials per size {trials}; reference {args.reference:,} rows\n")
     print(table(results))
-    print("\n(estimate error against truth: bench/estimate_error.py prints its own table; see bench/README.md)\n")
+    print("\n[estimated performance against truth: bench/estimate_error.py; its table goes in bench/README.md]\n")
     for text, met in targets(results):
         print(f"target: {text} {'met' if met else 'NOT met'}")
     print(f"\nwrote {args.out}")
