@@ -1,4 +1,5 @@
-"""Built-in drift tests: psi, ks, wasserstein, chi2 and js, over binned counts.
+"""Built-in drift tests: psi, ks, wasserstein, chi2 and js, over binned counts, and auto,
+the default, which judges a column by several effect sizes (see `Auto`, near the end).
 
 Every test compares two aligned count vectors, the reference profile's and the current
 data's, over the same bins (see :class:`modelcycle.interfaces.DriftTest`). For numeric
