@@ -21,9 +21,10 @@ mix, a category never seen at training, a slightly different concept), as Parque
     accuracy from the probabilities (a CBPE stand-in);
     modelcycle: `modelcycle --project DIR evaluate churn FEEDBACK --json`, which streams
     the file in 65,536-row batches into mergeable states, compares them with the
-    version's stored reference profile (psi + ks on numeric, js + chi2 on categorical
-    columns), estimates CBPE metrics with the stored calibration map, and appends the
-    record to the evaluation journal.
+    version's stored reference profile (the default `auto`: Wasserstein, KS, PSI,
+    out-of-range share and missing rate on numeric columns, category shares, unseen
+    categories, JS, PSI and missing rate on categorical ones), estimates CBPE metrics
+    with the stored calibration map, and appends the record to the evaluation journal.
   Target: median ratio modelcycle / bare <= 2.
 * memory: peak RSS (each child's own ru_maxrss, from os.wait4) of every run, medians
   printed; with `--rss-check`, `modelcycle evaluate` also on `--rss-large`

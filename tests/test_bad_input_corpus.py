@@ -490,6 +490,16 @@ CASES: list[Case] = [
     C("labels-and-data", "evaluate m feedback --labels data/feedback.csv", "give DATA (a dataset name or URL) or --labels FILE: one of the two"),
     C("labels-neither", "evaluate m", "give DATA (a dataset name or URL) or --labels FILE: one of the two"),
     C("evaluate-missing-path-is-absolute", "evaluate m data/nothere.csv", "project/data/nothere.csv: check the path (a relative path in modelcycle.toml"),
+    # -- settings: per-column drift ------------------------------------------------------------------------
+    C("settings-drift-column-unknown-method", "evaluate m feedback", "models.m.drift.columns.x1.method: unknown drift test 'kss'; did you mean 'ks'?", append('[models.m.drift.columns.x1]\nmethod = "kss"\n')),
+    C("settings-drift-column-number-for-auto", "evaluate m feedback", "models.m.drift.columns.x1.threshold: method auto has several measures: give a table like", append('[models.m.drift.columns.x1]\nthreshold = 0.1\n')),
+    C("settings-drift-column-unknown-measure", "evaluate m feedback", "models.m.drift.columns.x1.threshold.wassersten: not a measure of auto; did you mean 'wasserstein'?", append('[models.m.drift.columns.x1]\nthreshold = { wassersten = 0.1 }\n')),
+    C("settings-drift-column-measure-of-other-method", "evaluate m feedback", "models.m.drift.columns.x1.threshold.psi: not a measure of ks; known: ks", append('[models.m.drift.columns.x1]\nmethod = "ks"\nthreshold = { psi = 0.1 }\n')),
+    C("settings-drift-column-negative-threshold", "evaluate m feedback", "models.m.drift.columns.x1.threshold: a threshold must be a positive number (got -0.1)", append('[models.m.drift.columns.x1]\nmethod = "ks"\nthreshold = -0.1\n')),
+    C("settings-drift-column-exclude-text", "evaluate m feedback", "models.m.drift.columns.x1.exclude", append('[models.m.drift.columns.x1]\nexclude = "yes"\n')),
+    C("settings-drift-column-unknown-field", "evaluate m feedback", "models.m.drift.columns.x1", append('[models.m.drift.columns.x1]\nthreshhold = 0.1\n')),
+    C("settings-drift-unknown-threshold-name", "evaluate m feedback", "models.m.drift.threshold.wasserstien: not a drift test or auto measure; did you mean 'wasserstein'?", append('[models.m.drift]\nthreshold = { wasserstien = 0.1 }\n')),
+    C("settings-drift-zero-threshold", "evaluate m feedback", "models.m.drift.threshold.psi: a threshold must be a positive number (got 0.0)", append('[models.m.drift]\nthreshold = { psi = 0 }\n')),
 ]
 # fmt: on
 

@@ -59,7 +59,7 @@ def test_labelled_feedback_gives_true_metrics_and_little_drift(trained) -> None:
     assert record["metrics"]["roc_auc"] > 0.95
     assert record["drift"]["share"] <= 0.1
     column = record["drift"]["columns"]["mean_radius"]
-    assert set(column) >= {"method", "statistic", "p_value", "drifted"} and column["method"] == "psi"
+    assert set(column) >= {"method", "statistic", "p_value", "drifted"} and column["method"] == "auto"
     assert set(record["drift"]["prediction"]) >= {"method", "statistic", "drifted"}
     model = project.load_model("m")
     proba = model.predict_proba(feedback.drop(columns="target"))[:, 1]

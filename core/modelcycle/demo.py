@@ -41,7 +41,7 @@ min = 0.75
 model = "churn"
 metric = "drift.share"
 soft_max = 0.3
-max = 0.6
+max = 0.9
 
 [notifiers.outbox]
 type = "file"

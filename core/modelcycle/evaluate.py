@@ -13,6 +13,7 @@ states merge. Two modes:
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import data
+from .drift_settings import ColumnDrift, column_drift, smallest_detected
 from .errors import DataError, NotFoundError
 from .estimation import LossSums, bands, load_loss_model
 from .interfaces import Metric
@@ -32,7 +34,6 @@ from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHist
 if TYPE_CHECKING:  # pragma: no cover
     from .project import Project
 
-AUTO = {"numeric": ("psi", "ks"), "datetime": ("psi", "ks"), "categorical": ("js", "chi2")}
 BATCH_ROWS = 65_536
 
 
@@ -186,10 +187,14 @@ def drift_report(project: Project, model: str, state: EvaluationState, profile: 
     registry = project.plugins.registry("drift_tests")
     columns: dict[str, Any] = {}
     for name, column in state.columns.items():
+        chosen = column_drift(settings, name)
+        if chosen.excluded:
+            columns[name] = {"method": None, "statistic": None, "p_value": None, "drifted": None, "excluded": True}
+            continue
         if name in state.absent:
             columns[name] = {"method": None, "statistic": None, "p_value": None, "drifted": None, "absent": True}
             continue
-        columns[name] = _compare(registry, settings, name, profile["columns"][name], column)
+        columns[name] = _compare(registry, settings, name, profile["columns"][name], column, chosen)
     judged = [c for c in columns.values() if c["drifted"] is not None]
     report = {
         "share": (sum(bool(c["drifted"]) for c in judged) / len(judged)) if judged else None,
@@ -201,26 +206,23 @@ def drift_report(project: Project, model: str, state: EvaluationState, profile: 
     return report
 
 
-def _methods(settings: Any, name: str | None, kind: str) -> tuple[str, str | None]:
-    chosen = "auto"
-    if settings is not None:
-        chosen = (settings.columns.get(name) if name else None) or settings.method
-    if chosen == "auto":
-        return AUTO[kind]
-    return chosen, None
-
-
-def _compare(registry: Any, settings: Any, name: str | None, reference: dict[str, Any], current: Any) -> dict[str, Any]:
+def _compare(
+    registry: Any,
+    settings: Any,
+    name: str | None,
+    reference: dict[str, Any],
+    current: Any,
+    chosen: ColumnDrift | None = None,
+) -> dict[str, Any]:
     kind = reference["kind"]
-    method, extra = _methods(settings, name, kind)
+    chosen = chosen or column_drift(settings, name)
+    method = chosen.method
     if method not in registry:
         raise DataError(f"unknown drift test '{method}'; registered: {', '.join(sorted(registry))}")
     test_kind = "numeric" if kind == "datetime" else kind
     test = registry[method].cls()
     if test_kind not in test.kinds:
         raise DataError(f"drift test '{method}' does not apply to {test_kind} column {name!r}")
-    configured = settings.threshold.get(method) if settings is not None else None
-    threshold = float(test.default_threshold if configured is None else configured)
     ref_counts = np.asarray(
         reference["counts"] if test_kind == "numeric" else [*reference["top"].values(), reference["other"]],
         dtype="float64",
@@ -228,22 +230,13 @@ def _compare(registry: Any, settings: Any, name: str | None, reference: dict[str
     cur_counts = (current.counts if isinstance(current, NumericState) else current.aligned()).astype("float64")
     edges = reference.get("edges") if test_kind == "numeric" else None
     scale = reference.get("std") if test_kind == "numeric" else None
-    result: dict[str, Any] = {"method": method, "threshold": threshold}
-    if cur_counts.sum() == 0 or ref_counts.sum() == 0:
-        result.update(statistic=None, p_value=None, drifted=None)
+    missing = None
+    if reference.get("count") and current.n:
+        missing = ((reference.get("missing") or 0, reference["count"]), (current.missing, current.n))
+    if callable(getattr(test, "judge", None)):
+        result = _measured(test, test_kind, ref_counts, cur_counts, edges, scale, missing, reference, current, chosen)
     else:
-        statistic, p_value = test.compare(ref_counts, cur_counts, edges=edges, scale=scale)
-        if extra is not None and extra in registry and p_value is None:
-            _, p_value = registry[extra].cls().compare(ref_counts, cur_counts, edges=edges, scale=scale)
-        finite = statistic is not None and np.isfinite(statistic)
-        p_value = float(p_value) if p_value is not None and np.isfinite(p_value) else None
-        # effect size decides; significance only guards against the noise of small samples
-        significant = p_value is None or p_value < (settings.significance if settings is not None else 0.05)
-        result.update(
-            statistic=float(statistic) if finite else None,
-            p_value=p_value,
-            drifted=bool(statistic >= threshold and significant) if finite else None,
-        )
+        result = _named(registry, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen)
     ref_missing = reference["missing"] / reference["count"] if reference.get("count") else None
     cur_missing = current.missing / current.n if current.n else None
     result["missing_rate"] = {"reference": ref_missing, "current": cur_missing}
@@ -252,6 +245,81 @@ def _compare(registry: Any, settings: Any, name: str | None, reference: dict[str
     if isinstance(current, NumericState):
         result["current"] = current.summary()
     return result
+
+
+def _named(registry, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen) -> dict[str, Any]:
+    """A test chosen by name: its effect size decides, guarded by a p-value (the test's own,
+    else KS for numeric columns and chi-square for categorical ones) below `significance`."""
+    method = test.name
+    configured = chosen.thresholds.get(method)
+    threshold = float(test.default_threshold if configured is None else configured)
+    result: dict[str, Any] = {"method": method, "threshold": threshold}
+    if cur_counts.sum() == 0 or ref_counts.sum() == 0:
+        result.update(statistic=None, p_value=None, drifted=None)
+        return result
+    statistic, p_value = test.compare(ref_counts, cur_counts, edges=edges, scale=scale)
+    guard = "ks" if test_kind == "numeric" else "chi2"
+    if p_value is None and guard in registry:
+        _, p_value = registry[guard].cls().compare(ref_counts, cur_counts, edges=edges, scale=scale)
+    finite = statistic is not None and np.isfinite(statistic)
+    p_value = float(p_value) if p_value is not None and np.isfinite(p_value) else None
+    # effect size decides; significance only guards against the noise of small samples
+    significant = p_value is None or p_value < (settings.significance if settings is not None else 0.05)
+    result.update(
+        statistic=float(statistic) if finite else None,
+        p_value=p_value,
+        drifted=bool(statistic >= threshold and significant) if finite else None,
+        sees=sensitivity(test, test_kind, threshold),
+    )
+    return result
+
+
+def _measured(test, test_kind, ref_counts, cur_counts, edges, scale, missing, reference, current, chosen) -> dict:
+    """A test with several measures (`judge`, as auto): each against its threshold and its
+    noise bound; the column drifted if any one did. Every measure is reported."""
+    notes = []
+    outside = None
+    if isinstance(current, NumericState):
+        outside = current.outside if current.range is not None else None
+        if outside is None:
+            notes.append("the reference profile has no minimum and maximum: out_of_range not measured")
+    judged = test.judge(
+        test_kind,
+        ref_counts,
+        cur_counts,
+        edges=edges,
+        scale=scale,
+        missing=missing,
+        outside=outside,
+        thresholds=chosen.thresholds,
+        categories=[*reference["top"], "(other)"] if test_kind == "categorical" else None,
+    )
+    result: dict[str, Any] = {"method": test.name, **judged}
+    if notes:
+        result["notes"] = notes
+    return result
+
+
+def sensitivity(test: Any, kind: str, threshold: float) -> str:
+    """What a named test flags at `threshold`, in plain words: the smallest normal mean shift
+    (numeric) or move between two categories (categorical) that reaches it."""
+    return _sensitivity(type(test), kind, threshold)
+
+
+@functools.lru_cache(maxsize=256)
+def _sensitivity(cls: type, kind: str, threshold: float) -> str:
+    """Once per test class, kind and threshold: the probe costs about 10 ms."""
+    test = cls()
+    name = test.name
+    try:
+        shift = smallest_detected(test, kind, threshold)
+    except Exception:  # noqa: BLE001 - a plugin test that cannot be probed: say only its threshold
+        return f"flags {name} >= {threshold:g}"
+    if shift is None:
+        return f"flags {name} >= {threshold:g} (no shift this probe tries reaches it)"
+    if kind == "numeric":
+        return f"flags {name} >= {threshold:g}: a normal mean shift >= {shift:.2g} sd"
+    return f"flags {name} >= {threshold:g}: a move >= {shift * 100:.2g} pp between two of five equal categories"
 
 
 # -- estimated performance -----------------------------------------------------------------------

@@ -226,8 +226,11 @@ class DriftTest(Plugged, ABC):
     followed by one "other" bin. Missing values are not in the counts. A test returns
     an effect size (the column drifted when it is >= the threshold) and, where it has
     one, a p-value: the core flags a column when the effect size reaches the threshold
-    and, where there is a p-value, it is below the model's drift `significance` (a guard
-    against small samples; at scale every p-value is tiny and the effect size decides).
+    and the p-value (the test's own, else KS for numeric and chi-square for categorical
+    columns) is below the model's drift `significance` (a guard against small samples; at
+    scale every p-value is tiny and the effect size decides). A test may instead define
+    `judge(...)`, returning a whole column result from several measures (the built-in
+    `auto` does; docs/drift.md).
     """
 
     #: column kinds the test applies to: "numeric", "categorical"

@@ -68,7 +68,11 @@ class Project:
         for n, m in s.models.items():
             if m.drift.method != "auto":
                 uses.append(("drift_tests", m.drift.method, f"models.{n}.drift.method"))
-            uses += [("drift_tests", t, f"models.{n}.drift.columns.{c}") for c, t in m.drift.columns.items()]
+            named = {c: t for c, t in m.drift.columns.items() if isinstance(t, str)}
+            uses += [("drift_tests", t, f"models.{n}.drift.columns.{c}") for c, t in named.items()]
+        from .drift_settings import validate_drift_settings
+
+        validate_drift_settings(self)
         uses += [("notifiers", v.type, f"notifiers.{n}.type") for n, v in s.notifiers.items()]
         uses.append(("executors", s.project.executor, "project.executor"))
         for name, scenario in s.scenarios.items():

@@ -113,16 +113,35 @@ class ActivationSettings(Section):
     )
 
 
+class ColumnDriftSettings(Section):
+    method: str | None = Field(None, description="A drift test for this column; default: the model's drift method.")
+    threshold: float | dict[str, float] | None = Field(
+        None,
+        description="The method's threshold for this column; with method auto, a table of its measures, "
+        "e.g. { wasserstein = 0.1, missing = 0.05 }.",
+    )
+    exclude: bool = Field(False, description="true: no drift result for this column, and not in drift.share.")
+
+
 class DriftSettings(Section):
     method: str = Field("auto", description="auto, or a drift test name for every column.")
-    threshold: dict[str, float] = Field(default_factory=dict, description="Per-method thresholds, e.g. { psi = 0.2 }.")
-    columns: dict[str, str] = Field(default_factory=dict, description="Per-column method overrides.")
+    threshold: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-method thresholds, e.g. { psi = 0.2 }; also the auto measures' (wasserstein, ks, missing, "
+        "out_of_range, shares, new_categories).",
+    )
+    columns: dict[str, str | ColumnDriftSettings] = Field(
+        default_factory=dict,
+        description="Per column: a method name, or a table [models.NAME.drift.columns.COLUMN] with method, "
+        "threshold (a number, or for auto a table of its measures) and exclude (true: no drift result).",
+    )
     significance: float = Field(
         0.05,
         gt=0,
         le=1,
-        description="A column drifts only if the difference is also significant at this level (guards small "
-        "samples; 1 turns it off). Effect size still decides at scale.",
+        description="A column judged by a named test drifts only if the difference is also significant at this "
+        "level (guards small samples; 1 turns it off; auto has its own noise bounds). Effect size still decides "
+        "at scale.",
     )
 
 

@@ -200,13 +200,17 @@ class RowState:
 
 
 class NumericState:
-    """Counts over a reference profile's bins, plus missing count and moments."""
+    """Counts over a reference profile's bins, plus missing count, moments, and how many
+    values fell outside the reference's [minimum, maximum] (`outside`: unit errors, new
+    ranges; counted only when the reference range is given)."""
 
     kind = "numeric"
 
-    def __init__(self, edges: list[float]) -> None:
+    def __init__(self, edges: list[float], reference_range: tuple[float, float] | None = None) -> None:
         self.edges = np.asarray(edges, dtype="float64")
         self.counts = np.zeros(len(self.edges) + 1, dtype="int64")
+        self.range = reference_range
+        self.outside = 0
         self.missing = 0
         self.n = 0
         self.total = ExactSum()
@@ -221,6 +225,8 @@ class NumericState:
         self.missing += array.size - present.size
         if present.size:
             self.counts += np.bincount(np.searchsorted(self.edges, present, side="right"), minlength=len(self.counts))
+            if self.range is not None:
+                self.outside += int(np.count_nonzero((present < self.range[0]) | (present > self.range[1])))
             self.total.add(present)
             self.squares.add(np.square(present))
             self.low = min(self.low, float(present.min()))
@@ -228,6 +234,7 @@ class NumericState:
 
     def merge(self, other: NumericState) -> NumericState:
         self.counts += other.counts
+        self.outside += other.outside
         self.missing += other.missing
         self.n += other.n
         self.total.merge(other.total)
@@ -302,7 +309,8 @@ class CategoricalState:
 def state_for(profile: dict[str, Any]) -> NumericState | CategoricalState:
     """An empty state shaped like one profile entry."""
     if profile["kind"] in ("numeric", "datetime"):
-        return NumericState(profile["edges"])
+        low, high = profile.get("min"), profile.get("max")
+        return NumericState(profile["edges"], None if low is None or high is None else (float(low), float(high)))
     return CategoricalState(list(profile["top"]))
 
 

@@ -1,4 +1,5 @@
-"""Built-in drift tests: psi, ks, wasserstein, chi2 and js, over binned counts.
+"""Built-in drift tests: psi, ks, wasserstein, chi2 and js, over binned counts, and auto,
+the default, which judges a column by several effect sizes (see `Auto`, near the end).
 
 Every test compares two aligned count vectors, the reference profile's and the current
 data's, over the same bins (see :class:`modelcycle.interfaces.DriftTest`). For numeric
@@ -613,4 +614,260 @@ def kolmogorov_sf(x: float, n: int) -> float:
     return _clip(1.0 - _kolmogorov_pelz_good(n, x))
 
 
-DRIFT_TESTS: list[type[DriftTest]] = [Psi, Ks, Wasserstein, ChiSquare, JensenShannon]
+# -- auto: several effect sizes per column, each with a noise bound ------------------------------
+
+#: the default method's measures and their thresholds, by column kind (docs/drift.md says why)
+AUTO_THRESHOLDS: dict[str, dict[str, float]] = {
+    "numeric": {"wasserstein": 0.05, "ks": 0.04, "missing": 0.03, "out_of_range": 0.0075},
+    "categorical": {"shares": 0.01, "new_categories": 0.005, "missing": 0.03},
+}
+#: the chance that sampling noise alone passes one measure's noise bound (per column and measure)
+NOISE_ALPHA = 0.005
+#: the Wasserstein noise bound, in units of sqrt(1/n_ref + 1/n_cur) x integral of sqrt(F (1 - F)) / scale
+#: (its null mean is about sqrt(2/pi) = 0.80 of that; simulated 99th percentiles 1.4-2.0 and 99.9th
+#: 1.4-2.6 for normal, uniform, exponential, lognormal and Poisson columns from 1k to 1M rows)
+WASSERSTEIN_NOISE = 2.5
+
+
+def _z(alpha: float) -> float:
+    """The two-sided normal quantile: |N(0, 1)| exceeds it with probability alpha."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1 - alpha / 2)
+
+
+def _rate_bound(p1: float, p2: float, n1: float, n2: float, alpha: float) -> float:
+    """The noise bound on |p2 - p1| for two sample proportions (pooled two-proportion z-test)."""
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    return _z(alpha) * math.sqrt(max(pooled * (1 - pooled), 0.0) * (1 / n1 + 1 / n2))
+
+
+def _measure(statistic: float, threshold: float, noise: float) -> dict[str, Any]:
+    return {
+        "statistic": float(statistic),
+        "threshold": float(threshold),
+        "noise": float(noise),
+        "drifted": bool(statistic >= threshold and statistic > noise),
+    }
+
+
+def _gamma2_quantile(q: float) -> float:
+    """x with P(Gamma(2, 1) <= x) = q, that is (1 + x) e^-x = 1 - q, by Newton's method."""
+    tail, x = 1 - q, 2.0
+    for _ in range(60):
+        x -= ((1 + x) * math.exp(-x) - tail) / (-x * math.exp(-x))
+    return x
+
+
+def wasserstein_noise(reference: np.ndarray, edges: np.ndarray, scale: float, n_current: float) -> float:
+    """The level that the binned Wasserstein distance between two samples of the reference's
+    distribution exceeds with probability below ~0.1 %: WASSERSTEIN_NOISE sqrt(1/n1 + 1/n2)
+    times the integral of sqrt(F (1 - F)) over the interior bins (the standard deviation
+    of the empirical process, summed), over `scale`."""
+    total = reference.sum()
+    cumulative = np.cumsum(reference)[:-1] / total
+    spread = np.sqrt(np.clip(cumulative * (1 - cumulative), 0, None))
+    integral = float(np.sum(np.diff(edges) * (spread[:-1] + spread[1:]) / 2)) if edges.size > 1 else 0.0
+    return WASSERSTEIN_NOISE * math.sqrt(1 / total + 1 / n_current) * integral / scale
+
+
+def auto_numeric(
+    reference: np.ndarray,
+    current: np.ndarray,
+    *,
+    edges: Any,
+    scale: float | None,
+    missing: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    outside: float | None = None,
+    thresholds: dict[str, float] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The default method's measures for a numeric column, each judged against its threshold
+    and its noise bound: Wasserstein distance in reference standard deviations (mean and
+    spread shifts), KS distance (mass piled at a value: capping), the share of values outside
+    the reference's range (unit errors), and the change of missing rate. `missing` is
+    ((missing, rows) of the reference, (missing, rows) of the current data); `outside`
+    the current values outside the reference's [min, max]. Measures without their inputs
+    are left out."""
+    limits = {**AUTO_THRESHOLDS["numeric"], **(thresholds or {})}
+    ref, cur = _counts(reference, current, edges)
+    edges = np.asarray(edges, dtype=np.float64)
+    n1, n2 = float(ref.sum()), float(cur.sum())
+    measures: dict[str, dict[str, Any]] = {}
+    if n1 > 0 and n2 > 0:
+        span = float(edges[-1] - edges[0]) if edges.size else 0.0
+        distance, _ = Wasserstein().compare(ref, cur, edges=edges, scale=scale)
+        if span > 0:
+            noise = wasserstein_noise(ref, edges, scale if _usable(scale) else span, n2)
+        else:  # a constant reference: the distance is a share of values
+            noise = _rate_bound(0.0, distance, n1, n2, NOISE_ALPHA)
+        measures["wasserstein"] = _measure(distance, limits["wasserstein"], noise)
+        d, p_value = Ks().compare(ref, cur, edges=edges)
+        # reported: the D that noise passes with probability NOISE_ALPHA (asymptotically); decided: the p-value
+        ks = _measure(d, limits["ks"], math.sqrt(-math.log(NOISE_ALPHA / 2) / 2 * (1 / n1 + 1 / n2)))
+        ks["drifted"] = bool(d >= limits["ks"] and p_value < NOISE_ALPHA)
+        ks["p_value"] = p_value
+        measures["ks"] = ks
+        if outside is not None:
+            # without drift, the chance that a new value falls outside the range of n1 reference
+            # values is the sum of two spacings, about Gamma(2) / (n1 + 1): its upper quantile,
+            # plus the binomial noise of n2 values around it
+            chance = _gamma2_quantile(1 - NOISE_ALPHA / 2) / (n1 + 1)
+            noise = chance + _z(NOISE_ALPHA) * math.sqrt(chance / n2)
+            measures["out_of_range"] = _measure(outside / n2, limits["out_of_range"], noise)
+        measures["psi"] = {"statistic": Psi().compare(ref, cur, edges=edges)[0], "reported": True}
+    _missing(measures, missing, limits["missing"])
+    return measures
+
+
+def _missing(measures: dict[str, Any], missing: Any, threshold: float) -> None:
+    if missing is None:
+        return
+    (m1, rows1), (m2, rows2) = missing
+    if rows1 > 0 and rows2 > 0:
+        p1, p2 = m1 / rows1, m2 / rows2
+        measures["missing"] = _measure(abs(p2 - p1), threshold, _rate_bound(p1, p2, rows1, rows2, NOISE_ALPHA))
+        measures["missing"]["change"] = p2 - p1
+
+
+def auto_categorical(
+    reference: np.ndarray,
+    current: np.ndarray,
+    *,
+    missing: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    thresholds: dict[str, float] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The default method's measures for a categorical column (counts over the reference's
+    categories, then "other"): the largest change of one category's share, in proportion
+    points, judged bin by bin against a noise bound (Bonferroni over the bins); the share of
+    categories the reference never saw (when it kept all of its categories, "other" is
+    empty there); and the change of missing rate. Jensen-Shannon and PSI are reported."""
+    limits = {**AUTO_THRESHOLDS["categorical"], **(thresholds or {})}
+    ref, cur = _counts(reference, current, None)
+    n1, n2 = float(ref.sum()), float(cur.sum())
+    measures: dict[str, dict[str, Any]] = {}
+    if n1 > 0 and n2 > 0:
+        p, q = ref / n1, cur / n2
+        new = ref[-1] == 0  # the reference kept every category: "other" holds only unseen ones
+        shares = slice(0, -1) if new else slice(None)
+        bins = int(np.count_nonzero((ref + cur)[shares] > 0)) or 1
+        pooled = (ref + cur)[shares] / (n1 + n2)
+        noise = _z(NOISE_ALPHA / bins) * np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        change = np.abs(q - p)[shares]
+        if change.size:
+            over = (change >= limits["shares"]) & (change > noise)
+            largest = int(np.argmax(np.where(over, change, -1.0))) if over.any() else int(np.argmax(change))
+            measures["shares"] = _measure(change[largest], limits["shares"], noise[largest])
+            measures["shares"]["bin"] = largest
+        if new:
+            share = float(q[-1])
+            bound = _rate_bound(0.0, share, n1, n2, NOISE_ALPHA)
+            measures["new_categories"] = _measure(share, limits["new_categories"], bound)
+        measures["js"] = {"statistic": jensen_shannon(p, q), "reported": True}
+        measures["psi"] = {"statistic": Psi().compare(ref, cur)[0], "reported": True}
+    _missing(measures, missing, limits["missing"])
+    return measures
+
+
+class Auto(DriftTest):
+    """The default: several effect sizes per column, each against its threshold and a noise
+    bound, the column drifted when any of them is. Numeric: Wasserstein distance in
+    reference standard deviations (>= 0.05), KS distance (>= 0.04, p < 0.005), share of
+    values outside the reference range (>= 0.75 %), missing rate (change >= 3 pp).
+    Categorical: one category's share (change >= 1 pp), unseen categories (>= 0.5 %),
+    missing rate. Through `compare` (counts only) the statistic is the largest measure
+    over its threshold: 1 at the threshold."""
+
+    name = "auto"
+    kinds: ClassVar[tuple[str, ...]] = ("numeric", "categorical")
+    default_threshold: ClassVar[float] = 1.0
+    #: the measures whose thresholds `[models.NAME.drift] threshold` may set
+    measures: ClassVar[tuple[str, ...]] = tuple(dict.fromkeys(k for kind in AUTO_THRESHOLDS.values() for k in kind))
+
+    def compare(self, reference, current, *, edges=None, scale=None) -> tuple[float, float | None]:
+        ref, cur = _counts(reference, current, edges)
+        if _empty(ref, cur):
+            return NAN, None
+        if edges is None:
+            measures = auto_categorical(ref, cur)
+            p_value = ChiSquare().compare(ref, cur)[1]
+        else:
+            measures = auto_numeric(ref, cur, edges=edges, scale=scale)
+            p_value = measures["ks"]["p_value"]
+        return auto_score(measures), p_value
+
+    def judge(
+        self,
+        kind: str,
+        reference: Any,
+        current: Any,
+        *,
+        edges: Any = None,
+        scale: float | None = None,
+        missing: Any = None,
+        outside: float | None = None,
+        thresholds: dict[str, float] | None = None,
+        categories: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The whole result for one column: `statistic` and `threshold` of the main measure
+        (Wasserstein, or the largest share change), `drifted` if any measure is, `reasons`
+        (the measures that drifted), `measures`, `score` and `sees` (in plain words)."""
+        limits = {k: float((thresholds or {}).get(k, v)) for k, v in AUTO_THRESHOLDS[kind].items()}
+        ref, cur = _counts(reference, current, edges)
+        p_value = None
+        if kind == "numeric":
+            measures = auto_numeric(
+                ref, cur, edges=edges, scale=scale, missing=missing, outside=outside, thresholds=limits
+            )
+            main = measures.get("wasserstein")
+            p_value = measures.get("ks", {}).get("p_value")
+        else:
+            measures = auto_categorical(ref, cur, missing=missing, thresholds=limits)
+            main = measures.get("shares")
+            if main is not None and categories is not None:
+                main["category"] = categories[main["bin"]]
+            if not _empty(ref, cur):
+                p_value = ChiSquare().compare(ref, cur)[1]
+        judged = [m for m in measures.values() if "drifted" in m]
+        reasons = sorted(k for k, m in measures.items() if m.get("drifted"))
+        return {
+            "statistic": None if main is None else main["statistic"],
+            "threshold": limits["wasserstein" if kind == "numeric" else "shares"],
+            "p_value": p_value,
+            "drifted": (bool(reasons) if main is not None or reasons else None) if judged else None,
+            "reasons": reasons,
+            "score": auto_score(measures) if judged else None,
+            "measures": measures,
+            "sees": sensitivity_words(kind, limits),
+        }
+
+
+def sensitivity_words(kind: str, limits: dict[str, float]) -> str:
+    """What the default method flags with these thresholds, in plain words (noise permitting)."""
+    if kind == "numeric":
+        w, ks = limits["wasserstein"], limits["ks"]
+        return (
+            f"flags a mean shift >= {w:.2g} sd or a spread change >= x{1 + w / math.sqrt(2 / math.pi):.3g} "
+            f"(Wasserstein), {ks * 100:.3g} % of values piled up or moved past some value (KS), "
+            f">= {limits['out_of_range'] * 100:.3g} % of values outside the reference range, "
+            f"a missing-rate change >= {limits['missing'] * 100:.3g} pp"
+        )
+    return (
+        f"flags a category share change >= {limits['shares'] * 100:.3g} pp, "
+        f">= {limits['new_categories'] * 100:.3g} % of values in unseen categories, "
+        f"a missing-rate change >= {limits['missing'] * 100:.3g} pp"
+    )
+
+
+def auto_score(measures: dict[str, dict[str, Any]]) -> float:
+    """The largest statistic over its threshold among the measures past their noise bound,
+    else the largest over its threshold: >= 1 exactly when a measure drifted."""
+    judged = [m for m in measures.values() if "threshold" in m]
+    if not judged:
+        return NAN
+    ratios = [m["statistic"] / m["threshold"] for m in judged if m["drifted"]]
+    if ratios:
+        return float(max(ratios))
+    return float(min(max(m["statistic"] / m["threshold"] for m in judged), 1.0 - 1e-9))
+
+
+DRIFT_TESTS: list[type[DriftTest]] = [Psi, Ks, Wasserstein, ChiSquare, JensenShannon, Auto]

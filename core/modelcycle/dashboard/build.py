@@ -868,8 +868,12 @@ class Collector:
     def _drift_row(self, name: str, c: dict[str, Any], scale: float) -> dict[str, Any]:
         stat, limit, p = _number(c.get("statistic")), _number(c.get("threshold")), _number(c.get("p_value"))
         verdict = "drifted" if c.get("drifted") else "no result" if stat is None else "not drifted"
+        if c.get("drifted") and c.get("reasons"):  # auto: the measures that drifted
+            verdict += f" ({', '.join(str(r) for r in c['reasons'])})"
         if c.get("absent"):
             verdict = "absent from the data"
+        if c.get("excluded"):
+            verdict = "excluded by the settings"
         text = self.redact(
             f"{name}: {c.get('method')} {fmt(stat)} vs threshold {fmt(limit)}"
             + (f", p-value {fmt(p)}" if p is not None else "")
