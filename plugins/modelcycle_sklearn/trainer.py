@@ -119,7 +119,9 @@ class SklearnTrainer(Trainer):
         if not isinstance(fitted, Pipeline) or not isinstance(fitted.steps[0][1], ColumnTransformer):
             return {}
         preprocessor, estimator = fitted.steps[0][1], fitted.steps[-1][1]
-        groups = {name: [str(c) for c in columns] for name, _, columns in preprocessor.transformers_ if name != "remainder"}
+        groups = {
+            name: [str(c) for c in columns] for name, _, columns in preprocessor.transformers_ if name != "remainder"
+        }
         plan: dict[str, Any] = {"columns": groups, "notes": []}
         native = groups.get("native")
         if native:
