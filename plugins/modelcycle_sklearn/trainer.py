@@ -98,17 +98,21 @@ class SklearnTrainer(Trainer):
             return self.categorical_support(estimator)
         return estimators.categorical_support(estimator)
 
+    def _support_for_settings(self) -> Any:
+        """The declaration for the estimator the settings describe (before fit marks any column)."""
+        from . import estimators
+
+        try:
+            path = estimators.estimator_path(self.settings.estimator, self.task)
+            estimator = estimators.make_estimator(estimators.resolve_class(path), dict(self.settings.params))
+        except ModelcycleError:
+            return None  # fit raises the same error wherever it runs
+        return self._categorical_support(estimator)
+
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         if self.plugins is not None and self.settings.preprocessing == "auto" and "_native" not in state:
-            from . import estimators
-
-            try:
-                path = estimators.estimator_path(self.settings.estimator, self.task)
-                estimator = estimators.make_estimator(estimators.resolve_class(path), dict(self.settings.params))
-            except ModelcycleError:
-                return state  # fit raises the same error wherever it runs
-            state["_native"] = self.categorical_support(estimator)
+            state["_native"] = self._support_for_settings()
         return state
 
     def describe_fitted(self, fitted: Any) -> dict[str, Any]:
@@ -129,7 +133,7 @@ class SklearnTrainer(Trainer):
                 f"{', '.join(native)}: categorical, coded for {type(estimator).__name__}'s own categorical handling "
                 "(rare and unseen values share a reserved code)"
             )
-        support = self._categorical_support(estimator)
+        support = self._support_for_settings()
         if support is not None:
             many = preprocessor.named_transformers_.get("many")
             encoder = many.steps[-1][1] if many is not None else None
