@@ -197,6 +197,9 @@ def test_histgradientboosting_takes_categorical_columns_natively_with_a_reserved
     assert list(groups(fitted)) == ["native", "numeric", "boolean", "datetime"]  # native first, no one-hot
     assert list(native.feature_names_in_) == ["color", "shape", "size", "city"]
     assert fitted[-1].categorical_features == [0, 1, 2, 3]
+    # HistGradientBoosting learns where missing values go: no imputation, no indicator columns
+    assert groups(fitted)["numeric"][1] == ["to_float"] and groups(fitted)["datetime"][1] == ["parts"]
+    assert np.isnan(fitted[0].transform(X)).any()
     assert list(fitted[-1].is_categorical_) == [True] * 4 + [False] * (fitted[-1].n_features_in_ - 4)
     assert native.categories_[0] == ["(missing)", "blue", "green", "red"]
     counts = X["city"].value_counts()
@@ -246,6 +249,7 @@ def test_categorical_features_set_by_the_user_turn_native_handling_off() -> None
     fitted = trainer("binary", HGB, params={"max_iter": 15, "categorical_features": None}).fit(X, y)
     assert "native" not in groups(fitted) and "onehot" in groups(fitted)
     assert fitted[-1].categorical_features is None
+    assert groups(fitted)["numeric"][1] == ["to_float", "impute"]  # the usual preprocessing, imputation included
     assert trainer("binary", RF).fit(X, y)[0].named_transformers_.get("native") is None  # no native support
 
 

@@ -262,6 +262,16 @@ def trust_own_preprocessor(fitted: Any) -> None:
         setattr(preprocessor, attribute, swapped)
 
 
+def allows_nan(estimator: Any) -> bool:
+    """True for estimators that take missing values as they are (scikit-learn's allow_nan tag)."""
+    try:
+        from sklearn.utils import get_tags
+
+        return bool(get_tags(estimator).input_tags.allow_nan)
+    except Exception:  # noqa: BLE001 - scikit-learn < 1.6 or an estimator without tags
+        return False
+
+
 def positive_only(estimator: Any) -> bool:
     """True for estimators that refuse negative inputs (MultinomialNB, chi2-like models)."""
     try:

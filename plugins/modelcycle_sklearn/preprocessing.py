@@ -255,6 +255,7 @@ def build(
     positive: bool = False,
     seed: int = 0,
     native_categories: int | None = None,
+    keep_missing: bool = False,
 ) -> ColumnTransformer:
     """The ColumnTransformer for these columns, before fit.
 
@@ -262,6 +263,7 @@ def build(
     when the estimator takes only non-negative inputs) and target encoding for many categories.
     `native_categories`: the estimator handles categorical columns itself, up to this many codes
     per column: those columns come first, as CategoryCodes ("native"); wider ones are encoded as usual.
+    `keep_missing`: the estimator handles missing numbers itself (HistGradientBoosting): no imputation.
     """
     groups: dict[str, list[str]] = {
         "native": [],
@@ -289,9 +291,11 @@ def build(
             steps += (("scale", MinMaxScaler(clip=True) if positive else StandardScaler()),)
         return Pipeline(list(steps))
 
-    def imputer(strategy: str) -> SimpleImputer:
+    def impute(strategy: str) -> tuple[tuple[str, Any], ...]:
+        if keep_missing:  # the estimator learns where missing values go; imputing costs more than the fit
+            return ()
         # add_indicator: a 0/1 column for each feature that had missing values at fit, and only those
-        return SimpleImputer(strategy=strategy, add_indicator=True, keep_empty_features=True)
+        return (("impute", SimpleImputer(strategy=strategy, add_indicator=True, keep_empty_features=True)),)
 
     if tree:
         many = Pipeline(
@@ -303,9 +307,9 @@ def build(
     else:
         many = scaled(("strings", CategoryStrings()), ("encode", _target_encoder(classification, seed)))
     pipelines = {
-        "numeric": scaled(("to_float", ToFloat()), ("impute", imputer("median"))),
-        "boolean": Pipeline([("to_float", ToFloat()), ("impute", imputer("most_frequent"))]),
-        "datetime": scaled(("parts", DateParts()), ("impute", imputer("median"))),
+        "numeric": scaled(("to_float", ToFloat()), *impute("median")),
+        "boolean": Pipeline([("to_float", ToFloat()), *impute("most_frequent")]),
+        "datetime": scaled(("parts", DateParts()), *impute("median")),
         "onehot": Pipeline(
             [
                 ("strings", CategoryStrings()),

@@ -58,6 +58,7 @@ class SklearnTrainer(Trainer):
                 positive=estimators.positive_only(estimator),
                 seed=settings.split.seed,
                 native_categories=support.max_categories if support else None,
+                keep_missing=support is not None and estimators.allows_nan(estimator),
             )
             if support is not None:
                 native = next((columns for name, _, columns in preprocessor.transformers if name == "native"), [])
