@@ -96,16 +96,20 @@ class CategoryCodes(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if self.categories is not None:
             self.categories_ = [list(c) for c in self.categories]
         else:
-            self.categories_ = [_kept(_text(frame.iloc[:, i]), self.min_frequency) for i in range(frame.shape[1])]
+            self.categories_ = [_kept(frame.iloc[:, i], self.min_frequency) for i in range(frame.shape[1])]
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         frame = _frame(X)
         out = np.empty(frame.shape, dtype=np.float64)
         for i, categories in enumerate(self.categories_):
-            codes = pd.Index(categories, dtype=object).get_indexer(_text(frame.iloc[:, i]))
-            codes[codes < 0] = len(categories)
-            out[:, i] = codes
+            # each distinct value is turned into text and looked up once, not once per row
+            positions, distinct = pd.factorize(frame.iloc[:, i], use_na_sentinel=True)
+            lookup = pd.Index(categories, dtype=object).get_indexer(
+                _text(pd.Series(np.append(np.asarray(distinct, dtype=object), None), dtype=object))
+            )  # the appended None is the missing value: position -1 picks it
+            lookup[lookup < 0] = len(categories)
+            out[:, i] = lookup[positions]
         return out
 
 
@@ -122,9 +126,13 @@ def _text(column: pd.Series) -> pd.Series:
     return pd.Series(text, index=column.index, dtype=object)
 
 
-def _kept(text: pd.Series, min_frequency: int) -> list[str]:
-    """The values seen at least `min_frequency` times (all of them if none is), sorted."""
-    counts = text.value_counts()
+def _kept(column: pd.Series, min_frequency: int) -> list[str]:
+    """The values (as text) seen at least `min_frequency` times (all of them if none is), sorted."""
+    positions, distinct = pd.factorize(column, use_na_sentinel=True)
+    tally = np.bincount(positions + 1, minlength=len(distinct) + 1)  # slot 0: missing values
+    names = _text(pd.Series(np.append(None, np.asarray(distinct, dtype=object)), dtype=object))
+    counts = pd.Series(tally, index=names.to_numpy()).groupby(level=0).sum()  # 1 and "1" are one category
+    counts = counts[counts > 0]
     frequent = counts[counts >= min_frequency]
     return sorted(str(c) for c in (frequent if len(frequent) else counts).index)
 
@@ -277,7 +285,7 @@ def build(
     for name in X.columns:
         kind = column_kind(X[name])
         if kind == "categorical" and native_categories is not None:
-            kept = _kept(_text(X[name]), MIN_FREQUENCY)
+            kept = _kept(X[name], MIN_FREQUENCY)
             if len(kept) + 1 <= native_categories:  # + 1: the reserved code of rare and unseen values
                 groups["native"].append(name)
                 native.append(kept)
