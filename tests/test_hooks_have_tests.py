@@ -438,7 +438,11 @@ def test_categorical_support_is_asked_latest_plugin_first_and_shapes_the_preproc
     assert fitted[-1].categorical_features == [0]  # the plugin's configure marked the first column
     plan = project.registry.version("m", 1)["preprocessing_plan"]
     assert plan["columns"]["native"] == ["few"]
-    assert any(note.startswith("few: categorical, coded for HistGradientBoostingClassifier") for note in plan["notes"])
+    assert plan["notes"] == [
+        "few: categorical, coded for HistGradientBoostingClassifier's own categorical handling "
+        "(rare and unseen values share a reserved code)",
+        "many: 8 categories, beyond the 4 HistGradientBoostingClassifier takes natively: one-hot instead",
+    ]
 
     plain = modelcycle_project(QUESTION_SETTINGS, files=files)  # the built-in answer: max_bins = 255
     plain.train("m")

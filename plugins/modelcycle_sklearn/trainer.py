@@ -135,13 +135,17 @@ class SklearnTrainer(Trainer):
                 "(rare and unseen values share a reserved code)"
             )
         support = self._support_for_settings()
-        if support is not None:
-            many = preprocessor.named_transformers_.get("many")
-            encoder = many.steps[-1][1] if many is not None else None
-            for name, categories in zip(groups.get("many", []), getattr(encoder, "categories_", []), strict=False):
+        for group in ("onehot", "many") if support is not None else ():
+            if group not in groups:
+                continue
+            encoder = preprocessor.named_transformers_[group].named_steps["encode"]
+            instead = {"OneHotEncoder": "one-hot", "OrdinalEncoder": "ordinal codes"}.get(
+                type(encoder).__name__, "target encoding"
+            )
+            for name, categories in zip(groups[group], encoder.categories_, strict=False):
                 plan["notes"].append(
                     f"{name}: {len(categories)} categories, beyond the {support.max_categories} "
-                    f"{type(estimator).__name__} takes natively: ordinal codes instead"
+                    f"{type(estimator).__name__} takes natively: {instead} instead"
                 )
         return {"preprocessing_plan": plan}
 
