@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import pytest
 from modelcycle import alerts, hookimpl, hookspecs
 from modelcycle._plugins import KINDS, PluginHost
 from modelcycle.interfaces import (
@@ -195,6 +196,12 @@ class EveryHook(RecordingPlugin):
     def register_executors(self):
         return [InlineExecutor]
 
+    @hookimpl
+    def categorical_support(self, estimator):
+        return None  # no opinion: the built-in answer stands
+
+
+QUESTION_HOOKS = ("categorical_support",)
 
 REGISTERS = {
     "stores": ["hook_store"],
@@ -256,7 +263,7 @@ def frame(rows: int = 300, seed: int = 0) -> pd.DataFrame:
 def test_the_test_plugin_implements_every_hook() -> None:
     implemented = {name for name in dir(EveryHook) if hasattr(getattr(EveryHook, name), "modelcycle_impl")}
     assert implemented == set(SPECS), "a new hook? implement it in EveryHook and exercise it below"
-    assert set(EVENT_HOOKS) == {name for name in SPECS if not name.startswith("register_")}
+    assert set(EVENT_HOOKS) | set(QUESTION_HOOKS) == {name for name in SPECS if not name.startswith("register_")}
     assert (
         set(REGISTERS)
         == set(KINDS)
@@ -273,6 +280,8 @@ def test_every_hook_is_callable_with_no_implementation() -> None:
         warnings.simplefilter("error")
         for name in EVENT_HOOKS:
             host.fire(name, **dict.fromkeys(SPECS[name].parameters, None))
+        for name in QUESTION_HOOKS:
+            assert host.ask(name, **dict.fromkeys(SPECS[name].parameters, None)) is None
 
 
 # -- the lifecycle ---------------------------------------------------------------------------------------
@@ -368,3 +377,83 @@ def test_every_register_hook_is_collected_and_used(modelcycle_project) -> None:
     assert [v["version"] for v in project.versions("m")] == [1]
     assert any(k.startswith(f"{url}/models/m/") for k in DictStore.objects)
     assert plugin.names() == ["after_version_created"]
+
+
+# -- question hooks ----------------------------------------------------------------------------------------
+
+
+def mark_nothing(estimator, positions):
+    estimator.marked_ = list(positions)
+    return estimator.set_params(categorical_features=list(positions) or None)
+
+
+class NarrowCategories:
+    """Says HistGradientBoosting takes at most 4 codes per categorical column (the built-in says max_bins)."""
+
+    @hookimpl
+    def categorical_support(self, estimator):
+        from modelcycle.interfaces import CategoricalSupport
+
+        if type(estimator).__name__.startswith("HistGradientBoosting"):
+            return CategoricalSupport(max_categories=4, configure=mark_nothing)
+        return None
+
+
+class BrokenAnswer:
+    @hookimpl
+    def categorical_support(self, estimator):
+        raise RuntimeError("no idea")
+
+
+QUESTION_SETTINGS = """
+[project]
+name = "q"
+
+[datasets.d]
+url = "train.parquet"
+
+[models.m]
+dataset = "d"
+target = "y"
+params = { max_iter = 10 }
+threads = 1
+"""
+
+
+def categorical_frame(rows: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    out = frame(rows)
+    out["few"] = rng.choice(["a", "b", "c"], rows)  # 3 codes + the reserved one: within 4
+    out["many"] = rng.choice([f"k{i}" for i in range(8)], rows)  # 9 codes: beyond 4
+    return out
+
+
+def test_categorical_support_is_asked_latest_plugin_first_and_shapes_the_preprocessing(modelcycle_project) -> None:
+    files = {"train.parquet": categorical_frame()}
+    project = modelcycle_project(QUESTION_SETTINGS, plugins=[NarrowCategories()], files=files)
+    project.train("m")
+    fitted = project.load_model("m", 1)
+    groups = {name: list(columns) for name, _, columns in fitted[0].transformers_ if name != "remainder"}
+    assert groups["native"] == ["few"] and groups["onehot"] == ["many"]
+    assert fitted[-1].categorical_features == [0]  # the plugin's configure marked the first column
+    plan = project.registry.version("m", 1)["preprocessing_plan"]
+    assert plan["columns"]["native"] == ["few"]
+    assert plan["notes"] == [
+        "few: categorical, coded for HistGradientBoostingClassifier's own categorical handling "
+        "(rare and unseen values share a reserved code)",
+        "many: 8 categories, beyond the 4 HistGradientBoostingClassifier takes natively: one-hot instead",
+    ]
+
+    plain = modelcycle_project(QUESTION_SETTINGS, files=files)  # the built-in answer: max_bins = 255
+    plain.train("m")
+    groups = {name: list(columns) for name, _, columns in plain.load_model("m", 1)[0].transformers_}
+    assert groups["native"] == ["few", "many"] and "onehot" not in groups
+
+
+def test_a_failing_question_hook_fails_the_training_naming_the_plugin(modelcycle_project) -> None:
+    from modelcycle.errors import PluginError
+
+    project = modelcycle_project(QUESTION_SETTINGS, plugins=[BrokenAnswer()], files={"train.parquet": frame()})
+    with pytest.raises(PluginError, match="^plugin 'BrokenAnswer' failed in categorical_support: RuntimeError: no idea$"):
+        project.train("m")
+    assert project.versions("m") == []

@@ -150,9 +150,9 @@ def test_mixed_columns_fit_and_predict_on_hostile_rows(task: str, estimator: str
 
 
 def groups(fitted: Pipeline) -> dict[str, tuple[list[str], list[str]]]:
-    """transformer name → (its columns, its step names)."""
+    """transformer name → (its columns, its step names; a lone transformer's class name)."""
     return {
-        name: (list(columns), [step for step, _ in transformer.steps])
+        name: (list(columns), [step for step, _ in getattr(transformer, "steps", [(type(transformer).__name__, None)])])
         for name, transformer, columns in fitted[0].transformers_
         if name != "remainder"
     }
@@ -187,6 +187,89 @@ def test_tree_models_get_no_scaling_and_ordinal_codes() -> None:
     assert type(fitted[0].named_transformers_["many"]["encode"]).__name__ == "OrdinalEncoder"
     unseen = fitted[0].transform(hostile(X))
     assert np.isfinite(unseen).all()
+
+
+def test_histgradientboosting_takes_categorical_columns_natively_with_a_reserved_code() -> None:
+    X, y = mixed()
+    model = trainer("binary", HGB)
+    fitted = model.fit(X, y)
+    native = fitted[0].named_transformers_["native"]
+    assert list(groups(fitted)) == ["native", "numeric", "boolean", "datetime"]  # native first, no one-hot
+    assert list(native.feature_names_in_) == ["color", "shape", "size", "city"]
+    assert fitted[-1].categorical_features == [0, 1, 2, 3]
+    # HistGradientBoosting learns where missing values go: no imputation, no indicator columns
+    assert groups(fitted)["numeric"][1] == ["to_float"] and groups(fitted)["datetime"][1] == ["parts"]
+    assert np.isnan(fitted[0].transform(X)).any()
+    assert list(fitted[-1].is_categorical_) == [True] * 4 + [False] * (fitted[-1].n_features_in_ - 4)
+    assert native.categories_[0] == ["(missing)", "blue", "green", "red"]
+    counts = X["city"].value_counts()
+    assert native.categories_[3] == sorted(counts[counts >= 5].index)  # rarer cities share the reserved code
+    frame = pd.DataFrame(
+        {
+            "color": pd.Series(["red", None, "purple"], dtype="str"),  # known, missing, unseen
+            "shape": pd.Series(["circle", "square", "hexagon"], dtype=object),
+            "size": pd.Categorical(["S", "XXL", None]),
+            "city": ["city1", "atlantis", None],
+        }
+    )
+    codes = native.transform(frame)
+    assert codes[:, 0].tolist() == [3, 0, 4]  # unseen → the reserved code, len(categories)
+    assert codes[:, 1].tolist() == [1, 2, 3]  # shape: (missing), circle, square → 0, 1, 2; hexagon → 3
+    assert codes[:, 2].tolist() == [2, 3, 3]  # size: L, M, S; XXL and missing (none at fit) → 3
+    assert codes[1:, 3].tolist() == [len(native.categories_[3])] * 2
+    rare = pd.Series(["red"] * 10 + ["blue"] * 4, name="c")
+    from modelcycle_sklearn.preprocessing import CategoryCodes
+
+    kept = CategoryCodes().fit(rare.to_frame())
+    assert kept.categories_ == [["red"]] and kept.transform(pd.DataFrame({"c": ["blue", "gold"]})).tolist() == [[1], [1]]
+    plan = model.describe_fitted(fitted)["preprocessing_plan"]
+    assert plan["columns"]["native"] == ["color", "shape", "size", "city"]
+    assert plan["notes"] == [
+        "color, shape, size, city: categorical, coded for HistGradientBoostingClassifier's own categorical "
+        "handling (rare and unseen values share a reserved code)"
+    ]
+
+
+def test_categorical_columns_wider_than_the_estimator_takes_keep_the_usual_encoding() -> None:
+    X, y = mixed()
+    model = trainer("binary", HGB, params={"max_iter": 15, "max_bins": 6})
+    fitted = model.fit(X, y)
+    assert groups(fitted)["native"][0] == ["color", "shape", "size"]
+    assert groups(fitted)["many"] == (["city"], ["strings", "encode"])
+    assert type(fitted[0].named_transformers_["many"]["encode"]).__name__ == "OrdinalEncoder"
+    cities = X["city"].nunique()
+    assert model.describe_fitted(fitted)["preprocessing_plan"]["notes"][1] == (
+        f"city: {cities} categories, beyond the 6 HistGradientBoostingClassifier takes natively: ordinal codes instead"
+    )
+    assert np.isfinite(fitted.predict_proba(hostile(X))).all()
+
+
+def test_categorical_features_set_by_the_user_turn_native_handling_off() -> None:
+    X, y = mixed()
+    fitted = trainer("binary", HGB, params={"max_iter": 15, "categorical_features": None}).fit(X, y)
+    assert "native" not in groups(fitted) and "onehot" in groups(fitted)
+    assert fitted[-1].categorical_features is None
+    assert groups(fitted)["numeric"][1] == ["to_float", "impute"]  # the usual preprocessing, imputation included
+    assert trainer("binary", RF).fit(X, y)[0].named_transformers_.get("native") is None  # no native support
+
+
+def test_the_plugins_answer_travels_with_a_pickled_trainer() -> None:
+    import pickle
+
+    from modelcycle.interfaces import CategoricalSupport
+    from modelcycle_sklearn.estimators import mark_categorical_features
+
+    class Host:
+        def ask(self, question, **kwargs):
+            assert question == "categorical_support"
+            return CategoricalSupport(max_categories=4, configure=mark_categorical_features)
+
+    model = trainer("binary", HGB)
+    model.plugins = Host()
+    copy = pickle.loads(pickle.dumps(model))  # as a Dask worker gets it: no plugin host, the answer kept
+    assert copy.plugins is None
+    X, y = mixed()
+    assert groups(copy.fit(X, y))["native"][0] == ["shape", "size"]  # 3 codes + the reserved one; color needs 5
 
 
 def test_non_negative_estimators_get_min_max_scaling() -> None:

@@ -268,6 +268,11 @@ def test_manual_policy_and_overrides(tmp_path: Path, capsys) -> None:
     assert out["activated"] is False and set(out["decision"]) >= {"policy", "reason", "candidate", "incumbent"}
     assert out["decision"]["reason"] == "not activated by --no-activate"
     assert open_project(folder).active_version("m") == 2
+    stages = ["read", "split", "fit", "metrics", "profile", "insights", "decide", "persist", "register", "total"]
+    assert list(out["timings"]) == stages and all(v >= 0 for v in out["timings"].values())
+    assert out["timings"]["total"] >= sum(v for k, v in out["timings"].items() if k != "total") - 0.01
+    stored = open_project(folder).registry.version("m", 3)["durations"]
+    assert set(stored) == set(stages[: stages.index("persist") + 1])  # stored before the version is registered
 
 
 # -- bad input: one line, exit 2, nothing written ------------------------------------------------

@@ -208,6 +208,22 @@ class PluginHost:
                     stacklevel=2,
                 )
 
+    def ask(self, question: str, **kwargs: Any) -> Any:
+        """Call a question hook: the first answer that is not None, the latest-loaded plugin first."""
+        hook = getattr(self.pm.hook, question)
+        for impl in reversed(hook.get_hookimpls()):
+            args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
+            try:
+                answer = impl.function(**args)
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin '{impl.plugin_name}' failed in {question}: {type(exc).__name__}: {exc}",
+                    plugin=impl.plugin_name,
+                ) from exc
+            if answer is not None:
+                return answer
+        return None
+
     def describe(self) -> list[dict[str, Any]]:
         """What `modelcycle plugins --json` prints."""
         self.collect_all()

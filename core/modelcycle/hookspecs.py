@@ -8,6 +8,10 @@ Two families:
   kinds its settings name), and must have no side effects. The core instantiates the classes
   from validated settings. Two plugins registering the same name is an error that
   names both.
+* **Question hooks** (`categorical_support`) ask plugins about something, with
+  arguments; the first answer that is not None wins, the latest-loaded plugin first
+  (so a plugin can override a built-in answer). An implementation that raises fails
+  the operation with an error naming its plugin.
 * **Event hooks** (`after_*`) observe the lifecycle and return nothing. They run
   after the fact has been stored, so they can never make it half-done; an event
   hook that raises is reported as a warning naming its plugin and does not undo
@@ -26,6 +30,7 @@ import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .interfaces import (
+        CategoricalSupport,
         CheckType,
         DriftTest,
         Executor,
@@ -97,6 +102,33 @@ def register_triggers() -> list[type[Trigger]]:
 @hookspec
 def register_executors() -> list[type[Executor]]:
     """Return Executor classes; ``[project] executor = "<name>"`` picks one."""
+
+
+# -- question hooks ---------------------------------------------------------------
+
+
+@hookspec
+def categorical_support(estimator: Any) -> CategoricalSupport | None:
+    """Declare that an estimator handles categorical columns itself, or return None.
+
+    Asked by the built-in ``sklearn`` trainer with ``preprocessing = "auto"``, with the
+    unfitted estimator (user params set). The answer, a
+    :class:`modelcycle.interfaces.CategoricalSupport`, gives the most categories a column
+    may have and a function that marks the categorical columns on the estimator; those
+    columns are then ordinal-coded instead of one-hot encoded. The built-in plugin
+    answers for scikit-learn's HistGradientBoosting models.
+
+    Example (LightGBM, whose ``categorical_feature`` takes column positions)::
+
+        def mark(estimator, positions):
+            return estimator.set_params(categorical_feature=positions)
+
+        @hookimpl
+        def categorical_support(estimator):
+            if type(estimator).__name__.startswith("LGBM"):
+                return CategoricalSupport(max_categories=1000, configure=mark)
+            return None
+    """
 
 
 # -- event hooks ------------------------------------------------------------------

@@ -122,6 +122,24 @@ def load_json(data: bytes, key: str) -> Any:
         ) from None
 
 
+@dataclass(frozen=True)
+class CategoricalSupport:
+    """How an estimator takes categorical columns itself: the answer of the ``categorical_support`` hook.
+
+    Auto preprocessing then codes each categorical column 0 … k-1 (the categories seen at
+    least 5 times at fit, missing being one of them) plus a reserved code k for rare and unseen
+    values, puts these columns first, and calls ``configure(estimator, positions)`` instead of
+    one-hot encoding. Columns needing more than `max_categories` codes (the reserved one
+    included) keep the usual encoding.
+    """
+
+    #: the most codes one column may use, the reserved code included (HistGradientBoosting: max_bins)
+    max_categories: int
+    #: (estimator, positions of the categorical columns in the preprocessed matrix) → the estimator to fit;
+    #: a module-level function, so that it pickles (Dask workers)
+    configure: Callable[[Any, list[int]], Any]
+
+
 class Trainer(Plugged, ABC):
     """Fits a model from a dataset's rows (the train recipe's `fit` step) and (de)serialises it.
 
@@ -137,6 +155,22 @@ class Trainer(Plugged, ABC):
     def __init__(self, settings: Any, *, task: str) -> None:
         self.settings = settings  # the model's validated ModelSettings
         self.task = task  # "binary" | "multiclass" | "regression"
+        self.plugins: Any = None  # the project's plugin host, set by the core before fitting
+
+    def categorical_support(self, estimator: Any) -> CategoricalSupport | None:
+        """What the plugins' ``categorical_support`` hooks declare for this estimator, or None."""
+        if self.plugins is None:
+            return None
+        return self.plugins.ask("categorical_support", estimator=estimator)
+
+    def describe_fitted(self, fitted: Any) -> dict[str, Any]:
+        """What the version's metadata records of this fitted model beyond `describe` (e.g. the preprocessing plan)."""
+        return {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["plugins"] = None  # the plugin host stays in the process that opened the project
+        return state
 
     @abstractmethod
     def fit(self, X: Any, y: Any) -> Any:

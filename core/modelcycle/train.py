@@ -48,6 +48,7 @@ class TrainResult:
     metrics: dict[str, float | None]
     decision: dict[str, Any]
     metadata: dict[str, Any] = field(repr=False)
+    timings: dict[str, float] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -60,6 +61,7 @@ class TrainResult:
         }
         if self.metadata.get("metrics_std"):
             out["metrics_std"] = self.metadata["metrics_std"]
+        out["timings"] = self.timings
         return out
 
 
@@ -260,6 +262,7 @@ def train(
     frame = data.read_frame(dataset)
     fingerprint = data.fingerprint(dataset)
     timings["read"] = time.perf_counter() - started
+    clock = _Clock(timings)
     label = dataset.label
     try:
         features = select_features(frame, ms, model, label)
@@ -294,20 +297,20 @@ def train(
         _every_class_trains(y_all, splits, ms.target, label)
     trainer = trainer_cls(ms, task=task)
     labelled = comparison.read_labelled(settings, ms, model, features)
+    trainer.plugins = project.plugins  # its question hooks (categorical_support)
+    clock.lap("split")
 
     with _threads(ms.threads), project.executor.training(), _keys_under(settings, where):
         step("fitting")
-        fit_started = time.perf_counter()
         holdout_positions, pred, proba, labels, fold_metrics, fitted = _validate(
             trainer, X_all, y_all, splits, task, metric_set, plan
         )
         threshold = apply_threshold_plan(plan, y_all.iloc[holdout_positions].to_numpy(), proba, labels)
         if task == "binary":
             pred = np.where(proba[:, 1] >= threshold, labels[1], labels[0])
-        timings["fit"] = time.perf_counter() - fit_started
+        clock.lap("fit")
 
         step("measuring")
-        measure_started = time.perf_counter()
         X_hold = X_all.iloc[holdout_positions]
         y_hold = y_all.iloc[holdout_positions]
         y_true = y_hold.to_numpy()
@@ -322,12 +325,14 @@ def train(
         else:
             metrics = metric_set.compute(y_true, pred, proba, labels)
             metrics_std = {}
+        clock.lap("metrics")
         profile = build_profile(X_hold, y_hold, task=task, predictions=pred, proba=proba, labels=labels)
         if task == "binary":
             profile["calibration"] = calibration_map(y_true == labels[1], proba[:, 1])
         estimation_files = reference_estimation(
             task, X_hold, y_true, pred, proba, labels, profile, ms.artifact_format, ms.split.seed
         )
+        clock.lap("profile")
         insights = _insights(task, y_true, pred, proba, labels, threshold, ms.split.seed)
         importances = trainer.feature_importances(fitted, features)
         insights["feature_importances"] = (
@@ -344,13 +349,12 @@ def train(
                 seed=ms.split.seed,
             )
         )
-        timings["measure"] = time.perf_counter() - measure_started
+        clock.lap("insights")
 
         if len(splits) > 1 or full or ms.refit_full:
             step("refitting on all rows")
-            refit_started = time.perf_counter()
             fitted = trainer.fit(X_all, y_all)
-            timings["refit"] = time.perf_counter() - refit_started
+            clock.lap("fit")
 
         step("deciding")
         current = project.registry.active(model)
@@ -364,15 +368,17 @@ def train(
         decision = _decision(
             project, model, ms, current, activate, labelled, frame, holdout_positions, y_true, pred, proba, candidate
         )
+        clock.lap("decide")
 
     step("saving")
     artifact = trainer.dump(fitted, ms.artifact_format)
-    timings["total"] = time.perf_counter() - started
+    clock.lap("persist")
     split_info = ms.split.model_dump()
     split_info.update(train_rows=int(len(splits[0][0])), holdout_rows=int(len(holdout_positions)))
     metadata = {
         "trainer": ms.trainer,
         **trainer_cls.describe(ms, task=task),
+        **trainer.describe_fitted(fitted),
         "task": task,
         "target": ms.target,
         "labels": [_plain(c) for c in labels] if labels else None,
@@ -399,7 +405,7 @@ def train(
         + hashlib.sha256(json.dumps(ms.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:32],
         "libraries": library_versions(),
         "git_commit": git_commit(settings.root),
-        "durations": {k: round(v, 3) for k, v in timings.items()},
+        "durations": {k: round(v, 3) for k, v in timings.items()},  # up to persist: register comes after
         "decision": decision,
     }
     entry = project.record_version(
@@ -417,7 +423,22 @@ def train(
     decision = {**decision, "candidate": {**decision["candidate"], "version": entry["version"]}}
     if decision["activate"]:
         project.activate(model, entry["version"], reason=decision["reason"], decision=decision)
-    return TrainResult(model, entry["version"], bool(decision["activate"]), metrics, decision, entry)
+    clock.lap("register")
+    timings["total"] = time.perf_counter() - started
+    rounded = {k: round(v, 3) for k, v in timings.items()}
+    return TrainResult(model, entry["version"], bool(decision["activate"]), metrics, decision, entry, rounded)
+
+
+class _Clock:
+    """Seconds per stage of the recipe, added up (the refit counts as fit)."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings, self.last = timings, time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
+        self.last = now
 
 
 @contextlib.contextmanager

@@ -10,3 +10,10 @@ from .trainer import SklearnTrainer
 @hookimpl
 def register_trainers():
     return [SklearnTrainer]
+
+
+@hookimpl
+def categorical_support(estimator):
+    from .estimators import categorical_support as native
+
+    return native(estimator)

@@ -215,6 +215,63 @@ def is_tree_model(cls: type) -> bool:
     return cls.__module__.startswith(TREE_MODULES) or any(word in cls.__name__ for word in TREE_WORDS)
 
 
+def categorical_support(estimator: Any) -> Any:
+    """HistGradientBoosting takes categorical columns itself (`categorical_features`), up to `max_bins` codes.
+
+    None when the user set `categorical_features` in params: their choice stands.
+    """
+    from modelcycle.interfaces import CategoricalSupport
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    if not isinstance(estimator, HistGradientBoostingClassifier | HistGradientBoostingRegressor):
+        return None
+    params = estimator.get_params(deep=False)
+    if not isinstance(params.get("categorical_features"), str) or params["categorical_features"] != "from_dtype":
+        return None
+    return CategoricalSupport(max_categories=int(params["max_bins"]), configure=mark_categorical_features)
+
+
+def mark_categorical_features(estimator: Any, positions: list[int]) -> Any:
+    """HistGradientBoosting's `categorical_features`: the positions of the coded columns (none: no mark)."""
+    return estimator.set_params(categorical_features=list(positions) or None)
+
+
+def trust_own_preprocessor(fitted: Any) -> None:
+    """After fit: HistGradientBoosting's own FunctionTransformer(partial(check_array)) becomes FloatArray.
+
+    HistGradientBoosting with categorical features keeps that function in its internal
+    preprocessor, and skops loads classes only; FloatArray makes the same check_array call.
+    """
+    from functools import partial
+
+    import numpy as np
+
+    from .preprocessing import FloatArray
+
+    preprocessor = getattr(fitted, "_preprocessor", None)
+    for attribute in ("transformers", "transformers_"):
+        listed = getattr(preprocessor, attribute, None)
+        if not listed:
+            continue
+        swapped = []
+        for name, transformer, columns in listed:
+            func = getattr(transformer, "func", None)
+            if isinstance(func, partial) and getattr(func.func, "__name__", "") == "check_array":
+                transformer = FloatArray().fit(np.empty((0, int(np.sum(columns)))))
+            swapped.append((name, transformer, columns))
+        setattr(preprocessor, attribute, swapped)
+
+
+def allows_nan(estimator: Any) -> bool:
+    """True for estimators that take missing values as they are (scikit-learn's allow_nan tag)."""
+    try:
+        from sklearn.utils import get_tags
+
+        return bool(get_tags(estimator).input_tags.allow_nan)
+    except Exception:  # noqa: BLE001 - scikit-learn < 1.6 or an estimator without tags
+        return False
+
+
 def positive_only(estimator: Any) -> bool:
     """True for estimators that refuse negative inputs (MultinomialNB, chi2-like models)."""
     try:

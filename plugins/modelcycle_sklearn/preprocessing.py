@@ -2,8 +2,8 @@
 
 The result is a ColumnTransformer with one pipeline per kind of column; it selects columns by
 name, so extra columns at predict time are ignored. Unseen categories and missing values at
-predict time never fail: they become "(missing)", an all-zeros one-hot row, an unknown code, or an
-imputed number.
+predict time never fail: they become "(missing)", an all-zeros one-hot row, an unknown or reserved
+code, or an imputed number.
 
 The transformers defined here end up inside stored artifacts: joblib pickles them and skops
 trusts them by module name (``modelcycle_sklearn.``). Renaming or moving them breaks the
@@ -74,6 +74,81 @@ class CategoryStrings(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             text[pd.isna(values)] = MISSING
             out[:, i] = text
         return out
+
+
+class CategoryCodes(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Text and categories as codes 0 … k-1 of `categories` (per column), with missing values as the
+    category "(missing)"; rare and unseen values share the reserved code k.
+
+    For estimators that handle categorical columns themselves (HistGradientBoosting's
+    `categorical_features`): one column in, one column out, no one-hot. `categories` given
+    up front (counted by `build`) or, when None, the values seen at least `min_frequency`
+    times at fit (all of them if none is).
+    """
+
+    def __init__(self, categories: list[list[str]] | None = None, min_frequency: int = MIN_FREQUENCY) -> None:
+        self.categories = categories
+        self.min_frequency = min_frequency
+
+    def fit(self, X: Any, y: Any = None) -> CategoryCodes:
+        _remember_input(self, X)
+        frame = _frame(X)
+        if self.categories is not None:
+            self.categories_ = [list(c) for c in self.categories]
+        else:
+            self.categories_ = [_kept(frame.iloc[:, i], self.min_frequency) for i in range(frame.shape[1])]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = _frame(X)
+        out = np.empty(frame.shape, dtype=np.float64)
+        for i, categories in enumerate(self.categories_):
+            # each distinct value is turned into text and looked up once, not once per row
+            positions, distinct = pd.factorize(frame.iloc[:, i], use_na_sentinel=True)
+            lookup = pd.Index(categories, dtype=object).get_indexer(
+                _text(pd.Series(np.append(np.asarray(distinct, dtype=object), None), dtype=object))
+            )  # the appended None is the missing value: position -1 picks it
+            lookup[lookup < 0] = len(categories)
+            out[:, i] = lookup[positions]
+        return out
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """The column as text with missing values as "(missing)": one uniform type for any dtype."""
+    if isinstance(column.dtype, pd.CategoricalDtype):  # text per category, not per row
+        names = np.append(np.asarray(column.cat.categories.astype(str), dtype=object), MISSING)
+        return pd.Series(names[column.cat.codes.to_numpy()], index=column.index, dtype=object)
+    if ptypes.is_string_dtype(column.dtype) and not ptypes.is_object_dtype(column.dtype):
+        return column.astype(object).where(column.notna(), MISSING)
+    values = column.to_numpy(dtype=object)
+    text = values.astype(str).astype(object)
+    text[pd.isna(values)] = MISSING
+    return pd.Series(text, index=column.index, dtype=object)
+
+
+def _kept(column: pd.Series, min_frequency: int) -> list[str]:
+    """The values (as text) seen at least `min_frequency` times (all of them if none is), sorted."""
+    positions, distinct = pd.factorize(column, use_na_sentinel=True)
+    tally = np.bincount(positions + 1, minlength=len(distinct) + 1)  # slot 0: missing values
+    names = _text(pd.Series(np.append(None, np.asarray(distinct, dtype=object)), dtype=object))
+    counts = pd.Series(tally, index=names.to_numpy()).groupby(level=0).sum()  # 1 and "1" are one category
+    counts = counts[counts > 0]
+    frequent = counts[counts >= min_frequency]
+    return sorted(str(c) for c in (frequent if len(frequent) else counts).index)
+
+
+class FloatArray(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """check_array(X, dtype=float64, ensure_all_finite=False): the step HistGradientBoosting's own
+    preprocessor makes with a function, as a class skops can trust (see estimators.trust_own_preprocessor)."""
+
+    def fit(self, X: Any, y: Any = None) -> FloatArray:
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        from sklearn.utils import check_array
+
+        return check_array(X, dtype=[np.float64], ensure_all_finite=False)
 
 
 class DateParts(TransformerMixin, BaseEstimator):
@@ -181,16 +256,40 @@ def check_training_data(X: Any, y: Any) -> None:
 
 
 def build(
-    X: pd.DataFrame, *, tree: bool, classification: bool, positive: bool = False, seed: int = 0
+    X: pd.DataFrame,
+    *,
+    tree: bool,
+    classification: bool,
+    positive: bool = False,
+    seed: int = 0,
+    native_categories: int | None = None,
+    keep_missing: bool = False,
 ) -> ColumnTransformer:
     """The ColumnTransformer for these columns, before fit.
 
     `tree`: no scaling, ordinal codes for many categories. Otherwise StandardScaler (MinMaxScaler
     when the estimator takes only non-negative inputs) and target encoding for many categories.
+    `native_categories`: the estimator handles categorical columns itself, up to this many codes
+    per column: those columns come first, as CategoryCodes ("native"); wider ones are encoded as usual.
+    `keep_missing`: the estimator handles missing numbers itself (HistGradientBoosting): no imputation.
     """
-    groups: dict[str, list[str]] = {"numeric": [], "boolean": [], "datetime": [], "onehot": [], "many": []}
+    groups: dict[str, list[str]] = {
+        "native": [],
+        "numeric": [],
+        "boolean": [],
+        "datetime": [],
+        "onehot": [],
+        "many": [],
+    }
+    native: list[list[str]] = []
     for name in X.columns:
         kind = column_kind(X[name])
+        if kind == "categorical" and native_categories is not None:
+            kept = _kept(X[name], MIN_FREQUENCY)
+            if len(kept) + 1 <= native_categories:  # + 1: the reserved code of rare and unseen values
+                groups["native"].append(name)
+                native.append(kept)
+                continue
         if kind == "categorical":
             kind = "onehot" if X[name].nunique(dropna=True) <= MAX_ONEHOT else "many"
         groups[kind].append(name)
@@ -200,9 +299,11 @@ def build(
             steps += (("scale", MinMaxScaler(clip=True) if positive else StandardScaler()),)
         return Pipeline(list(steps))
 
-    def imputer(strategy: str) -> SimpleImputer:
+    def impute(strategy: str) -> tuple[tuple[str, Any], ...]:
+        if keep_missing:  # the estimator learns where missing values go; imputing costs more than the fit
+            return ()
         # add_indicator: a 0/1 column for each feature that had missing values at fit, and only those
-        return SimpleImputer(strategy=strategy, add_indicator=True, keep_empty_features=True)
+        return (("impute", SimpleImputer(strategy=strategy, add_indicator=True, keep_empty_features=True)),)
 
     if tree:
         many = Pipeline(
@@ -214,9 +315,9 @@ def build(
     else:
         many = scaled(("strings", CategoryStrings()), ("encode", _target_encoder(classification, seed)))
     pipelines = {
-        "numeric": scaled(("to_float", ToFloat()), ("impute", imputer("median"))),
-        "boolean": Pipeline([("to_float", ToFloat()), ("impute", imputer("most_frequent"))]),
-        "datetime": scaled(("parts", DateParts()), ("impute", imputer("median"))),
+        "numeric": scaled(("to_float", ToFloat()), *impute("median")),
+        "boolean": Pipeline([("to_float", ToFloat()), *impute("most_frequent")]),
+        "datetime": scaled(("parts", DateParts()), *impute("median")),
         "onehot": Pipeline(
             [
                 ("strings", CategoryStrings()),
@@ -231,6 +332,7 @@ def build(
             ]
         ),
         "many": many,
+        "native": CategoryCodes(categories=native),
     }
     transformers = [(kind, pipelines[kind], columns) for kind, columns in groups.items() if columns]
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
@@ -285,7 +387,7 @@ def output_origins(preprocessor: ColumnTransformer) -> list[str] | None:
 def _origins(transformer: Any, origins: list[str]) -> list[str] | None:
     steps = [step for _, step in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
     for step in steps:
-        if isinstance(step, ToFloat | CategoryStrings | StandardScaler | MinMaxScaler | OrdinalEncoder):
+        if isinstance(step, ToFloat | CategoryStrings | CategoryCodes | StandardScaler | MinMaxScaler | OrdinalEncoder):
             continue
         if isinstance(step, DateParts):
             origins = [name for name in origins for _ in DATE_PARTS]

@@ -10,7 +10,7 @@ import warnings
 from contextlib import nullcontext
 from typing import Any
 
-from modelcycle.errors import DataError
+from modelcycle.errors import DataError, ModelcycleError
 from modelcycle.interfaces import Trainer
 
 
@@ -46,17 +46,23 @@ class SklearnTrainer(Trainer):
         if extra:
             estimator.set_params(**extra)
 
-        if settings.preprocessing == "auto":
-            from sklearn.pipeline import Pipeline
+        from sklearn.pipeline import Pipeline
 
+        if settings.preprocessing == "auto":
             preprocessing.check_training_data(X, y)
+            support = self._categorical_support(estimator)
             preprocessor = preprocessing.build(
                 X,
                 tree=estimators.is_tree_model(cls),
                 classification=self.task != "regression",
                 positive=estimators.positive_only(estimator),
                 seed=settings.split.seed,
+                native_categories=support.max_categories if support else None,
+                keep_missing=support is not None and estimators.allows_nan(estimator),
             )
+            if support is not None:
+                native = next((columns for name, _, columns in preprocessor.transformers if name == "native"), [])
+                estimator = support.configure(estimator, list(range(len(native))))  # "native" comes first
             model = Pipeline([("preprocess", preprocessor), ("estimator", estimator)])
         else:
             model = estimator
@@ -72,6 +78,7 @@ class SklearnTrainer(Trainer):
                 warnings.filterwarnings("ignore", message=".*'n_jobs' has no effect", category=FutureWarning)
             try:
                 model.fit(X, y)
+                estimators.trust_own_preprocessor(model[-1] if isinstance(model, Pipeline) else model)
             except ValueError as exc:
                 error = estimators.param_error(exc, params)
                 if error is not None:
@@ -81,6 +88,66 @@ class SklearnTrainer(Trainer):
                     hint = '; preprocessing = "auto" imputes missing values and encodes text and dates'
                 raise DataError(f"{cls.__name__} rejected the training data: {estimators.one_line(exc)}{hint}") from exc
         return model
+
+    def _categorical_support(self, estimator: Any) -> Any:
+        """The plugins' declaration (the built-in one for HistGradientBoosting outside a project)."""
+        from . import estimators
+
+        if "_native" in self.__dict__:  # answered before pickling (a Dask worker has no plugin host)
+            return self._native
+        if self.plugins is not None:
+            return self.categorical_support(estimator)
+        return estimators.categorical_support(estimator)
+
+    def _support_for_settings(self) -> Any:
+        """The declaration for the estimator the settings describe (before fit marks any column)."""
+        from . import estimators
+
+        try:
+            path = estimators.estimator_path(self.settings.estimator, self.task)
+            estimator = estimators.make_estimator(estimators.resolve_class(path), dict(self.settings.params))
+        except ModelcycleError:
+            return None  # fit raises the same error wherever it runs
+        return self._categorical_support(estimator)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        if self.plugins is not None and self.settings.preprocessing == "auto" and "_native" not in state:
+            state["_native"] = self._support_for_settings()
+        return state
+
+    def describe_fitted(self, fitted: Any) -> dict[str, Any]:
+        """With auto preprocessing: which columns each encoding got, and why a categorical column was not native."""
+        from sklearn.compose import ColumnTransformer
+        from sklearn.pipeline import Pipeline
+
+        if not isinstance(fitted, Pipeline) or not isinstance(fitted.steps[0][1], ColumnTransformer):
+            return {}
+        preprocessor, estimator = fitted.steps[0][1], fitted.steps[-1][1]
+        groups = {
+            name: [str(c) for c in columns] for name, _, columns in preprocessor.transformers_ if name != "remainder"
+        }
+        plan: dict[str, Any] = {"columns": groups, "notes": []}
+        native = groups.get("native")
+        if native:
+            plan["notes"].append(
+                f"{', '.join(native)}: categorical, coded for {type(estimator).__name__}'s own categorical handling "
+                "(rare and unseen values share a reserved code)"
+            )
+        support = self._support_for_settings()
+        for group in ("onehot", "many") if support is not None else ():
+            if group not in groups:
+                continue
+            encoder = preprocessor.named_transformers_[group].named_steps["encode"]
+            instead = {"OneHotEncoder": "one-hot", "OrdinalEncoder": "ordinal codes"}.get(
+                type(encoder).__name__, "target encoding"
+            )
+            for name, categories in zip(groups[group], encoder.categories_, strict=False):
+                plan["notes"].append(
+                    f"{name}: {len(categories)} categories, beyond the {support.max_categories} "
+                    f"{type(estimator).__name__} takes natively: {instead} instead"
+                )
+        return {"preprocessing_plan": plan}
 
     def dump(self, fitted: Any, fmt: str) -> bytes:
         from . import artifacts
