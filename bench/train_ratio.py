@@ -11,8 +11,8 @@ Data (bench/_data.py `mixed`): 200,000 rows x 20 numeric + 4 text columns of 5, 
   what auto preprocessing did for every estimator before native categoricals);
 * modelcycle: ``modelcycle train churn --json`` on the same file, estimator, split and
   metrics, which also fingerprints the data, profiles the holdout, computes insights and
-  permutation importances, and stores the version (each round retrains: from round 2 the
-  active version is measured on the holdout too).
+  permutation importances, and stores the version (each round retrains; under the default
+  policy `always` the active version is not measured: only `if-better` compares).
 
 Prints wall and CPU medians, the ratios modelcycle / expert and modelcycle / one-hot, each
 program's roc_auc, and modelcycle's median per-stage timings (from ``train --json``).

@@ -275,6 +275,17 @@ def test_manual_policy_and_overrides(tmp_path: Path, capsys) -> None:
     assert set(stored) == set(stages[: stages.index("persist") + 1])  # stored before the version is registered
 
 
+def test_policies_that_do_not_compare_never_load_the_active_version(tmp_path: Path, monkeypatch) -> None:
+    project = project_with(tmp_path, cancer(), CANCER_MODEL)  # policy "always", the default
+    project.train("m")
+    loaded: list[object] = []
+    original = type(project).load_model
+    monkeypatch.setattr(type(project), "load_model", lambda self, *a, **k: loaded.append(a) or original(self, *a, **k))
+    decision = project.train("m").decision
+    assert decision["reason"] == "policy 'always' activates every new version"
+    assert decision["incumbent"] is None and decision["rows_compared"] is None and loaded == []
+
+
 # -- bad input: one line, exit 2, nothing written ------------------------------------------------
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import comparison, data, rowset
-from .activation import decide
+from .activation import Side, decide
 from .errors import DataError, NotFoundError, SettingsError
 from .estimation import reference_estimation
 from .insights import binary_insights, multiclass_insights, normalise, permutation_importances, regression_insights
@@ -296,7 +296,7 @@ def train(
     if task != "regression":
         _every_class_trains(y_all, splits, ms.target, label)
     trainer = trainer_cls(ms, task=task)
-    labelled = comparison.read_labelled(settings, ms, model, features)
+    labelled = comparison.read_labelled(settings, ms, model, features) if ms.activation.policy == "if-better" else None
     trainer.plugins = project.plugins  # its question hooks (categorical_support)
     clock.lap("split")
 
@@ -506,7 +506,12 @@ def _decision(
     candidate: comparison.Candidate,
 ) -> dict[str, Any]:
     """Measure the active version against the candidate on rows neither saw; apply the policy."""
-    if labelled is not None:
+    if ms.activation.policy != "if-better" or activate is not None:
+        # Only if-better reads the comparison: the other policies and --activate/--no-activate
+        # decide without it, so the active version is neither loaded nor scored.
+        alone = Side(None, candidate.value, lambda w: np.nan)
+        compared = comparison.Comparison(alone, rows=len(y_true))
+    elif labelled is not None:
         on = ms.activation.on or ""
         compared = comparison.on_dataset(project, model, current, on, labelled, comparison.label_column(ms), candidate)
     else:
