@@ -7,8 +7,11 @@ only leaves objects the next gc removes.
 
 gc racing `activate` (or `rollback`): each side writes before it reads what the other
 wrote. An activation first writes an intent (models/<m>/activating/<token>.json, put-if-absent),
-then reads the tombstones; gc first appends its tombstone, then reads the intents and
-the activation log. So at least one of the two sees the other. The tombstone is then
+then reads the tombstones; gc first appends its tombstone, then reads the tombstones, then
+the intents and the activation log. So at least one of the two sees the other. gc decides
+only the tombstones it read before the intents (its own, and undecided ones of a killed
+gc): one another gc appends after that read may belong to an activation the read missed,
+and is left to the gc that wrote it (or to the next gc). The tombstone is then
 settled by one put-if-absent decision, models/<m>/deletions/<tombstone seq>.json:
 "keep" (written by gc when the version turned out protected, or by the activation that
 saw the tombstone first) or "delete" (written by gc; the activation then refuses, having
@@ -87,8 +90,8 @@ def _nothing(point: str) -> None:
     return None
 
 
-#: called between an operation's write and its re-read ("gc:tombstoned", "activate:intent"); tests
-#: set it to force an interleaving
+#: called between an operation's steps ("gc:tombstoned", "gc:spared", "activate:intent",
+#: "activate:checked"); tests set it to force an interleaving
 between: Callable[[str], None] = _nothing
 
 
@@ -105,6 +108,7 @@ def activation_guard(project: Project, model: str, version: int) -> Iterator[Non
         for seq, _version, decision in _tombstone_states(project, model, only=version):
             if (decision or _decide(project, model, seq, "keep")) == "delete":
                 raise NotFoundError(f"model '{model}' version {version} was deleted by gc: choose another version")
+        between("activate:checked")
         yield
     finally:
         project.store.delete(key)
@@ -186,12 +190,16 @@ def collect(
             }
         )
     between("gc:tombstoned")
-    # re-read what activations wrote meanwhile: their intents, and the log's latest entries
+    # the tombstones first, then what activations wrote meanwhile (their intents, the log's latest
+    # entries): every tombstone decided below is older than that read, so an activation this read
+    # missed saw its tombstone; one appended later (by another gc) is left to its own gc
+    pending = _tombstone_states(project, model)
     spared = _intended(project, model, moment) | {
         entry["version"] for entry in project.registry.activations(model)[-PROTECTED_ACTIVATIONS:]
     }
+    between("gc:spared")
     kept = []
-    for seq, version, decision in _tombstone_states(project, model):
+    for seq, version, decision in pending:
         if decision is None:
             decision = _decide(project, model, seq, "keep" if version in spared else "delete")
             if decision == "delete":
