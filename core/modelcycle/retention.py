@@ -26,7 +26,10 @@ Orphans are artifact folders no version names (a training killed between writing
 artifact and claiming its version number), prediction-log segments of a scoring run
 killed before its manifest, and temporary files of killed writers. They
 are removed only once older than GRACE_SECONDS, so a training running beside gc, which
-claims its version seconds after writing the artifact, is never robbed.
+claims its version seconds after writing the artifact, is never robbed. A scoring run's
+segments are judged together, by the newest: a run lasting hours keeps its first
+segments while it still writes one at least every GRACE_SECONDS (a run idle longer than
+that loses them, and its commit then fails with a clear error instead of naming them).
 """
 
 from __future__ import annotations
@@ -163,11 +166,14 @@ def collect(
     orphans = []
     from .prediction_log import uncommitted
 
-    for key in store.list(f"models/{model}/artifacts") + store.leftovers(f"models/{model}") + uncommitted(store, model):
+    pending = uncommitted(store, model)
+    runs = _newest(store, pending)  # a scoring run is as old as its newest segment: it may last hours
+    for key in store.list(f"models/{model}/artifacts") + store.leftovers(f"models/{model}") + pending:
         owner = folders.get(_folder(key))
+        stamp = runs[_run(key)] if _run(key) in runs else store.modified(key)
         if owner in settled:  # a gc killed before it removed them
             orphans.append(key)
-        elif owner is None and (stamp := store.modified(key)) is not None and moment - stamp > GRACE_SECONDS:
+        elif owner is None and stamp is not None and moment - stamp > GRACE_SECONDS:
             orphans.append(key)
     report = {
         "model": model,
@@ -212,6 +218,24 @@ def collect(
     for key in orphans:
         store.delete(key)
     return report
+
+
+def _run(key: str) -> str:
+    return key.rsplit("/", 1)[0]
+
+
+def _newest(store: Any, keys: list[str]) -> dict[str, float | None]:
+    """The newest time stamp of each folder holding `keys` (None when one is unknown)."""
+    newest: dict[str, float | None] = {}
+    for key in keys:
+        stamp, run = store.modified(key), _run(key)
+        if run not in newest:
+            newest[run] = stamp
+        elif stamp is None or newest[run] is None:
+            newest[run] = None
+        else:
+            newest[run] = max(newest[run], stamp)
+    return newest
 
 
 def _described(entry: dict[str, Any]) -> list[dict[str, Any]]:
