@@ -17,8 +17,9 @@ settled by one put-if-absent decision, models/<m>/deletions/<tombstone seq>.json
 saw the tombstone first) or "delete" (written by gc; the activation then refuses, having
 appended nothing). Only a "delete" decision's writer removes objects. A tombstone with
 no decision yet (its gc is running, or was killed) counts as deleted for readers until
-an activation keeps it or a gc settles it. An intent older than GRACE_SECONDS is from a
-killed activation and is ignored (and removed) by gc. A version's metadata stays in the history:
+an activation keeps it or a gc settles it. An intent older than GRACE_SECONDS, by the store's
+own time stamps (against models/<m>/clock.json, written just then), is from a killed
+activation and is ignored (and removed) by gc. A version's metadata stays in the history:
 its number is never reused and its lineage stays readable, but it can no longer be
 loaded or activated.
 
@@ -117,13 +118,24 @@ def activation_guard(project: Project, model: str, version: int) -> Iterator[Non
         project.store.delete(key)
 
 
-def _intended(project: Project, model: str, moment: float) -> set[int]:
-    """Versions an activation in progress is about to activate; stale intents are removed."""
+def _store_now(project: Project, model: str) -> float | None:
+    """The store's own time: the time stamp of an object written now (None without time stamps), so
+    no host's clock is compared with the store's."""
+    key = f"models/{model}/clock.json"
+    project.store.write_json(key, {"by": project.actor, "at": now_iso()})
+    return project.store.modified(key)
+
+
+def _intended(project: Project, model: str) -> set[int]:
+    """Versions an activation in progress is about to activate; stale intents (by the store's clock)
+    are removed."""
     versions = set()
-    for key in project.store.list(f"models/{model}/activating"):
+    keys = project.store.list(f"models/{model}/activating")
+    moment = _store_now(project, model) if keys else None
+    for key in keys:
         intent = project.store.get_json(key)
         stamp = project.store.modified(key)
-        if stamp is not None and moment - stamp > GRACE_SECONDS:
+        if stamp is not None and moment is not None and moment - stamp > GRACE_SECONDS:
             project.store.delete(key)
         elif isinstance(intent, dict):
             versions.add(intent.get("version"))
@@ -200,7 +212,7 @@ def collect(
     # entries): every tombstone decided below is older than that read, so an activation this read
     # missed saw its tombstone; one appended later (by another gc) is left to its own gc
     pending = _tombstone_states(project, model)
-    spared = _intended(project, model, moment) | {
+    spared = _intended(project, model) | {
         entry["version"] for entry in project.registry.activations(model)[-PROTECTED_ACTIVATIONS:]
     }
     between("gc:spared")
