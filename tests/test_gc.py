@@ -94,3 +94,21 @@ def test_gc_errors(project, capsys) -> None:
             main(["--project", str(project.settings.root), *args])
         err = capsys.readouterr().err
         assert info.value.code == 2 and err.startswith(expected), err
+
+
+def test_gc_judges_activation_intents_by_the_stores_clock_not_its_own(project) -> None:
+    """An intent is a killed activation's when the store's time stamps say it is over an hour old,
+    whatever the clock of the host running gc says."""
+    from modelcycle import retention
+
+    for name, version in (("dead", 1), ("live", 7)):  # activations in progress on other hosts
+        project.store.put_json_if_absent(f"models/m/activating/{name}.json", {"version": version, "actor": "other"})
+    intents = project.settings.root / ".modelcycle" / "models" / "m" / "activating"
+    past = time.time() - GRACE_SECONDS - 60
+    os.utime(intents / "dead.json", (past, past))  # its activation was killed an hour ago
+    behind = retention.collect(project, "m", keep=9, now=time.time() - 2 * GRACE_SECONDS)
+    assert behind["deleted_versions"] == [1]  # the dead intent no longer protects version 1
+    assert sorted(p.name for p in intents.iterdir()) == ["live.json"]
+    ahead = retention.collect(project, "m", keep=1, now=time.time() + 2 * GRACE_SECONDS)
+    assert ahead["deleted_versions"] == [8, 9] and 7 in ahead["protected_versions"]
+    assert (intents / "live.json").exists() and artifact_path(project, 7).exists()

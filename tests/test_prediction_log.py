@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -142,6 +143,33 @@ def test_a_killed_scorer_leaves_nothing_visible_and_concurrent_runs_never_clash(
     assert report["orphans"] == [f"{a.run}/part-00000.parquet", f"{a.run}/part-00001.parquet"]
     assert prediction_log.uncommitted(project.store, "m") == []
     assert [r["rows"] for r in prediction_log.runs(project.store, "m")] == [30]
+
+
+def test_gc_leaves_every_segment_of_a_scoring_run_that_lasts_over_an_hour(project) -> None:
+    """A run is judged by its newest segment: its first one, older than the grace period, stays."""
+    new = frame(60, 6, start=0)
+    scored = project.score("m", new.drop(columns="y"), log=False)
+    writer = prediction_log.LogWriter(project.store, "m", 1, "customer", pd.Timestamp.now(tz="UTC"))
+    writer.add(scored.iloc[:30])
+    old = time.time() - retention.GRACE_SECONDS - 60
+    os.utime(project.settings.root / ".modelcycle" / f"{writer.run}/part-00000.parquet", (old, old))
+    writer.add(scored.iloc[30:])  # written just now: the run is still going
+    assert project.gc("m", keep=5)["orphans"] == []
+    writer.commit()
+    record = project.evaluate("m", labels=new[["customer", "y"]])
+    assert record["rows"] == 60 and record["labels"]["unmatched"] == 0
+
+
+def test_a_run_whose_segment_was_removed_is_not_committed(project) -> None:
+    new = frame(40, 7, start=0)
+    scored = project.score("m", new.drop(columns="y"), log=False)
+    writer = prediction_log.LogWriter(project.store, "m", 1, "customer", pd.Timestamp.now(tz="UTC"))
+    writer.add(scored.iloc[:20])
+    writer.add(scored.iloc[20:])
+    project.store.delete(f"{writer.run}/part-00000.parquet")  # as gc would, had the run been idle for an hour
+    with pytest.raises(DataError, match=r"prediction log run .*: segment part-00000\.parquet is missing from"):
+        writer.commit()
+    assert prediction_log.runs(project.store, "m") == []  # no manifest naming a missing part
 
 
 def test_duplicate_labels_and_labels_for_another_model_are_errors(project) -> None:

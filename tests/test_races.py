@@ -120,7 +120,7 @@ def test_an_activation_between_gcs_tombstone_and_its_decision_keeps_the_version(
 
     monkeypatch.setattr(retention, "between", activate_now)
     report = project.gc("m", keep=1)
-    assert seen == ["gc:tombstoned", "activate:intent"]
+    assert seen == ["gc:tombstoned", "activate:intent", "activate:checked", "gc:spared"]
     assert report["deleted_versions"] == [] and report["protected_versions"] == [old]
     _assert_active_is_intact(project, "m")
     assert project.active_version("m") == old
@@ -134,6 +134,37 @@ def test_an_activation_after_gcs_decision_refuses_and_appends_nothing(project, m
         project.activate("m", old)
     assert project.registry.activations("m") == []
     assert project.store.list("models/m/activating") == []  # the intent is withdrawn
+
+
+class Killed(Exception):
+    """A process killed at a hook point."""
+
+
+def test_a_gc_never_decides_a_tombstone_newer_than_its_read_of_the_activations(project, monkeypatch) -> None:
+    """gc A reads the intents and the log; an activation then writes its intent and finds no tombstone;
+    gc B tombstones the version and stops before deciding; A must not decide B's tombstone from its older
+    read (it would delete the version being activated)."""
+    old, _new = _version(project, "m", 1), _version(project, "m", 2)
+    seen: list[str] = []
+
+    def interleave(point: str) -> None:
+        seen.append(point)
+        if point == "gc:spared" and seen.count(point) == 1:  # gc A, after its read
+            project.activate("m", old)
+        elif point == "activate:checked":  # the activation has seen no tombstone
+            with pytest.raises(Killed):
+                project.gc("m", keep=1)  # gc B
+        elif point == "gc:tombstoned" and seen.count(point) == 2:  # gc B, tombstone appended
+            raise Killed
+
+    monkeypatch.setattr(retention, "between", interleave)
+    report = project.gc("m", keep=5)  # gc A
+    assert seen == ["gc:tombstoned", "gc:spared", "activate:intent", "activate:checked", "gc:tombstoned"]
+    assert report["deleted_versions"] == [] and project.active_version("m") == old
+    monkeypatch.setattr(retention, "between", lambda point: None)
+    project.registry.read_artifact("m", old)  # still there
+    assert project.gc("m", keep=1)["deleted_versions"] == []  # a later gc settles B's tombstone: kept
+    _assert_active_is_intact(project, "m")
 
 
 def test_activate_racing_gc_on_s3(s3_endpoint: str, s3_bucket: str, tmp_path: Path) -> None:

@@ -498,6 +498,64 @@ def test_a_winner_paused_past_its_lease_does_not_run_the_slot_a_successor_ran(ma
     assert [r["id"] for r in project.scenario_runs("nightly")] == [1]
 
 
+def _pause_past_the_lease(project, monkeypatch, prefix: str) -> None:
+    """The winner of lease 0 stops (a long GC, SIGSTOP) until the store's clock says the lease ran out."""
+    lease = project.settings.root / ".modelcycle" / f"{prefix}/0.json"
+    os.utime(lease, (time.time() - 301, time.time() - 301))
+    real = scheduler.monotonic
+    monkeypatch.setattr(scheduler, "monotonic", lambda: real() + 301)
+
+
+def test_a_winner_paused_past_its_lease_renews_it_before_running_so_a_later_successor_waits(make, monkeypatch) -> None:
+    """The successor ticks just after the paused winner resumed and checked it was not taken over: the
+    winner, seeing by its monotonic clock that most of its lease passed, renewed it first."""
+    project = make(NIGHTLY)
+    tick(project, at("2024-03-01T01:00:00"))
+    prefix = lease_prefix("nightly", "2024-03-01T02:00:00+00:00")
+    successor: list[list] = []
+
+    def paused(point: str) -> None:
+        if point == "scheduler:claimed":
+            _pause_past_the_lease(project, monkeypatch, prefix)
+        elif point == "scheduler:fenced":
+            monkeypatch.setattr(scheduler, "between", lambda point: None)
+            successor.append(tick(project, at("2024-03-01T02:00:40")))
+
+    monkeypatch.setattr(scheduler, "between", paused)
+    [run] = tick(project, at("2024-03-01T02:00:30"))
+    assert successor == [[]] and run["slot"] == "2024-03-01T02:00:00+00:00"
+    assert len((project.settings.root / "ran.txt").read_text().split()) == 1
+    assert [r["id"] for r in project.scenario_runs("nightly")] == [1]
+
+
+def test_a_winner_paused_past_its_lease_that_cannot_renew_it_leaves_the_slot_to_a_later_tick(make, monkeypatch) -> None:
+    project = make(NIGHTLY)
+    tick(project, at("2024-03-01T01:00:00"))
+    slot = "2024-03-01T02:00:00+00:00"
+    prefix = lease_prefix("nightly", slot)
+    real = project.store.write
+
+    def refusing(key: str, data: bytes) -> None:
+        if key.endswith("/0.json"):
+            raise OSError("the store is unreachable")
+        real(key, data)
+
+    def paused(point: str) -> None:
+        if point == "scheduler:claimed":
+            _pause_past_the_lease(project, monkeypatch, prefix)
+            monkeypatch.setattr(project.store, "write", refusing)
+
+    monkeypatch.setattr(scheduler, "between", paused)
+    with pytest.warns(UserWarning, match=f"lease {prefix}/0.json could not be renewed after a pause: OSError"):
+        assert tick(project, at("2024-03-01T02:00:30")) == []
+    assert not (project.settings.root / "ran.txt").exists()
+    monkeypatch.setattr(project.store, "write", real)
+    monkeypatch.setattr(scheduler, "between", lambda point: None)
+    [run] = tick(project, at("2024-03-01T02:01:30"))  # the slot was kept: taken over from the stale lease
+    assert run["slot"] == slot and project.store.get_json(f"{prefix}/1.json") is not None
+    assert len((project.settings.root / "ran.txt").read_text().split()) == 1
+
+
 def test_a_scheduler_whose_clock_is_ahead_leaves_a_live_lease_alone(make, monkeypatch) -> None:
     project = make(NIGHTLY)
     tick(project, at("2024-03-01T01:00:00"))

@@ -147,7 +147,14 @@ class LogWriter:
             self.add(batch)
 
     def commit(self) -> dict[str, Any]:
-        """Make the run visible: its manifest, created once."""
+        """Make the run visible: its manifest, created once, only if every segment is still there."""
+        present = {key.rsplit("/", 1)[1] for key in self.store.list(self.run)} if self.rows else set()
+        for part in self.parts:
+            if part not in present:
+                raise DataError(
+                    f"prediction log run {self.run}: segment {part} is missing from the store (gc removes the "
+                    f"segments of a run that wrote none for an hour): the run was not committed; score again"
+                )
         manifest = {
             "model": self.model,
             "version": self.version,

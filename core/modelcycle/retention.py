@@ -7,15 +7,19 @@ only leaves objects the next gc removes.
 
 gc racing `activate` (or `rollback`): each side writes before it reads what the other
 wrote. An activation first writes an intent (models/<m>/activating/<token>.json, put-if-absent),
-then reads the tombstones; gc first appends its tombstone, then reads the intents and
-the activation log. So at least one of the two sees the other. The tombstone is then
+then reads the tombstones; gc first appends its tombstone, then reads the tombstones, then
+the intents and the activation log. So at least one of the two sees the other. gc decides
+only the tombstones it read before the intents (its own, and undecided ones of a killed
+gc): one another gc appends after that read may belong to an activation the read missed,
+and is left to the gc that wrote it (or to the next gc). The tombstone is then
 settled by one put-if-absent decision, models/<m>/deletions/<tombstone seq>.json:
 "keep" (written by gc when the version turned out protected, or by the activation that
 saw the tombstone first) or "delete" (written by gc; the activation then refuses, having
 appended nothing). Only a "delete" decision's writer removes objects. A tombstone with
 no decision yet (its gc is running, or was killed) counts as deleted for readers until
-an activation keeps it or a gc settles it. An intent older than GRACE_SECONDS is from a
-killed activation and is ignored (and removed) by gc. A version's metadata stays in the history:
+an activation keeps it or a gc settles it. An intent older than GRACE_SECONDS, by the store's
+own time stamps (against models/<m>/clock.json, written just then), is from a killed
+activation and is ignored (and removed) by gc. A version's metadata stays in the history:
 its number is never reused and its lineage stays readable, but it can no longer be
 loaded or activated.
 
@@ -23,7 +27,10 @@ Orphans are artifact folders no version names (a training killed between writing
 artifact and claiming its version number), prediction-log segments of a scoring run
 killed before its manifest, and temporary files of killed writers. They
 are removed only once older than GRACE_SECONDS, so a training running beside gc, which
-claims its version seconds after writing the artifact, is never robbed.
+claims its version seconds after writing the artifact, is never robbed. A scoring run's
+segments are judged together, by the newest: a run lasting hours keeps its first
+segments while it still writes one at least every GRACE_SECONDS (a run idle longer than
+that loses them, and its commit then fails with a clear error instead of naming them).
 """
 
 from __future__ import annotations
@@ -87,8 +94,8 @@ def _nothing(point: str) -> None:
     return None
 
 
-#: called between an operation's write and its re-read ("gc:tombstoned", "activate:intent"); tests
-#: set it to force an interleaving
+#: called between an operation's steps ("gc:tombstoned", "gc:spared", "activate:intent",
+#: "activate:checked"); tests set it to force an interleaving
 between: Callable[[str], None] = _nothing
 
 
@@ -105,18 +112,30 @@ def activation_guard(project: Project, model: str, version: int) -> Iterator[Non
         for seq, _version, decision in _tombstone_states(project, model, only=version):
             if (decision or _decide(project, model, seq, "keep")) == "delete":
                 raise NotFoundError(f"model '{model}' version {version} was deleted by gc: choose another version")
+        between("activate:checked")
         yield
     finally:
         project.store.delete(key)
 
 
-def _intended(project: Project, model: str, moment: float) -> set[int]:
-    """Versions an activation in progress is about to activate; stale intents are removed."""
+def _store_now(project: Project, model: str) -> float | None:
+    """The store's own time: the time stamp of an object written now (None without time stamps), so
+    no host's clock is compared with the store's."""
+    key = f"models/{model}/clock.json"
+    project.store.write_json(key, {"by": project.actor, "at": now_iso()})
+    return project.store.modified(key)
+
+
+def _intended(project: Project, model: str) -> set[int]:
+    """Versions an activation in progress is about to activate; stale intents (by the store's clock)
+    are removed."""
     versions = set()
-    for key in project.store.list(f"models/{model}/activating"):
+    keys = project.store.list(f"models/{model}/activating")
+    moment = _store_now(project, model) if keys else None
+    for key in keys:
         intent = project.store.get_json(key)
         stamp = project.store.modified(key)
-        if stamp is not None and moment - stamp > GRACE_SECONDS:
+        if stamp is not None and moment is not None and moment - stamp > GRACE_SECONDS:
             project.store.delete(key)
         elif isinstance(intent, dict):
             versions.add(intent.get("version"))
@@ -159,11 +178,14 @@ def collect(
     orphans = []
     from .prediction_log import uncommitted
 
-    for key in store.list(f"models/{model}/artifacts") + store.leftovers(f"models/{model}") + uncommitted(store, model):
+    pending = uncommitted(store, model)
+    runs = _newest(store, pending)  # a scoring run is as old as its newest segment: it may last hours
+    for key in store.list(f"models/{model}/artifacts") + store.leftovers(f"models/{model}") + pending:
         owner = folders.get(_folder(key))
+        stamp = runs[_run(key)] if _run(key) in runs else store.modified(key)
         if owner in settled:  # a gc killed before it removed them
             orphans.append(key)
-        elif owner is None and (stamp := store.modified(key)) is not None and moment - stamp > GRACE_SECONDS:
+        elif owner is None and stamp is not None and moment - stamp > GRACE_SECONDS:
             orphans.append(key)
     report = {
         "model": model,
@@ -186,12 +208,16 @@ def collect(
             }
         )
     between("gc:tombstoned")
-    # re-read what activations wrote meanwhile: their intents, and the log's latest entries
-    spared = _intended(project, model, moment) | {
+    # the tombstones first, then what activations wrote meanwhile (their intents, the log's latest
+    # entries): every tombstone decided below is older than that read, so an activation this read
+    # missed saw its tombstone; one appended later (by another gc) is left to its own gc
+    pending = _tombstone_states(project, model)
+    spared = _intended(project, model) | {
         entry["version"] for entry in project.registry.activations(model)[-PROTECTED_ACTIVATIONS:]
     }
+    between("gc:spared")
     kept = []
-    for seq, version, decision in _tombstone_states(project, model):
+    for seq, version, decision in pending:
         if decision is None:
             decision = _decide(project, model, seq, "keep" if version in spared else "delete")
             if decision == "delete":
@@ -204,6 +230,24 @@ def collect(
     for key in orphans:
         store.delete(key)
     return report
+
+
+def _run(key: str) -> str:
+    return key.rsplit("/", 1)[0]
+
+
+def _newest(store: Any, keys: list[str]) -> dict[str, float | None]:
+    """The newest time stamp of each folder holding `keys` (None when one is unknown)."""
+    newest: dict[str, float | None] = {}
+    for key in keys:
+        stamp, run = store.modified(key), _run(key)
+        if run not in newest:
+            newest[run] = stamp
+        elif stamp is None or newest[run] is None:
+            newest[run] = None
+        else:
+            newest[run] = max(newest[run], stamp)
+    return newest
 
 
 def _described(entry: dict[str, Any]) -> list[dict[str, Any]]:

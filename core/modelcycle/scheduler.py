@@ -20,7 +20,11 @@ that of ``clock.json``, written beside it just now); a store without time stamps
 back to the lease's ``expires_at``. Leases are fenced by their number: a winner checks,
 after winning and before running, and at every renewal, that no ``n+1.json`` (nor
 ``done.json``) exists, so a winner paused past its lease does not run a slot its
-successor took. A winner that cannot renew for 4/5 of the lease, by its own monotonic
+successor took. Before running, a winner that by its own monotonic clock (read before it
+wrote the lease) held the lease for more than 4/5 of its length, paused, renews it first and
+then makes that check; if it cannot renew, it leaves the slot to a later tick. So the run
+starts with a lease this process knows is live, and a successor arriving just after the
+winner resumed leaves it alone. A winner that cannot renew for 4/5 of the lease, by its own monotonic
 clock, stops the run after the current step: before anyone may take the slot over.
 What a step already started cannot be called back: a step that outlives a lost lease
 (a pause longer than the lease in the middle of a step) may overlap its successor's run.
@@ -40,6 +44,7 @@ import hashlib
 import os
 import socket
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -157,9 +162,12 @@ def _nothing(point: str) -> None:
     return None
 
 
-#: called between winning a lease and running its scenario ("scheduler:claimed"); tests set it to
-#: pause the winner there
+#: called between winning a lease and running its scenario ("scheduler:claimed", then "scheduler:fenced"
+#: once the winner checked it was not taken over); tests set it to pause the winner there
 between: Callable[[str], None] = _nothing
+
+#: this process's monotonic clock (tests advance it to stand for a pause)
+monotonic: Callable[[], float] = time.monotonic
 
 
 def _recorded(project: Project, scenario: str, slot: str, depth: int = 20) -> dict[str, Any] | None:
@@ -214,6 +222,36 @@ def mark_done(project: Project, scenario: str, slot: str, run: dict[str, Any]) -
     )
 
 
+def renew(project: Project, key: str, seconds: float) -> bool:
+    """Rewrite a lease we hold (its store time stamp is now); False when it is not ours."""
+    lease = project.store.get_json(key)
+    if not (isinstance(lease, dict) and lease.get("owner") == owner()):
+        return False
+    expires = utcnow() + timedelta(seconds=seconds)
+    project.store.write_json(key, {**lease, "expires_at": expires.isoformat()})
+    return True
+
+
+FRESH = 0.8  # of a lease: past this, by the winner's monotonic clock, it is renewed before anything runs
+
+
+def fresh(project: Project, key: str, since: dict[str, float], seconds: float) -> bool:
+    """Whether lease `key`, written or renewed at `since[key]` (this process's monotonic clock, read
+    before the write), is known to be live: a winner paused for most of its lease renews it first,
+    and gives the slot up (a later tick sees it again) when it cannot."""
+    if monotonic() - since[key] <= seconds * FRESH:
+        return True
+    started = monotonic()
+    try:
+        if not renew(project, key, seconds):
+            return False
+    except Exception as exc:  # noqa: BLE001 - the slot is seen again on a later tick
+        warnings.warn(f"lease {key} could not be renewed after a pause: {error_message(exc)}", stacklevel=1)
+        return False
+    since[key] = started
+    return True
+
+
 class Renewal:
     """Extends leases while their scenario runs, so a long run is not taken over.
 
@@ -222,13 +260,12 @@ class Renewal:
     monotonic clock: the run stops before another scheduler may take the slot over.
     """
 
-    def __init__(self, project: Project, keys: list[str], seconds: float) -> None:
-        import time
-
+    def __init__(self, project: Project, keys: list[str], seconds: float, renewed: float | None = None) -> None:
         self.project, self.keys, self.seconds = project, keys, seconds
         self.done = threading.Event()
         self.lost = threading.Event()
-        self.renewed = time.monotonic()  # the leases were just written: a lower bound of their store time
+        # when the leases were last written, read before writing them: a lower bound of their store time
+        self.renewed = monotonic() if renewed is None else renewed
         self.thread = threading.Thread(target=self._loop, name="modelcycle-lease", daemon=True)
 
     def __enter__(self) -> Renewal:
@@ -240,26 +277,20 @@ class Renewal:
         self.thread.join(timeout=10)
 
     def _loop(self) -> None:
-        import time
-
-        me = owner()
         beat = min(max(self.seconds / 5, 0.05), 60.0)
         while not self.done.wait(beat):
-            started = time.monotonic()
+            started = monotonic()
             try:
                 for key in self.keys:
                     if superseded(self.project, key):
                         warnings.warn(f"lease {key} was taken over: stopping the run", stacklevel=1)
                         self.lost.set()
                         return
-                    lease = self.project.store.get_json(key)
-                    if isinstance(lease, dict) and lease.get("owner") == me:
-                        expires = utcnow() + timedelta(seconds=self.seconds)
-                        self.project.store.write_json(key, {**lease, "expires_at": expires.isoformat()})
+                    renew(self.project, key, self.seconds)
                 self.renewed = started
             except Exception as exc:  # noqa: BLE001 - try again at the next beat
                 warnings.warn(f"renewing lease failed: {error_message(exc)}", stacklevel=1)
-            if time.monotonic() - self.renewed > self.seconds * 0.8:
+            if monotonic() - self.renewed > self.seconds * 0.8:
                 warnings.warn("leases not renewed for 4/5 of their length: stopping the run", stacklevel=1)
                 self.lost.set()
                 return
@@ -331,21 +362,29 @@ def tick(
                 continue
             due.append((index, spec.type, new_state, str(slot), label(trigger, spec)))
         won: list[tuple[int, str, dict[str, Any], str, str, str]] = []
+        since: dict[str, float] = {}  # lease key: monotonic time read before it was written
         for index, kind, new_state, slot, text in due:
+            claiming = monotonic()
             status, key = claim(project, name, slot, lease_seconds)
             if status == "won" and key is not None:
                 won.append((index, kind, new_state, slot, text, key))
+                since[key] = claiming
             elif status == "done":
                 save_state(project, name, index, kind, new_state)
             # "held": another scheduler runs it; the state stays so the slot is seen again if it dies
         if won:
             between("scheduler:claimed")
-            # fencing: a winner paused past its lease may have been taken over meanwhile
+            # a winner paused for most of its lease renews it first, so no successor takes it from now on;
+            # fencing: one paused past its lease may have been taken over meanwhile
+            won = [w for w in won if fresh(project, w[5], since, lease_seconds)]
             won = [w for w in won if not superseded(project, w[5])]
+            if won:
+                between("scheduler:fenced")
         if not won:
             continue
         slots = list(dict.fromkeys(w[3] for w in won))
-        with Renewal(project, [w[5] for w in won], lease_seconds) as renewal:
+        keys = [w[5] for w in won]
+        with Renewal(project, keys, lease_seconds, min(since[k] for k in keys)) as renewal:
             run = run_scenario(
                 project,
                 name,
