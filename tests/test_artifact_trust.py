@@ -197,3 +197,52 @@ def test_every_pipeline_the_trainer_makes_round_trips_through_skops(
     fitted = trainer.fit(data, y)
     loaded = trainer.load(trainer.dump(fitted, "skops"), "skops")
     np.testing.assert_array_equal(loaded.predict(data), fitted.predict(data))
+
+
+@pytest.mark.parametrize("suffix_only", [False, True])
+def test_a_loss_model_stored_as_a_pickle_is_refused_under_skops(tmp_path: Path, suffix_only: bool) -> None:
+    """profile.json is in the store too: its writer must not turn a skops loss model into a pickle."""
+    folder = tmp_path / "p"
+    write_settings(
+        folder,
+        """
+        [datasets.d]
+        url = "d.csv"
+        [models.m]
+        dataset = "d"
+        target = "y"
+        task = "regression"
+        estimator = "sklearn.linear_model.Ridge"
+        artifact_format = "skops"
+        threads = 1
+        """,
+    )
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 2))
+    data = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "y": 2 * x[:, 0] + x[:, 1] + rng.normal(size=600)})
+    data.to_csv(folder / "d.csv", index=False)
+    open_project(folder).train("m")
+    # the store writer swaps in a pickled loss model, names it in profile.json and fixes every sha256
+    marker = tmp_path / "pwned.txt"
+    evil = pickle.dumps(Marker(str(marker)))
+    store = folder / ".modelcycle"
+    entry_path = store / "models/m/versions/00000001.json"
+    entry = json.loads(entry_path.read_text())
+    attachments = entry["attachments"]
+    skops = attachments.pop("loss_model.skops")
+    evil_key = skops["key"].replace("loss_model.skops", "loss_model.joblib")
+    (store / evil_key).write_bytes(evil)
+    attachments["loss_model.joblib"] = {"key": evil_key, "sha256": hashlib.sha256(evil).hexdigest(), "size": len(evil)}
+    profile = json.loads((store / attachments["profile.json"]["key"]).read_bytes())
+    section = profile["estimation"]["loss_model"]
+    section["attachment"] = "loss_model.joblib"
+    if not suffix_only:  # with the section's format left as skops, the suffix alone betrays the pickle
+        section["format"] = "joblib"
+    raw = json.dumps(profile).encode()
+    (store / attachments["profile.json"]["key"]).write_bytes(raw)
+    attachments["profile.json"].update(sha256=hashlib.sha256(raw).hexdigest(), size=len(raw))
+    entry_path.write_text(json.dumps(entry))
+    with pytest.raises(IntegrityError, match="'joblib'.*'skops'") as caught:
+        open_project(folder).evaluate("m", data)
+    assert not marker.exists()
+    assert "loss model" in str(caught.value)

@@ -83,6 +83,7 @@ def test_delayed_labels_give_the_metrics_of_rescoring_the_same_rows(project, tmp
         "unmatched": 5,
         "logged_predictions": 300,
         "unlabelled_predictions": 0,
+        "deleted_version_rows": 0,
     }
     # no features were logged: no feature drift, but the prediction drift is measured
     assert late["drift"]["share"] is None and all(c.get("absent") for c in late["drift"]["columns"].values())
@@ -291,3 +292,34 @@ def test_regression_and_multiclass_labels_give_the_rescoring_metrics(tmp_path: P
     late = project.evaluate("m", labels=new[["customer", "y"]])
     rescored = project.evaluate("m", new)
     assert late["labeled_rows"] == 200 and comparable(late) == comparable(rescored) and comparable(late)
+
+
+def test_labels_of_versions_gc_deleted_are_left_out_and_counted(project, capsys, monkeypatch) -> None:
+    new = frame(400, 4, start=0)
+    project.score("m", new.iloc[:250].drop(columns="y"))  # version 1 serves customers 0-249
+    project.train("m", activate=True)
+    project.score("m", new.iloc[150:].drop(columns="y"))  # version 2 serves 150-399
+    monkeypatch.setattr(retention, "PROTECTED_ACTIVATIONS", 1)  # version 1, active before, may go
+    assert project.gc("m", keep=1)["deleted_versions"] == [1]  # its profile goes; its logged rows stay
+    record = project.evaluate("m", labels=new[["customer", "y"]])
+    assert record["version"] == 2 and record["rows"] == 250
+    assert comparable(record) == comparable(project.evaluate("m", new.iloc[150:], version=2))
+    assert record["labels"]["deleted_version_rows"] == 250 and record["labels"]["matched"] == 400
+    root = str(project.settings.root)
+    assert main_code(["--project", root, "evaluate", "m", "--labels", str(_csv(project, new[["customer", "y"]]))]) == 0
+    assert "250 labelled predictions of versions gc deleted left out" in capsys.readouterr().out
+    # labels only version 1 served: nothing is left to evaluate, one error naming gc
+    early = _csv(project, new.iloc[:150][["customer", "y"]])
+    with pytest.raises(DataError, match=r"all 150 labelled predictions .* versions of model 'm' that gc deleted \(1\)"):
+        project.evaluate("m", labels=str(early))
+    assert main_code(["--project", root, "evaluate", "m", "--labels", str(early)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "gc deleted" in err
+    with pytest.raises(NotFoundError, match="version 1 was deleted by gc"):
+        project.evaluate("m", labels=str(early), version=1)
+
+
+def _csv(project, labels: pd.DataFrame) -> Path:
+    path = Path(project.settings.root) / f"labels-{len(labels)}.csv"
+    labels.to_csv(path, index=False)
+    return path

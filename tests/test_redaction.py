@@ -355,3 +355,68 @@ config_kwargs = { connect_timeout = 1, retries = { max_attempts = 1 } } }
     shown = [str(w.message) for w in caught if "pending alerts failed" in str(w.message)]
     assert shown and "${STORE_KEY}" in shown[0]
     assert not leaks(" ".join(shown))
+
+
+@pytest.fixture
+def fresh_process(monkeypatch: pytest.MonkeyPatch) -> Redactor:
+    """This process's redactor of last resort, without the secrets earlier tests loaded."""
+    from modelcycle import redaction, settings
+
+    process = Redactor()
+    monkeypatch.setattr(redaction, "PROCESS", process)
+    monkeypatch.setattr(settings, "PROCESS", process)
+    return process
+
+
+@pytest.mark.parametrize("env", [None, "target"])
+def test_a_target_column_from_the_environment_keeps_records_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_process: Redactor, env: str | None
+) -> None:
+    """A default is written in the file (no secret) and a column name is a setting the store reads back."""
+    from modelcycle import open_project
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "modelcycle.toml").write_text(
+        '[project]\nname = "${PROJECT_NAME}"\n[datasets.d]\nurl = "d.csv"\n'
+        '[models.m]\ndataset = "d"\ntarget = "${TARGET_COLUMN:-target}"\nparams = { max_iter = 10 }\nthreads = 1\n',
+        encoding="utf-8",
+    )
+    frame(200, 0).to_csv(folder / "d.csv", index=False)
+    monkeypatch.setenv("PROJECT_NAME", "metrics")  # a secret that is also a field name of every record
+    if env is None:
+        monkeypatch.delenv("TARGET_COLUMN", raising=False)
+    else:
+        monkeypatch.setenv("TARGET_COLUMN", env)
+    project = open_project(folder)
+    project.train("m")
+    entry = project.registry.version("m", 1)
+    assert entry["target"] == "target" and "metrics" in entry
+    record = project.evaluate("m", frame(100, 1))
+    assert "metrics" in record and record["metrics"]["roc_auc"] > 0.5
+    stored = project.evaluations("m")[-1]
+    assert stored["metrics"] == record["metrics"]
+    assert project.settings.redactor("project metrics, column target") == "project ${PROJECT_NAME}, column target"
+
+
+def test_redacting_twice_gives_the_same_text() -> None:
+    """A placeholder may hold its own value (a name, a default): a second pass must not nest it."""
+    redactor = Redactor()
+    redactor.add("TOKEN", "${TOKEN}")
+    redactor.add("shop", "${SHOP:-shop}")
+    redactor.add("s3cr3t-value", "${KEY:-s3cr3t-value}")
+    once = redactor("TOKEN for shop: s3cr3t-value")
+    assert once == "${TOKEN} for ${SHOP:-shop}: ${KEY:-s3cr3t-value}"
+    assert redactor(once) == once
+    assert redactor({"k": [once]}) == {"k": [once]}
+
+
+def test_a_default_written_in_the_file_is_not_a_secret(tmp_path: Path, fresh_process: Redactor) -> None:
+    from modelcycle.settings import load_settings
+
+    path = tmp_path / "modelcycle.toml"
+    path.write_text('[project]\nname = "${NAME:-local}"\nstore = "${STORE:-store}-${KEY}"\n', encoding="utf-8")
+    settings = load_settings(path, env={"KEY": "k3y-from-env"})
+    assert settings.project.store == "store-k3y-from-env"
+    assert settings.redactor("local store k3y-from-env") == "local store ${KEY}"
+    assert fresh_process("local k3y-from-env") == "local ${KEY}"

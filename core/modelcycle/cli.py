@@ -204,6 +204,11 @@ def evaluate(
             lines.append(
                 f"  labels     {joined['matched']:,} of {joined['rows']:,} ids matched a logged prediction, "
                 f"{joined['unmatched']:,} unmatched; {joined['unlabelled_predictions']:,} predictions still unlabelled"
+                + (
+                    f"; {joined['deleted_version_rows']:,} labelled predictions of versions gc deleted left out"
+                    if joined.get("deleted_version_rows")
+                    else ""
+                )
             )
         click.echo(state.redact("\n".join(lines)))
 

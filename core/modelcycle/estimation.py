@@ -269,20 +269,33 @@ def dump(models: Any, fmt: str) -> bytes:
     return artifacts.dump(models, fmt)
 
 
-def load_loss_model(registry: Any, model: str, version: int, profile: dict[str, Any]) -> Any | None:
-    """The version's loss models (sha256-checked like the artifact), or None for versions without."""
+def load_loss_model(registry: Any, model: str, version: int, profile: dict[str, Any], fmt: str) -> Any | None:
+    """The version's loss models (sha256-checked like the artifact), or None for versions without.
+
+    `fmt` is the model's artifact format from the settings, never from the store: profile.json is
+    written by whoever writes the store, who could turn a skops loss model into a pickle that runs
+    code when loaded. A section or attachment naming another format is refused."""
     section = (profile.get("estimation") or {}).get("loss_model")
     if not section:
         return None
-    data = registry.read_attachment(model, version, section["attachment"])
+    attachment = str(section.get("attachment"))
+    stored = section.get("format")
+    if stored != fmt or attachment != f"loss_model.{fmt}":
+        shown = stored if stored != fmt else attachment.rpartition(".")[2]
+        raise IntegrityError(
+            f"model '{model}' version {version}: its loss model is stored as {shown!r} ({attachment}) but "
+            f"models.{model}.artifact_format is '{fmt}': refusing to load it; "
+            f"retrain, or set artifact_format = {shown!r} if you trust whoever writes this store"
+        )
+    data = registry.read_attachment(model, version, attachment)
     if data is None:
         raise IntegrityError(
-            f"model '{model}' version {version}: its profile names the loss model '{section['attachment']}', "
+            f"model '{model}' version {version}: its profile names the loss model '{attachment}', "
             "which the version does not record; retrain it"
         )
     from modelcycle_sklearn import artifacts
 
-    return artifacts.load(data, section["format"])
+    return artifacts.load(data, fmt)
 
 
 # -- evaluation time ---------------------------------------------------------------------------------

@@ -473,7 +473,9 @@ def _context(project: Project, model: str, v: int) -> dict[str, Any]:
     return {
         "meta": meta,
         "profile": profile,
-        "loss_model": load_loss_model(project.registry, model, v, profile),
+        "loss_model": load_loss_model(
+            project.registry, model, v, profile, ms.artifact_format if ms is not None else "joblib"
+        ),
         "label_column": (ms.label_column if ms is not None and ms.label_column else None) or meta["target"],
         "metrics": metric_set.metrics,
     }

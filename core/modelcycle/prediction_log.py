@@ -240,6 +240,7 @@ def evaluate_labels(
     manifests = runs(project.store, model)
     if version is not None:
         project.registry.version(model, version)  # NotFoundError for an unknown version
+        project._refuse_deleted(model, version)
         manifests = [m for m in manifests if m["version"] == version]
     if not manifests:
         which = f"version {version} of model '{model}'" if version is not None else f"model '{model}'"
@@ -247,12 +248,16 @@ def evaluate_labels(
             f"no logged predictions of {which}: score with 'modelcycle score --log' "
             f"(or prediction_log = true under [models.{model}]) before joining labels"
         )
+    from .retention import is_deleted
+
+    # gc removed these versions' profiles but not their logged rows: those rows are left out, and counted
+    deleted = sorted(v for v in {int(m["version"]) for m in manifests} if is_deleted(project, model, v))
     logged = sum(int(m["rows"]) for m in manifests)
     buckets = max(1, math.ceil(logged / BUCKET_ROWS))
     started = time.perf_counter()
     contexts: dict[int, dict[str, Any]] = {}
     task = EvaluationTask(what, True, PREDICTION, None, contexts, {}, loader=lambda v: _context(project, model, v))
-    counts = {"label_rows": 0, "matched": 0, "unmatched": 0}
+    counts = {"label_rows": 0, "matched": 0, "unmatched": 0, "deleted_version_rows": 0}
     per_version: dict[int, dict[str, int]] = {}
     states: dict[int, Any] = {}
     with tempfile.TemporaryDirectory(prefix="modelcycle-labels-") as spill:
@@ -291,6 +296,10 @@ def evaluate_labels(
             hit = truth[ID].isin(served[ID])
             counts["matched"] += int(hit.sum())
             counts["unmatched"] += int((~hit).sum())
+            if deleted:
+                gone = served[VERSION].isin(deleted)
+                counts["deleted_version_rows"] += int(served[ID][gone].isin(truth[ID]).sum())
+                served = served[~gone]
             for v, n in served[VERSION].value_counts().items():
                 per_version.setdefault(int(v), {"logged": 0, "labelled": 0})["logged"] += int(n)
             joined = served.merge(truth, on=ID, how="inner")
@@ -304,6 +313,12 @@ def evaluate_labels(
             f"none of the {counts['label_rows']:,} ids in {what} matches a logged prediction of model '{model}': "
             f"are these labels for another model, or scored without --log?"
         )
+    if not states:
+        raise DataError(
+            f"all {counts['deleted_version_rows']:,} labelled predictions in {what} were served by versions of "
+            f"model '{model}' that gc deleted ({', '.join(map(str, deleted))}): their reference profiles are gone, "
+            "so nothing is left to evaluate; run gc with a larger --keep while labels are still to come"
+        )
     seconds = time.perf_counter() - started
     records = []
     for v, state in sorted(states.items()):
@@ -316,6 +331,7 @@ def evaluate_labels(
             "unmatched": counts["unmatched"],
             "logged_predictions": per_version[v]["logged"],
             "unlabelled_predictions": per_version[v]["logged"] - per_version[v]["labelled"],
+            "deleted_version_rows": counts["deleted_version_rows"],
         }
         records.append(record)
     return [project.record_evaluation(model, record) for record in records]

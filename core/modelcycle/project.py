@@ -49,7 +49,8 @@ class Project:
         )
         self._check_plugin_names()
         self.store = self._open_store()
-        self.registry = Registry(self.store, redact=settings.redactor)
+        # store records: values redacted, keys left alone (they are structure the readers look up)
+        self.registry = Registry(self.store, redact=lambda value: settings.redactor(value, keys=False))
         self._models: dict[tuple[str, int], Any] = {}
         self._notifiers: dict[str, Any] = {}
         self._executor: Any = None
@@ -383,7 +384,8 @@ class Project:
         """Append an evaluation record to the model's history; fire after_evaluation_recorded."""
         from .history import journal
 
-        _, entry = journal(self, model).append(lambda seq, _prev: self.settings.redactor({**record, "id": seq}))
+        redact = self.settings.redactor
+        _, entry = journal(self, model).append(lambda seq, _prev: redact({**record, "id": seq}, keys=False))
         self.plugins.fire("after_evaluation_recorded", project=self, model=model, evaluation=entry)
         return entry
 

@@ -78,6 +78,7 @@ class Redactor:
         self._lock = threading.Lock()
         self._pattern: re.Pattern[str] | None = None
         self._shown: dict[str, str] = {}
+        self._placeholders: set[str] = set()
 
     def add(self, value: str, placeholder: str) -> None:
         if len(value) < MIN_LENGTH:
@@ -101,15 +102,26 @@ class Redactor:
                         if len(form) >= MIN_LENGTH:
                             shown.setdefault(form, placeholder)
                 self._shown = shown
-                self._pattern = re.compile("|".join(_pattern(f) for f in sorted(shown, key=len, reverse=True)))
+                self._placeholders = set(self._values.values())
+                kept = [re.escape(p) for p in sorted(self._placeholders, key=len, reverse=True)]  # tried first
+                forms = [_pattern(f) for f in sorted(shown, key=len, reverse=True)]
+                self._pattern = re.compile("|".join([*kept, *forms]))
             return self._pattern
 
     def text(self, value: str) -> str:
-        """`value` with every secret, in any printed form, replaced by its placeholder."""
+        """`value` with every secret, in any printed form, replaced by its placeholder.
+
+        A placeholder already in the text is left alone (it may hold its own value: ``${TOKEN}``
+        for a secret "TOKEN"), so redacting twice gives the same text."""
         pattern = self._compiled()
         if pattern is None:
             return value
-        return pattern.sub(lambda match: self._shown[match.group(0)], value)
+
+        def replace(match: re.Match[str]) -> str:
+            found = match.group(0)
+            return found if found in self._placeholders else self._shown[found]
+
+        return pattern.sub(replace, value)
 
     def __call__(self, value: Any, *, keys: bool = True) -> Any:
         """`value` redacted: text, or the strings of a structure (its mapping keys too, unless not `keys`)."""

@@ -359,10 +359,12 @@ def load_settings(file: Path, env: Mapping[str, str] | None = None) -> Settings:
     data = _interpolate(raw, env, file.name, (), interpolated)
     _check_unknown_keys(data, SettingsModel, (), file.name)
     numbers = _numbers_from_env(data, set(interpolated))
+    columns = _column_names(data)
     for key, values in interpolated.items():
         if key not in numbers:  # a number from the environment is a setting, not a secret
             for value, placeholder in values:
-                redactor.add(value, placeholder)
+                if value not in columns:  # nor is a column name: records name it and are read back
+                    redactor.add(value, placeholder)
     try:
         model = SettingsModel.model_validate(data)
     except ValidationError as exc:
@@ -410,10 +412,11 @@ def _interpolate(
         if match.group(0) == "$$":
             return "$"
         name, default = match.group(1), match.group(2)
+        interpolated.setdefault(key, [])
         if env.get(name):
             result = env[name]
         elif default is not None:  # like the shell: unset or empty takes the default
-            result = default
+            return default  # written in the file: no secret
         elif name in env:
             result = ""
         else:
@@ -425,6 +428,28 @@ def _interpolate(
         return result
 
     return _VAR.sub(substitute, value)
+
+
+#: the fields of [models.NAME] (and of its split) that name columns
+_COLUMN_FIELDS = ("target", "features", "exclude", "label_column", "prediction_column", "id_column")
+
+
+def _column_names(data: dict[str, Any]) -> set[str]:
+    """Every column the models' settings name: settings, not secrets, wherever their text came from.
+
+    The store records them (a version's target, its features) and reads them back; redacting one
+    would rename the column in every record."""
+    names: set[str] = set()
+    models = data.get("models")
+    for section in models.values() if isinstance(models, dict) else ():
+        if not isinstance(section, dict):
+            continue
+        split = section.get("split")
+        fields = [section.get(field) for field in _COLUMN_FIELDS]
+        fields.append(split.get("column") if isinstance(split, dict) else None)
+        for value in fields:
+            names.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+    return names
 
 
 _NUMBER_TEXT = {
