@@ -175,8 +175,8 @@ def test_check_command_json_and_exit_codes(tmp_path: Path, inbox, webhook, capsy
         main(["--project", folder, "check", "--json"])
     results = json.loads(capsys.readouterr().out)
     assert info.value.code == 1
-    assert set(results[0]) >= {"check", "model", "metric", "value", "outcome", "message", "at"}
-    assert results[0]["outcome"] == "ERROR"
+    assert set(results[0]) >= {"check", "model", "metric", "value", "outcome", "message", "at", "active_version"}
+    assert results[0]["outcome"] == "ERROR" and results[0]["active_version"] == 1
     with pytest.raises(SystemExit) as info:
         main(["--project", folder, "status", "--json"])
     status = json.loads(capsys.readouterr().out)
@@ -588,3 +588,23 @@ def test_the_init_template_shows_the_version_opt_in_and_empty_alerts() -> None:
     assert any(line.startswith('# version = "any"') for line in lines[check : check + 6])
     on = next(line for line in lines[alerts:] if line.startswith("# on = "))
     assert '"EMPTY"' in on
+
+
+def test_the_check_table_prints_a_dash_for_a_missing_value(tmp_path: Path, capsys) -> None:
+    project = project_for(tmp_path, '[checks.auc]\nmodel = "m"\nmetric = "roc_auc"\nmin = 0.9\n', 1, 1)  # untrained
+    with pytest.raises(SystemExit) as info:
+        main(["--project", str(project.settings.root), "check"])
+    assert info.value.code == 0
+    rows = [[cell.strip() for cell in line.split("│")] for line in capsys.readouterr().out.splitlines() if "│" in line]
+    assert (rows[0][0], rows[0][3], rows[0][4]) == ("auc", "-", "EMPTY")
+
+
+def test_history_prints_a_dash_for_a_metric_an_evaluation_lacks(tmp_path: Path, capsys) -> None:
+    project = trained(project_for(tmp_path, "", 1, 1))
+    frame = pd.read_parquet(project.settings.root / "feedback.parquet")
+    project.evaluate("m", frame.drop(columns="target"))  # no labels: no roc_auc
+    with pytest.raises(SystemExit) as info:
+        main(["--project", str(project.settings.root), "history", "m", "--metric", "roc_auc"])
+    out = capsys.readouterr().out
+    rows = [[cell.strip() for cell in line.split("│")] for line in out.splitlines() if line.strip().startswith("20")]
+    assert info.value.code == 0 and [(r[2], r[3] == "-") for r in rows] == [("", False), ("", True)]

@@ -262,3 +262,30 @@ def test_what_each_named_default_sees_matches_the_documented_blind_spots() -> No
     assert smallest_detected(JensenShannon(), "categorical", 0.1) == pytest.approx(0.073, abs=0.001)
     assert smallest_detected(ChiSquare(), "categorical", 0.1) == pytest.approx(0.0625, abs=0.001)
     assert smallest_detected(Psi(), "numeric", 1e9) is None
+
+
+# -- datetime columns ---------------------------------------------------------------------------
+
+
+def dated(rows: int, seed: int, tz: str | None = None) -> pd.DataFrame:
+    frame = synthetic(rows, seed)
+    rng = np.random.default_rng(seed + 100)
+    days = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365 * 24, rows), unit="h")
+    frame["when"] = days.tz_localize(tz) if tz else days
+    return frame
+
+
+@pytest.mark.parametrize("tz", [None, "Europe/Paris"])
+def test_a_datetime_feature_evaluated_on_its_own_training_data_does_not_drift(tmp_path: Path, tz) -> None:
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    frame = dated(4000, 0, tz)
+    frame["when"] = frame["when"].dt.as_unit("us")  # what Parquet and pd.to_datetime give under pandas 3
+    frame.to_parquet(folder / "train.parquet", index=False)
+    project = project_with(folder)
+    project.train("m")
+    assert reference(project)["columns"]["when"]["kind"] == "datetime"
+    drift = project.evaluate("m", str(folder / "train.parquet"))["drift"]
+    assert "when" in drift["columns"] and drift["drifted_columns"] == [], drift["columns"]["when"]
+    later = frame.assign(when=frame["when"] + pd.Timedelta(days=400))  # after the training period: out of range
+    assert "when" in project.evaluate("m", later)["drift"]["drifted_columns"]

@@ -191,3 +191,15 @@ def test_the_loss_model_reads_infinite_and_unknown_values_as_missing() -> None:
     matrix = loss_matrix(frame, columns, np.array([0.5, np.inf, "n/a"], dtype=object))
     expected = np.array([[1.0, 1.0, 0.5], [np.nan, 2.0, np.nan], [np.nan, np.nan, np.nan]])
     np.testing.assert_array_equal(matrix, expected)  # an unseen category shares the code after the known ones
+
+
+def test_a_holdout_too_small_for_a_loss_model_gives_no_estimate(tmp_path: Path) -> None:
+    """Four rows hold out one: no loss model can be cross-fitted on it, so there is none and no estimate."""
+    frame = noisy(np.random.default_rng(3), 4)
+    project = make(tmp_path / "tiny", frame, REGRESSION)
+    version = project.versions("m")[-1]
+    assert not any(name.startswith("loss_model") for name in version.get("attachments", {}))
+    record = project.evaluate("m", frame.drop(columns="y"))
+    assert record["estimated"] == {} and record["estimated_bands"] == {}
+    labelled = project.evaluate("m", frame)
+    assert set(labelled["metrics"]) >= {"mae", "rmse"} and labelled["estimated"] == {}

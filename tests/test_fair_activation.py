@@ -131,8 +131,8 @@ def test_too_few_unseen_rows_refuse_and_name_min_rows(tmp_path: Path) -> None:
     assert (decision["rows_compared"], decision["rows_excluded"], decision["min_rows"]) == (0, 200, 100)
     assert decision["reason"] == (
         "only 0 holdout rows that active version 1 was not trained on (200 excluded), fewer than min_rows 100: "
-        "not compared; lower min_rows, hold out more rows (split.test_size) or compare on labelled data "
-        "(activation.on)"
+        "not compared; only rows the active version was not trained on can be compared; "
+        "use activation.on = <a labelled dataset>"
     )
 
 
@@ -146,7 +146,7 @@ def test_min_rows_applies_to_the_rows_left(tmp_path: Path, capsys: pytest.Captur
         main(["--project", str(folder), "train", "m"])
     lines = capsys.readouterr().out.splitlines()
     assert done.value.code == 0 and lines[1].startswith("  not activated: only 80 holdout rows that active version 1")
-    assert "fewer than min_rows 100" in lines[1]
+    assert "fewer than min_rows 100" in lines[1] and "hold out more rows (split.test_size)" in lines[1]
     assert lines[2] == "  compared on 80 rows (holdout-unseen), 0 excluded as training rows"
     decision = configure(folder, LINEAR, "min_rows = 50").train("m").decision
     assert decision["rows_compared"] == 80 and decision["p_value"] is not None
@@ -162,6 +162,8 @@ def test_kfold_versions_were_trained_on_every_row(tmp_path: Path) -> None:
     # every row of the candidate's (out-of-fold) holdout was in the stored, refit, active version
     decision = configure(folder, TREE + kfold).train("m").decision
     assert (decision["rows_compared"], decision["rows_excluded"]) == (0, 600) and not decision["activate"]
+    assert decision["reason"].endswith("use activation.on = <a labelled dataset>")
+    assert "split.test_size" not in decision["reason"]  # more holdout rows would all be excluded too
 
 
 def test_on_a_labelled_dataset_leaves_out_rows_either_version_was_trained_on(

@@ -83,6 +83,7 @@ def decide(
     """
     compared = dict(compared or {})
     note = compared.pop("note", None)
+    covers = compared.pop("incumbent_covers", None)
     record: dict[str, Any] = {
         "policy": policy,
         "metric": metric,
@@ -123,6 +124,7 @@ def decide(
         seed,
         rows,
         min_rows,
+        covers,
     )
     return {**record, "activate": activate, "reason": f"{reason} ({note})" if note else reason}
 
@@ -139,10 +141,11 @@ def _if_better(
     seed: int,
     rows: int,
     min_rows: int,
+    covers: str | None = None,
 ) -> tuple[bool, str]:
     """(activate, reason) of the if-better test; fills `delta` and `p_value` into `record`."""
     if rows < min_rows:
-        return False, _too_few(record, incumbent.version, rows, min_rows)
+        return False, _too_few(record, incumbent.version, rows, min_rows, covers)
     sign = 1.0 if greater_is_better else -1.0
     delta = sign * (candidate.value - incumbent.value)
     record["delta"] = _finite(delta)
@@ -169,12 +172,17 @@ def _if_better(
     )
 
 
-def _too_few(record: dict[str, Any], version: int | None, rows: int, min_rows: int) -> str:
+def _too_few(record: dict[str, Any], version: int | None, rows: int, min_rows: int, covers: str | None = None) -> str:
+    """Why not compared, and the fix; when the active version was trained on all rows (kfold,
+    refit_full), a bigger holdout would be excluded as well: only other labelled data helps."""
     excluded = record.get("rows_excluded") or 0
     on = record.get("compared_on")
     if on == "holdout-unseen":
         where = f"holdout rows that active version {version} was not trained on ({excluded} excluded)"
         fix = "lower min_rows, hold out more rows (split.test_size) or compare on labelled data (activation.on)"
+        if covers == "all rows":
+            fix = "only rows the active version was not trained on can be compared; "
+            fix += "use activation.on = <a labelled dataset>"
     elif on == "holdout":
         where = "holdout rows"
         fix = "lower min_rows or hold out more rows (split.test_size)"

@@ -243,20 +243,27 @@ def history(state: State, model: str, metric: str | None, as_json: bool) -> None
         click.echo(f"model '{model}' has no evaluations yet: run 'modelcycle evaluate {model} DATA'")
         return
     shown = frame.tail(50)
+    rows = shown.to_dict("records")
     columns = [c for c in shown.columns if c != "id"]
     table(
         state,
         f"{model}: {len(frame)} evaluations" + (" (the latest 50)" if len(frame) > 50 else ""),
         columns,
-        [[_cell(row[c]) for c in columns] for row in shown.to_dict("records")],
+        [[_flag(row[c]) if c == "challenger" else _cell(row[c]) for c in columns] for row in rows],
     )
 
 
+def _flag(value: Any) -> str:
+    """The challenger column shows only when set."""
+    return "yes" if value in (True,) else ""
+
+
 def _cell(value: Any) -> str:
-    if value is None or isinstance(value, bool):  # a flag (challenger) shows only when set
-        return "yes" if value else ""
+    """A value in a human table: a missing one prints `-`."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
     if isinstance(value, float):
-        return "" if value != value else f"{value:.4g}"
+        return f"{value:.4g}"
     if hasattr(value, "isoformat"):
         return value.isoformat()[:19]
     return str(value)
@@ -284,6 +291,7 @@ def check(state: State, names: tuple[str, ...], as_json: bool) -> None:
                         "message",
                         "at",
                         "version",
+                        "active_version",
                         "evaluation",
                         "thresholds",
                         "alert",

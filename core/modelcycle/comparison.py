@@ -123,6 +123,8 @@ def on_holdout(
     }
     if why:
         info["note"] = f"{why}: compared on the whole holdout"
+    elif (meta.get("row_fingerprint") or {}).get("covers") == "all rows":
+        info["incumbent_covers"] = "all rows"  # for the reason only: no holdout can hold rows it did not see
     return Comparison(
         _side(candidate, None, y, pred[keep], None if proba is None else proba[keep]),
         _side(candidate, version, y, inc_pred, inc_proba),

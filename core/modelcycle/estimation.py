@@ -83,10 +83,18 @@ def loss_matrix(frame: pd.DataFrame, columns: dict[str, dict[str, Any]], predict
 # -- training time -------------------------------------------------------------------------------
 
 
+MIN_LOSS_ROWS = 20  # fewer holdout rows than this build no loss model (as classification_sampling's guard)
+
+
 def build_loss_model(
     X: pd.DataFrame, y: Any, pred: Any, profile: dict[str, Any], features: list[str], fmt: str, seed: int
 ) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """Cross-fitted loss models on the holdout: the profile's `estimation` section and the attachment."""
+    """Cross-fitted loss models on the holdout: the profile's `estimation` section and the attachment.
+
+    Below MIN_LOSS_ROWS holdout rows there is nothing to cross-fit on: no loss model, no estimate.
+    """
+    if len(y) < MIN_LOSS_ROWS:
+        return {}, {}
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.model_selection import KFold
 

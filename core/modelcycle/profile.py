@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .states import as_numbers  # the conversion evaluation uses, so both measure datetimes alike
+
 TOP_CATEGORIES = 50
 PERCENTILES = np.arange(1, 100)
 
@@ -74,9 +76,7 @@ def column_profile(series: pd.Series) -> dict[str, Any]:
     if kind == "numeric":
         return numeric_profile(series.to_numpy(dtype="float64", na_value=np.nan))
     if kind == "datetime":
-        as_seconds = series.astype("datetime64[ns]").astype("int64").astype("float64") / 1e9
-        as_seconds[series.isna().to_numpy()] = np.nan
-        return {**numeric_profile(as_seconds), "kind": "datetime"}
+        return {**numeric_profile(as_numbers(series, "datetime")), "kind": "datetime"}
     return categorical_profile(series)
 
 

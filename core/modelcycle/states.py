@@ -315,12 +315,16 @@ def state_for(profile: dict[str, Any]) -> NumericState | CategoricalState:
 
 
 def as_numbers(series: pd.Series, kind: str) -> np.ndarray:
-    """Values as float64 for a numeric or datetime profile (datetimes as epoch seconds)."""
+    """Values as float64 for a numeric or datetime profile (datetimes as epoch seconds).
+
+    Training and evaluation both convert through here, so a datetime means the same number
+    whatever its unit (pandas 3 reads microseconds) or time zone (aware ones count in UTC).
+    """
     if kind == "datetime":
-        parsed = pd.to_datetime(series, errors="coerce", utc=True)
-        seconds = parsed.astype("int64").astype("float64") / 1e9
+        parsed = pd.to_datetime(series, errors="coerce", utc=True).dt.tz_convert(None).dt.as_unit("ns")
+        seconds = parsed.to_numpy(dtype="datetime64[ns]").view("int64").astype("float64") / 1e9
         seconds[parsed.isna().to_numpy()] = np.nan
-        return np.asarray(seconds)
+        return seconds
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
