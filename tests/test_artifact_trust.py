@@ -22,8 +22,6 @@ from modelcycle_sklearn.trainer import SklearnTrainer
 
 from tests.conftest import write_settings
 
-pytest.importorskip("skops")
-
 
 def frame(rows: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
