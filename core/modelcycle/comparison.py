@@ -53,6 +53,10 @@ class Candidate:
     value: float  # its primary metric on the holdout, shown when there is nothing to compare with
     training: pd.DataFrame  # its feature columns as trained on: the types other data is coerced to
 
+    def alone(self, rows: int = 0, problem: str | None = None) -> Comparison:
+        """No incumbent measured: the candidate's holdout value is what the decision shows."""
+        return Comparison(Side(None, self.value, lambda w: np.nan), problem=problem, rows=rows)
+
 
 def label_column(ms: ModelSettings) -> str:
     return ms.label_column or ms.target
@@ -91,9 +95,8 @@ def on_holdout(
     candidate: Candidate,
 ) -> Comparison:
     """Both models on the candidate's holdout rows (`positions` of `frame`) the active version did not see."""
-    alone = Side(None, candidate.value, lambda w: np.nan)
     if current is None:
-        return Comparison(alone, rows=len(y_true))
+        return candidate.alone(len(y_true))
     version = current["version"]
     try:
         meta = project.registry.version(model, version)
@@ -103,7 +106,7 @@ def on_holdout(
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             problem = f"active version {version} needs column '{missing[0]}', absent from the new holdout"
-            return Comparison(alone, problem=problem)
+            return candidate.alone(problem=problem)
         X = frame.iloc[positions[keep]][columns]
         fitted = project.load_model(model, version)
         threshold = meta.get("threshold")
@@ -111,10 +114,10 @@ def on_holdout(
             predict(fitted, X, candidate.task, threshold) if len(X) else _nothing(candidate.labels)
         )
     except ModelcycleError as exc:
-        return Comparison(alone, problem=f"active version {version} cannot be measured ({exc})")
+        return candidate.alone(problem=f"active version {version} cannot be measured ({exc})")
     problem = _other_classes(version, inc_labels, candidate)
     if problem:
-        return Comparison(alone, problem=problem)
+        return candidate.alone(problem=problem)
     y, rows = y_true[keep], int(keep.sum())
     info = {
         "compared_on": "holdout" if why else "holdout-unseen",
@@ -141,7 +144,7 @@ def on_dataset(
     from .score import Scorer
 
     if current is None:  # nothing to compare with: the candidate's holdout value is shown
-        return Comparison(Side(None, candidate.value, lambda w: np.nan))
+        return candidate.alone()
     where = f"dataset '{name}'"
     labelled = frame[label].notna().to_numpy()
     hashed = frame if label == candidate.target else frame.assign(**{candidate.target: frame[label]})

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import comparison, data, rowset
-from .activation import Side, decide
+from .activation import decide
 from .errors import DataError, NotFoundError, SettingsError
 from .estimation import reference_estimation
 from .insights import binary_insights, multiclass_insights, normalise, permutation_importances, regression_insights
@@ -509,8 +509,7 @@ def _decision(
     if ms.activation.policy != "if-better" or activate is not None:
         # Only if-better reads the comparison: the other policies and --activate/--no-activate
         # decide without it, so the active version is neither loaded nor scored.
-        alone = Side(None, candidate.value, lambda w: np.nan)
-        compared = comparison.Comparison(alone, rows=len(y_true))
+        compared = candidate.alone(len(y_true))
     elif labelled is not None:
         on = ms.activation.on or ""
         compared = comparison.on_dataset(project, model, current, on, labelled, comparison.label_column(ms), candidate)
