@@ -13,8 +13,8 @@ With 16 bits per row it answers "seen" for about 0.4 % of unseen rows (see `fals
 
 Row hashes are taken over a canonical form of the values, so the same values hash alike
 whatever dtype pandas gave them: numbers (ints, floats, nullable, booleans as 0/1, and
-text that reads as a number) as float64; dates and times as UTC nanoseconds; other values
-as their text; every kind of missing value (NaN, None, NaT, pd.NA) alike.
+text that reads as a number) as float64, a float32 through its shortest decimal; dates and
+times as UTC nanoseconds; other values as their text; every kind of missing value (NaN, None, NaT, pd.NA) alike.
 `pd.util.hash_pandas_object` alone would not do: it agrees on text, object and category
 columns, but hashes 1 (int64) and 1.0 (float64) apart, and a missing Int64 apart from NaN,
 so a column that gained a missing value between two trainings would never match. It is
@@ -23,6 +23,7 @@ used only for the text of values; a probe hash stored with each set detects any 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -90,6 +91,10 @@ def column_hashes(column: pd.Series) -> np.ndarray:
     if pd.api.types.is_bool_dtype(dtype) or (
         pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
     ):
+        if getattr(dtype, "itemsize", 8) < 8 and pd.api.types.is_float_dtype(dtype):
+            # float32 0.1 widened is not float64 0.1: go through the shortest decimal that reads back
+            narrow = column.to_numpy(dtype=getattr(dtype, "numpy_dtype", dtype), na_value=np.nan)
+            return _numbers(narrow.astype(str).astype("float64"))
         return _numbers(column.to_numpy(dtype="float64", na_value=np.nan))
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return _times(column)
@@ -120,14 +125,16 @@ def _chunks(frame: pd.DataFrame, columns: Sequence[str], positions: np.ndarray |
         yield row_hashes(frame, columns, part)
 
 
-#: a fixed frame whose hashes must not change: a fingerprint made with other hashing is refused
+@functools.cache
 def probe() -> str:
+    """The hashes of a fixed frame: a fingerprint made with other hashing is refused."""
     frame = pd.DataFrame(
         {
             "n": [1, -0.0, np.nan, 2.5],
             "t": ["a", None, "12", "é"],
             "d": pd.to_datetime(["2024-01-01 00:00", None, "2024-05-06 07:08", "1999-12-31 23:59"]),
             "b": [True, False, True, False],
+            "f": np.array([0.1, np.nan, 3.3, -7.25], dtype="float32"),
         }
     )
     return f"{int(row_hashes(frame, list(frame.columns)).sum(dtype=_U)):016x}"
