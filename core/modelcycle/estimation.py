@@ -223,21 +223,28 @@ def _binary_metrics(
 
 
 def _from_confusion(name: str, tp: float, fp: float, fn: float, tn: float) -> float | None:
+    return confusion_metrics(tp, fp, fn, tn)[name]
+
+
+def confusion_metrics(tp: float, fp: float, fn: float, tn: float) -> dict[str, float | None]:
+    """Accuracy, precision, recall and f1 of a (possibly expected, fractional) confusion matrix."""
     precision = tp / (tp + fp) if tp + fp else None
     recall = tp / (tp + fn) if tp + fn else None
-    if name == "accuracy":
-        return (tp + tn) / (tp + fp + fn + tn)
-    if name == "precision":
-        return precision
-    if name == "recall":
-        return recall
-    return 2 * precision * recall / (precision + recall) if precision and recall else None
+    return {
+        "accuracy": float((tp + tn) / (tp + fp + fn + tn)),
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if precision and recall else None,
+    }
 
 
 def _auc(codes: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> float | None:
-    pos = np.bincount(codes, weights=positive)
-    neg = np.bincount(codes, weights=negative)
-    below = np.cumsum(neg) - neg
+    return auc_from_counts(np.bincount(codes, weights=positive), np.bincount(codes, weights=negative))
+
+
+def auc_from_counts(pos: np.ndarray, neg: np.ndarray) -> float | None:
+    """ROC AUC from (expected) positive and negative counts per distinct score, in score order."""
+    below = np.concatenate([[0.0], np.cumsum(neg)[:-1]])
     pairs = pos.sum() * neg.sum()
     return float((pos * below).sum() + 0.5 * (pos * neg).sum()) / pairs if pairs else None
 
@@ -253,13 +260,14 @@ def _multiclass_metrics(
         rows = pred_idx == j
         expected[:, j] = (proba[rows] * w[rows, None]).sum(axis=0)
     out: dict[str, tuple[float | None, float | None]] = {}
-    pairs = [_matrix_metrics(m) for m in (actual, expected)]
+    pairs = [matrix_metrics(m) for m in (actual, expected)]
     for name in ("accuracy", "f1_macro"):
         out[name] = (pairs[0][name], pairs[1][name])
     return out
 
 
-def _matrix_metrics(matrix: np.ndarray) -> dict[str, float]:
+def matrix_metrics(matrix: np.ndarray) -> dict[str, float]:
+    """Accuracy and macro f1 of a (possibly expected) k x k confusion matrix, true classes in rows."""
     per_class = []
     for i in range(len(matrix)):
         denominator = matrix[:, i].sum() + matrix[i, :].sum()

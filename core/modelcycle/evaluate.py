@@ -26,7 +26,7 @@ import pandas as pd
 from . import data
 from .drift_settings import ColumnDrift, column_drift, smallest_detected
 from .errors import DataError, NotFoundError
-from .estimation import LossSums, bands, load_loss_model
+from .estimation import LossSums, auc_from_counts, bands, confusion_metrics, load_loss_model, matrix_metrics
 from .interfaces import Metric
 from .measures import MetricSet
 from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
@@ -331,29 +331,12 @@ def estimated_performance(state: EvaluationState) -> dict[str, float | None]:
         return state.losses.estimates()
     if state.scores is not None and state.scores.confusion.sum() > 0:
         (tn, fp), (fn, tp) = state.scores.confusion
-        total = tn + fp + fn + tp
-        precision = tp / (tp + fp) if tp + fp else None
-        recall = tp / (tp + fn) if tp + fn else None
-        f1 = 2 * precision * recall / (precision + recall) if precision and recall else None
-        pos, neg = state.scores.positive, state.scores.negative
-        below = np.concatenate([[0.0], np.cumsum(neg)[:-1]])
-        pairs = pos.sum() * neg.sum()
-        auc = float((pos * below).sum() + 0.5 * (pos * neg).sum()) / pairs if pairs else None
         return {
-            "accuracy": float((tp + tn) / total),
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-            "roc_auc": auc,
+            **confusion_metrics(tp, fp, fn, tn),
+            "roc_auc": auc_from_counts(state.scores.positive, state.scores.negative),
         }
     if state.expected is not None and state.expected.matrix.sum() > 0:
-        matrix = state.expected.matrix
-        per_class = []
-        for i in range(len(matrix)):
-            tp = matrix[i, i]
-            denominator = matrix[:, i].sum() + matrix[i, :].sum()
-            per_class.append(2 * tp / denominator if denominator else 0.0)
-        return {"accuracy": float(np.trace(matrix) / matrix.sum()), "f1_macro": float(np.mean(per_class))}
+        return matrix_metrics(state.expected.matrix)
     return {}
 
 
