@@ -283,13 +283,13 @@ def test_data_and_output_on_s3(projects, s3_endpoint: str, s3_bucket: str) -> No
     )
     write_settings(remote, text)
     project = open_project(remote)
-    project._executor = cluster.executor  # the module's cluster: no second one
+    project.context._executor = cluster.executor  # the module's cluster: no second one
     try:
         project.train("m")
         record = project.evaluate("m", f"s3://{s3_bucket}/in/feedback.parquet")
         summary = project.score("m", f"s3://{s3_bucket}/in/feedback.parquet", f"s3://{s3_bucket}/out/scored.parquet")
     finally:
-        project._executor = None
+        project.context._executor = None
     assert record["rows"] == 24_000 and summary["rows"] == 24_000
     names = sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{s3_bucket}/out/scored.parquet"))
     assert names == ["_SUCCESS", *[f"part-{i:05d}.parquet" for i in range(6)]]
@@ -352,13 +352,13 @@ def test_logged_predictions_and_late_labels_with_the_cluster(projects) -> None:
     )
     feedback[["row", "y"]].to_csv(logged / "labels.csv", index=False)
     project = open_project(logged)
-    project._executor = cluster.executor  # the module's cluster: no second one
+    project.context._executor = cluster.executor  # the module's cluster: no second one
     try:
         summary = project.score("m", str(logged / "served.parquet"), str(logged / "out.parquet"), log=True)
         assert summary["parts"] == 6 and summary["logged"]["rows"] == 24_000
         late = project.evaluate("m", labels=str(logged / "labels.csv"))
     finally:
-        project._executor = None
+        project.context._executor = None
     labelled = feedback["y"].notna()
     assert late["rows"] == 24_000 and late["labeled_rows"] == int(labelled.sum())
     assert late["labels"]["unmatched"] == 0 and late["labels"]["unlabelled_predictions"] == 0

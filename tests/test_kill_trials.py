@@ -454,7 +454,7 @@ class Audit:
 
         results = 0
         for name in project.settings.checks:
-            recorded = checks.journal(project, name).all()
+            recorded = checks.check_journal(project, name).all()
             contiguous(recorded, "seq", f"check {name}")
             for r in recorded:
                 complete(r, CHECK_KEYS, f"check {name} result {r['seq']}")

@@ -317,7 +317,7 @@ def test_settings_plugins_by_path_and_by_module_name(tmp_path: Path, make_projec
     sources = {p["name"]: p["source"] for p in project.describe_plugins()}
     assert sources["hooks"] == "settings (hooks.py)"
     assert sources["morehooks"] == "settings (morehooks)"
-    assert set(project.plugins.registry("trainers")) == {"thirdparty", "other", "sklearn"}
+    assert set(project.host.registry("trainers")) == {"thirdparty", "other", "sklearn"}
 
 
 @pytest.mark.parametrize(

@@ -48,11 +48,12 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .context import context_of
 from .interfaces import Message
 from .journal import Journal
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Project
+    from .context import Context, ContextSource
 
 BACKOFF_START = 60.0
 BACKOFF_MAX = 3600.0
@@ -71,12 +72,12 @@ class _Fields(dict):
         return "{" + key + "}"
 
 
-def render(project: Project, result: dict[str, Any]) -> tuple[str, str]:
+def render(ctx: Context, result: dict[str, Any]) -> tuple[str, str]:
     """(subject, text) of the alert for a check result, from the [alerts] templates."""
-    settings = project.settings.alerts
+    settings = ctx.settings.alerts
     value = result.get("value")
     fields = _Fields(
-        project=project.name,
+        project=ctx.name,
         check=result["check"],
         outcome=result["outcome"],
         model=result["model"],
@@ -92,7 +93,7 @@ def render(project: Project, result: dict[str, Any]) -> tuple[str, str]:
     return settings.subject.format_map(fields), settings.text.format_map(fields).rstrip()
 
 
-def check_templates(project: Project) -> None:
+def check_templates(ctx: Context) -> None:
     """Render the templates on a sample result now, so a broken one fails at start, not at alert time."""
     sample = {
         "check": "c",
@@ -107,9 +108,9 @@ def check_templates(project: Project) -> None:
         "at": now().isoformat(),
     }
     try:
-        render(project, sample)
+        render(ctx, sample)
     except (ValueError, IndexError, KeyError, TypeError, AttributeError) as exc:
-        raise project.settings.error("alerts", f"a template is not valid: {exc}; write fields as {{name}}") from None
+        raise ctx.settings.error("alerts", f"a template is not valid: {exc}; write fields as {{name}}") from None
 
 
 def alert_id(result: dict[str, Any], notifier: str) -> str:
@@ -117,42 +118,42 @@ def alert_id(result: dict[str, Any], notifier: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def routes(project: Project, result: dict[str, Any]) -> list[str]:
+def routes(ctx: Context, result: dict[str, Any]) -> list[str]:
     """The notifiers a check result goes to: the check's own `notify`, else [alerts] notify."""
-    if result["outcome"] not in project.settings.alerts.on:
+    if result["outcome"] not in ctx.settings.alerts.on:
         return []
-    check = project.settings.checks.get(result["check"])
+    check = ctx.settings.checks.get(result["check"])
     if check is not None and check.notify is not None:
         return list(check.notify)
-    return list(project.settings.alerts.notify)
+    return list(ctx.settings.alerts.notify)
 
 
 def _cooldown_key(result: dict[str, Any]) -> str:
     return f"alerts/cooldown/{result['check']}/{result['outcome']}.json"
 
 
-def _cooling(project: Project, result: dict[str, Any]) -> bool:
+def _cooling(ctx: Context, result: dict[str, Any]) -> bool:
     """True when the same check had the same outcome alerted within the cooldown."""
-    last = project.store.get_json(_cooldown_key(result))
+    last = ctx.store.get_json(_cooldown_key(result))
     if last is None:
         return False
-    return now() - datetime.fromisoformat(last["at"]) < timedelta(seconds=project.settings.alerts.cooldown)
+    return now() - datetime.fromisoformat(last["at"]) < timedelta(seconds=ctx.settings.alerts.cooldown)
 
 
 class _Cooling(Exception):
     """Another check run alerted the same check and outcome within the cooldown."""
 
 
-def _claim_cooldown(project: Project, result: dict[str, Any]) -> bool:
+def _claim_cooldown(ctx: Context, result: dict[str, Any]) -> bool:
     """Take the right to alert this check and outcome now, or False if it is cooling down.
 
     A journal per check and outcome (alerts/cooldown/<check>/<outcome>/): the claim is the next
     entry, put-if-absent; of concurrent check runs with the same outcome one wins, the others
     see its entry and are cooling (with a zero cooldown each gets the next number and alerts).
     """
-    if _cooling(project, result):  # the single marker written before the journal existed
+    if _cooling(ctx, result):  # the single marker written before the journal existed
         return False
-    window = timedelta(seconds=project.settings.alerts.cooldown)
+    window = timedelta(seconds=ctx.settings.alerts.cooldown)
     at = now()
 
     def make(seq: int, previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -160,7 +161,7 @@ def _claim_cooldown(project: Project, result: dict[str, Any]) -> bool:
             raise _Cooling
         return {"seq": seq, "at": at.isoformat(), "result": result.get("seq"), "by": _owner()}
 
-    journal = Journal(project.store, _cooldown_key(result).removesuffix(".json"))
+    journal = Journal(ctx.store, _cooldown_key(result).removesuffix(".json"))
     try:
         journal.append(make)
     except _Cooling:
@@ -168,39 +169,42 @@ def _claim_cooldown(project: Project, result: dict[str, Any]) -> bool:
     return True
 
 
-def raise_alerts(project: Project, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def raise_alerts(ctx: ContextSource, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Queue and send the alerts a batch of check results calls for; returns the alerts."""
-    alerts = [alert for result in results for alert in queue_alerts(project, result)]
-    return [deliver(project, alert) for alert in alerts]
+    ctx = context_of(ctx)
+    alerts = [alert for result in results for alert in queue_alerts(ctx, result)]
+    return [deliver(ctx, alert) for alert in alerts]
 
 
-def queue_alerts(project: Project, result: dict[str, Any]) -> list[dict[str, Any]]:
+def queue_alerts(ctx: ContextSource, result: dict[str, Any]) -> list[dict[str, Any]]:
     """Write as pending the alerts one check result calls for (none in cooldown); returns them.
 
     Called right after the result is recorded, so that a crash between the two loses at
     most that one result's alerts.
     """
-    targets = routes(project, result)
+    ctx = context_of(ctx)
+    targets = routes(ctx, result)
     if not targets:
         return []
-    subject, text = render(project, result)  # before the claim: a broken template claims nothing
-    if not _claim_cooldown(project, result):
+    subject, text = render(ctx, result)  # before the claim: a broken template claims nothing
+    if not _claim_cooldown(ctx, result):
         result["alert"] = "suppressed: cooldown"
         return []
     # claimed first, so concurrent check runs queue one alert; a crash right here loses this one
-    return [queue(project, notifier, subject, text, {"kind": "check", **result}) for notifier in targets]
+    return [queue(ctx, notifier, subject, text, {"kind": "check", **result}) for notifier in targets]
 
 
 def queue(
-    project: Project, notifier: str, subject: str, text: str, about: dict[str, Any], html: str | None = None
+    ctx: ContextSource, notifier: str, subject: str, text: str, about: dict[str, Any], html: str | None = None
 ) -> dict[str, Any]:
     """Write an alert as pending (before any attempt to send it)."""
+    ctx = context_of(ctx)
     created = now().isoformat()
     identity = alert_id(
         {"check": about.get("check", about.get("kind")), "seq": about.get("seq"), "at": about.get("at", created)},
         notifier,
     )
-    alert = project.settings.redactor(
+    alert = ctx.settings.redactor(
         {
             "id": identity,
             "notifier": notifier,
@@ -215,7 +219,7 @@ def queue(
             "next_attempt_at": created,
         }
     )
-    project.store.put_json_if_absent(f"alerts/pending/{identity}.json", alert)
+    ctx.store.put_json_if_absent(f"alerts/pending/{identity}.json", alert)
     return alert
 
 
@@ -223,21 +227,21 @@ def _sent_key(alert_id: str) -> str:
     return f"alerts/sent/{alert_id}.json"
 
 
-def _log(project: Project) -> Journal:
-    return Journal(project.store, "alerts/log")
+def _log(ctx: Context) -> Journal:
+    return Journal(ctx.store, "alerts/log")
 
 
 class _Logged(Exception):
     """The alert is in the log already."""
 
 
-def _record_sent(project: Project, sent: dict[str, Any], after: int | None) -> None:
+def _record_sent(ctx: Context, sent: dict[str, Any], after: int | None) -> None:
     """Append the alert to the log unless an entry after number `after` holds it already.
 
     Every entry from `after` to the number claimed is read (the ones that win a race before
     ours included), so two processes finishing the same alert at once log it once.
     """
-    log = _log(project)
+    log = _log(ctx)
     checked = [after or 0]
 
     def make(seq: int, _previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -252,14 +256,14 @@ def _record_sent(project: Project, sent: dict[str, Any], after: int | None) -> N
         log.append(make)
     except _Logged:
         return
-    project.plugins.fire("after_alert_sent", project=project, alert=sent)
+    ctx.events.fire("after_alert_sent", alert=sent)
 
 
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def _claim(project: Project, alert: dict[str, Any]) -> bool:
+def _claim(ctx: Context, alert: dict[str, Any]) -> bool:
     """Take attempt number `attempts` of this alert: of concurrent senders one sends, the others
     leave it (alerts/sending/<id>/<attempts>.json, put-if-absent).
 
@@ -267,53 +271,54 @@ def _claim(project: Project, alert: dict[str, Any]) -> bool:
     bumped so the next delivery attempt claims the next number and sends it again.
     """
     key = f"alerts/sending/{alert['id']}/{alert['attempts']}.json"
-    if project.store.put_json_if_absent(key, {"by": _owner(), "at": now().isoformat()}):
+    if ctx.store.put_json_if_absent(key, {"by": _owner(), "at": now().isoformat()}):
         return True
-    held = project.store.get_json(key)
+    held = ctx.store.get_json(key)
     try:
         stale = now() - datetime.fromisoformat(held["at"]) > timedelta(seconds=CLAIM_SECONDS)
     except (TypeError, KeyError, ValueError):
         stale = True
-    if stale and project.store.get(_sent_key(alert["id"])) is None:
+    if stale and ctx.store.get(_sent_key(alert["id"])) is None:
         error = f"its sender stopped mid-send (claimed at {held.get('at') if isinstance(held, dict) else '?'})"
-        project.store.write_json(
+        ctx.store.write_json(
             f"alerts/pending/{alert['id']}.json",
             {**alert, "attempts": alert["attempts"] + 1, "last_error": error, "next_attempt_at": now().isoformat()},
         )
     return False
 
 
-def _finish(project: Project, alert: dict[str, Any], marker: dict[str, Any]) -> dict[str, Any]:
+def _finish(ctx: Context, alert: dict[str, Any], marker: dict[str, Any]) -> dict[str, Any]:
     """Log (if need be) an alert marked sent, and remove its pending object and its claims."""
     sent = {**alert, "status": "sent", "attempts": alert["attempts"] + 1, "sent_at": marker.get("sent_at")}
     sent["last_error"] = None
-    _record_sent(project, sent, marker.get("after"))
-    project.store.delete(f"alerts/pending/{alert['id']}.json")
-    for key in project.store.list(f"alerts/sending/{alert['id']}"):
-        project.store.delete(key)
+    _record_sent(ctx, sent, marker.get("after"))
+    ctx.store.delete(f"alerts/pending/{alert['id']}.json")
+    for key in ctx.store.list(f"alerts/sending/{alert['id']}"):
+        ctx.store.delete(key)
     return sent
 
 
-def deliver(project: Project, alert: dict[str, Any]) -> dict[str, Any]:
+def deliver(ctx: ContextSource, alert: dict[str, Any]) -> dict[str, Any]:
     """One attempt to send a pending alert; returns it marked sent or still pending (as it is when
     another sender holds the attempt)."""
-    store = project.store
+    ctx = context_of(ctx)
+    store = ctx.store
     marker = store.get_json(_sent_key(alert["id"]))
     if marker is not None:  # sent already: by someone else, or by a sender killed before it finished
-        return _finish(project, alert, marker)
-    if not _claim(project, alert):
+        return _finish(ctx, alert, marker)
+    if not _claim(ctx, alert):
         return alert
     marker = store.get_json(_sent_key(alert["id"]))  # a sender that claimed before us may have finished
     if marker is not None:
-        return _finish(project, alert, marker)
+        return _finish(ctx, alert, marker)
     attempted = now()
     try:
-        notifier = project.notifier(alert["notifier"])
+        notifier = ctx.notifier(alert["notifier"])
         notifier.send(Message(alert["subject"], alert["text"], alert.get("html"), alert))
     except Exception as exc:  # noqa: BLE001 - any failure keeps the alert pending
         attempts = alert["attempts"] + 1
         delay = min(BACKOFF_START * 2 ** (attempts - 1), BACKOFF_MAX)
-        failed = project.settings.redactor(
+        failed = ctx.settings.redactor(
             {
                 **alert,
                 "attempts": attempts,
@@ -333,48 +338,66 @@ def deliver(project: Project, alert: dict[str, Any]) -> dict[str, Any]:
     }
     # `after`: the log entry comes after this one (HEAD may lag, never lead), so finishing the
     # job of a sender killed before its log entry reads only what was logged since
-    after = _log(project).hint()
+    after = _log(ctx).hint()
     if store.put_json_if_absent(_sent_key(alert["id"]), {"sent_at": sent["sent_at"], "after": after}):
-        _record_sent(project, sent, after)
+        _record_sent(ctx, sent, after)
     store.delete(f"alerts/pending/{alert['id']}.json")
     for key in store.list(f"alerts/sending/{alert['id']}"):
         store.delete(key)
     return sent
 
 
-def _queued(project: Project) -> list[dict[str, Any]]:
+def _queued(ctx: Context) -> list[dict[str, Any]]:
     """Every pending object, oldest first, including those of alerts already sent."""
     out = []
-    for key in project.store.list("alerts/pending"):
-        raw = project.store.get(key)
+    for key in ctx.store.list("alerts/pending"):
+        raw = ctx.store.get(key)
         if raw is not None:
             out.append(json.loads(raw))
     return sorted(out, key=lambda a: a["created_at"])
 
 
-def pending(project: Project) -> list[dict[str, Any]]:
+def pending(ctx: ContextSource) -> list[dict[str, Any]]:
     """Alerts still to deliver, oldest first; one whose sender was killed after sending it is not
     among them (its pending object goes at the next delivery attempt)."""
-    return [a for a in _queued(project) if project.store.get(_sent_key(a["id"])) is None]
+    ctx = context_of(ctx)
+    return [a for a in _queued(ctx) if ctx.store.get(_sent_key(a["id"])) is None]
 
 
-def retry(project: Project, *, force: bool = False) -> list[dict[str, Any]]:
+def retry(ctx: ContextSource, *, force: bool = False) -> list[dict[str, Any]]:
     """Send pending alerts: all of them with `force`, else those whose backoff has passed."""
+    ctx = context_of(ctx)
     due = now()
     return [
-        deliver(project, alert)
-        for alert in _queued(project)
+        deliver(ctx, alert)
+        for alert in _queued(ctx)
         if force or datetime.fromisoformat(alert["next_attempt_at"]) <= due
     ]
 
 
-def sent(project: Project, limit: int | None = None) -> list[dict[str, Any]]:
+def sent(ctx: ContextSource, limit: int | None = None) -> list[dict[str, Any]]:
     """Sent alerts, oldest first: the alert log, then any alert marked sent by a sender killed
     before it logged it (the next delivery attempt logs it)."""
-    log = _log(project).all()
+    ctx = context_of(ctx)
+    log = _log(ctx).all()
     logged = {entry.get("id") for entry in log}
-    for alert in _queued(project):
-        marker = project.store.get_json(_sent_key(alert["id"])) if alert["id"] not in logged else None
+    for alert in _queued(ctx):
+        marker = ctx.store.get_json(_sent_key(alert["id"])) if alert["id"] not in logged else None
         if marker is not None:
             log.append({**alert, "status": "sent", "attempts": alert["attempts"] + 1, "sent_at": marker.get("sent_at")})
     return log if limit is None else log[-limit:]
+
+
+def run_checks_alerting(ctx: Context, names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run checks (all by default) and record the results; deliver the pending alerts that are
+    due first, then each result's new ones."""
+    from . import checks
+
+    checks.chosen_checks(ctx, names)  # an unknown name changes nothing, delivers nothing
+    retry(ctx)
+    queued: list[dict[str, Any]] = []
+    # each result's alerts are pending right after it is recorded, before the next check runs
+    results = checks.run_checks(ctx, names, on_result=lambda r: queued.extend(queue_alerts(ctx, r)))
+    for alert in queued:
+        deliver(ctx, alert)
+    return results

@@ -14,15 +14,16 @@ when the project opens (see `metric_error`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .context import context_of
 from .errors import NotFoundError, SettingsError
+from .history import evaluation_before, latest_evaluation
 from .journal import Journal
 from .names import suggest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Project
+    from .context import Context, ContextSource
 
 SEVERITY = {"EMPTY": 0, "OK": 1, "WARNING": 2, "ERROR": 3}  # no data never hides a known outcome
 
@@ -51,20 +52,21 @@ def lookup(record: dict[str, Any], training: dict[str, Any], path: str) -> Any:
     return node
 
 
-def journal(project: Project, check: str) -> Journal:
-    return Journal(project.store, f"checks/{check}")
+def check_journal(ctx: ContextSource, check: str) -> Journal:
+    ctx = context_of(ctx)
+    return Journal(ctx.store, f"checks/{check}")
 
 
-def run_check(project: Project, name: str) -> dict[str, Any]:
+def run_check(ctx: Context, name: str) -> dict[str, Any]:
     """Judge one check on the latest evaluation it follows (see module docstring) and record the result."""
-    check = project.settings.checks[name]
-    kind = project.plugin_class("check_types", check.type, f"checks.{name}.type")()
-    active = project.registry.active(check.model)
+    check = ctx.settings.checks[name]
+    kind = ctx.plugin_class("check_types", check.type, f"checks.{name}.type")()
+    active = ctx.registry.active(check.model)
     active_version = active["version"] if active else None
     if check.version == "any":
-        latest = project.latest_evaluation(check.model)
+        latest = latest_evaluation(ctx, check.model)
     else:
-        latest = project.latest_evaluation(check.model, active_version) if active_version is not None else None
+        latest = latest_evaluation(ctx, check.model, active_version) if active_version is not None else None
     result: dict[str, Any] = {
         "check": name,
         "model": check.model,
@@ -72,33 +74,33 @@ def run_check(project: Project, name: str) -> dict[str, Any]:
         "value": None,
         "outcome": "EMPTY",
         "message": "",
-        "at": datetime.now(UTC).isoformat(),
+        "at": ctx.clock().isoformat(),
         "version": None,
         "active_version": active_version,
         "evaluation": None,
         "thresholds": thresholds(check),
     }
     if latest is None:
-        result["message"] = _no_evaluation(project, check, active_version)
+        result["message"] = _no_evaluation(ctx, check, active_version)
     else:
-        training = project.registry.version(check.model, latest["version"]).get("metrics") or {}
+        training = ctx.registry.version(check.model, latest["version"]).get("metrics") or {}
         value = lookup(latest, training, check.metric)
         result.update(version=latest["version"], evaluation=latest["id"])
         if value is None:
             result["message"] = _no_value(check.metric, latest, training)
         else:
-            baseline = _baseline(project, check, latest, training)
+            baseline = _baseline(ctx, check, latest, training)
             outcome, message = kind.judge(value, check, baseline=baseline)
             result.update(value=value, outcome=outcome, message=message, baseline=baseline)
-    _, entry = journal(project, name).append(lambda seq, _prev: {"seq": seq, **project.settings.redactor(result)})
-    project.plugins.fire("after_check_result", project=project, result=entry)
+    _, entry = check_journal(ctx, name).append(lambda seq, _prev: {"seq": seq, **ctx.settings.redactor(result)})
+    ctx.events.fire("after_check_result", result=entry)
     return entry
 
 
-def _no_evaluation(project: Project, check: Any, active_version: int | None) -> str:
+def _no_evaluation(ctx: Context, check: Any, active_version: int | None) -> str:
     """Why there is nothing to judge: no evaluation at all, no active version, or only challengers'."""
     model = check.model
-    if project.latest_evaluation(model) is None:
+    if latest_evaluation(ctx, model) is None:
         return f"no evaluation yet: model '{model}' has none (run 'modelcycle evaluate {model} DATA')"
     if active_version is None:
         return f"no active version: model '{model}' has evaluations, but no version is active to judge"
@@ -133,7 +135,7 @@ def _no_value(path: str, record: dict[str, Any], training: dict[str, Any]) -> st
     return f"{at}: the version has no metric '{metric}' (it measured: {known})"
 
 
-def _baseline(project: Project, check: Any, latest: dict[str, Any], training: dict[str, Any]) -> float | None:
+def _baseline(ctx: Context, check: Any, latest: dict[str, Any], training: dict[str, Any]) -> float | None:
     if check.max_drop is None and check.max_rise is None:
         return None
     if check.baseline == "training":
@@ -142,7 +144,7 @@ def _baseline(project: Project, check: Any, latest: dict[str, Any], training: di
         return float(value) if isinstance(value, int | float) else None
     # "previous": the evaluation before, of the same version unless the check follows any version
     version = None if check.version == "any" else latest["version"]
-    previous = project.evaluations_before(check.model, latest["id"], version)
+    previous = evaluation_before(ctx, check.model, latest["id"], version)
     if previous is None:
         return None
     value = lookup(previous, {}, check.metric)
@@ -154,44 +156,45 @@ def thresholds(check: Any) -> dict[str, Any]:
     return {k: getattr(check, k) for k in keys if getattr(check, k) is not None}
 
 
-def chosen_checks(project: Project, names: list[str] | None = None) -> list[str]:
+def chosen_checks(ctx: Context, names: list[str] | None = None) -> list[str]:
     """The named checks (all by default, in settings order); an unknown name is an error."""
-    chosen = list(project.settings.checks) if not names else names
+    chosen = list(ctx.settings.checks) if not names else names
     for name in chosen:
-        if name not in project.settings.checks:
-            known = ", ".join(project.settings.checks) or "none"
-            raise NotFoundError(f"unknown check '{name}'; checks in {project.settings.file.name}: {known}")
+        if name not in ctx.settings.checks:
+            known = ", ".join(ctx.settings.checks) or "none"
+            raise NotFoundError(f"unknown check '{name}'; checks in {ctx.settings.file.name}: {known}")
     return chosen
 
 
 def run_checks(
-    project: Project, names: list[str] | None = None, on_result: Callable[[dict[str, Any]], None] | None = None
+    ctx: Context, names: list[str] | None = None, on_result: Callable[[dict[str, Any]], None] | None = None
 ) -> list[dict[str, Any]]:
     """Run the named checks (all by default), in settings order; `on_result` sees each
     recorded result before the next check runs."""
     results = []
-    for name in chosen_checks(project, names):
-        results.append(run_check(project, name))
+    for name in chosen_checks(ctx, names):
+        results.append(run_check(ctx, name))
         if on_result is not None:
             on_result(results[-1])
     return results
 
 
-def latest_results(project: Project, model: str | None = None) -> list[dict[str, Any]]:
+def latest_results(ctx: ContextSource, model: str | None = None) -> list[dict[str, Any]]:
     """The latest recorded result of every check (of `model`), EMPTY for one never run.
 
     A result that judged a version no longer active, under a check following the active
     version, is shown EMPTY: it no longer speaks of the model in production.
     """
+    ctx = context_of(ctx)
     out = []
     active: dict[str, int | None] = {}
-    for name, check in project.settings.checks.items():
+    for name, check in ctx.settings.checks.items():
         if model is not None and check.model != model:
             continue
-        last = journal(project, name).last()[1]
+        last = check_journal(ctx, name).last()[1]
         if last is not None and check.version != "any" and last.get("version") is not None:
             if check.model not in active:
-                current = project.registry.active(check.model)
+                current = ctx.registry.active(check.model)
                 active[check.model] = current["version"] if current else None
             if last["version"] == active[check.model]:
                 out.append(last)
@@ -222,11 +225,11 @@ DRIFT_FIELDS = ("share", "drifted_columns")  # drift results of the whole evalua
 DRIFT_GROUPS = {"columns": 2, "prediction": 1, "label": 1}  # drift.<group>.<parts…>: how many parts at least
 
 
-def metric_names(project: Project, model: str) -> list[str]:
+def metric_names(ctx: Context, model: str) -> list[str]:
     """The registered metrics a check on `model` may name: those of its task, every one when the
     task is left to be inferred at training."""
-    task = getattr(project.settings.models.get(model), "task", None)
-    registry = project.plugins.registry("metrics")
+    task = getattr(ctx.settings.models.get(model), "task", None)
+    registry = ctx.host.registry("metrics")
     return sorted(n for n, r in registry.items() if not task or task in (getattr(r.cls, "tasks", ()) or (task,)))
 
 
@@ -247,9 +250,9 @@ def producible(path: str, metrics: list[str]) -> bool:
     return False
 
 
-def metric_error(project: Project, name: str, check: Any) -> str | None:
+def metric_error(ctx: Context, name: str, check: Any) -> str | None:
     """None when the check's metric can be produced, else what is wrong and the closest names."""
-    metrics = metric_names(project, check.model)
+    metrics = metric_names(ctx, check.model)
     if producible(check.metric, metrics):
         return None
     import difflib
@@ -263,7 +266,7 @@ def metric_error(project: Project, name: str, check: Any) -> str | None:
         *(f"metrics.{m}" for m in metrics),
     ]
     closest = difflib.get_close_matches(check.metric, names, n=3, cutoff=0.5)
-    task = getattr(project.settings.models.get(check.model), "task", None)
+    task = getattr(ctx.settings.models.get(check.model), "task", None)
     known = (
         f"closest: {', '.join(closest)}"
         if closest
@@ -276,21 +279,21 @@ def metric_error(project: Project, name: str, check: Any) -> str | None:
     )
 
 
-def validate_check_settings(project: Project) -> None:
+def validate_check_settings(ctx: Context) -> None:
     """Check types must exist; metrics must be producible; thresholds must make sense."""
-    for name, check in project.settings.checks.items():
-        project.plugin_class("check_types", check.type, f"checks.{name}.type")
-        wrong = metric_error(project, name, check)
+    for name, check in ctx.settings.checks.items():
+        ctx.plugin_class("check_types", check.type, f"checks.{name}.type")
+        wrong = metric_error(ctx, name, check)
         if wrong is not None:
-            raise project.settings.error(f"checks.{name}.metric", wrong)
+            raise ctx.settings.error(f"checks.{name}.metric", wrong)
         if check.type == "threshold" and not thresholds(check):
-            raise project.settings.error(
+            raise ctx.settings.error(
                 f"checks.{name}", "no threshold: set min, soft_min, max, soft_max, max_drop, max_rise or value_in"
             )
         if check.min is not None and check.soft_min is not None and check.soft_min < check.min:
-            raise project.settings.error(f"checks.{name}.soft_min", "is below min: warn before the error")
+            raise ctx.settings.error(f"checks.{name}.soft_min", "is below min: warn before the error")
         if check.max is not None and check.soft_max is not None and check.soft_max > check.max:
-            raise project.settings.error(f"checks.{name}.soft_max", "is above max: warn before the error")
+            raise ctx.settings.error(f"checks.{name}.soft_max", "is above max: warn before the error")
 
 
 __all__ = ["SettingsError", "latest_results", "lookup", "run_checks", "worst"]

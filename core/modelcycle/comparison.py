@@ -19,11 +19,12 @@ import pandas as pd
 from .activation import Side
 from .errors import DataError, ModelcycleError
 from .measures import predict
+from .model_versions import load_model
 from .rowset import ATTACHMENT, RowSet
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .context import Context
     from .measures import MetricSet
-    from .project import Project
     from .settings import ModelSettings, Settings
 
 
@@ -84,7 +85,7 @@ def read_labelled(settings: Settings, ms: ModelSettings, model: str, features: l
 
 
 def on_holdout(
-    project: Project,
+    ctx: Context,
     model: str,
     current: dict | None,
     frame: pd.DataFrame,
@@ -99,8 +100,8 @@ def on_holdout(
         return candidate.alone(len(y_true))
     version = current["version"]
     try:
-        meta = project.registry.version(model, version)
-        seen, why = _trained_on(project, model, version, frame, positions)
+        meta = ctx.registry.version(model, version)
+        seen, why = _trained_on(ctx, model, version, frame, positions)
         keep = ~seen
         columns = [f["name"] for f in meta.get("features", [])]
         missing = [c for c in columns if c not in frame.columns]
@@ -108,7 +109,7 @@ def on_holdout(
             problem = f"active version {version} needs column '{missing[0]}', absent from the new holdout"
             return candidate.alone(problem=problem)
         X = frame.iloc[positions[keep]][columns]
-        fitted = project.load_model(model, version)
+        fitted = load_model(ctx, model, version)
         threshold = meta.get("threshold")
         inc_pred, inc_proba, inc_labels = (
             predict(fitted, X, candidate.task, threshold) if len(X) else _nothing(candidate.labels)
@@ -137,7 +138,7 @@ def on_holdout(
 
 
 def on_dataset(
-    project: Project, model: str, current: dict | None, name: str, frame: pd.DataFrame, label: str, candidate: Candidate
+    ctx: Context, model: str, current: dict | None, name: str, frame: pd.DataFrame, label: str, candidate: Candidate
 ) -> Comparison:
     """Both models on the labelled rows of dataset `name` that neither was trained on."""
     from .evaluate import _as_labels
@@ -148,7 +149,7 @@ def on_dataset(
     where = f"dataset '{name}'"
     labelled = frame[label].notna().to_numpy()
     hashed = frame if label == candidate.target else frame.assign(**{candidate.target: frame[label]})
-    inc_seen, why = _trained_on(project, model, current["version"], hashed, None)
+    inc_seen, why = _trained_on(ctx, model, current["version"], hashed, None)
     seen = candidate.rows.contains(hashed) | inc_seen
     keep = labelled & ~seen
     rows = frame[keep]
@@ -167,8 +168,8 @@ def on_dataset(
     own = _side(candidate, None, y, pred, proba)
     version = current["version"]
     try:
-        inc_meta = project.registry.version(model, version)
-        fitted = project.load_model(model, version)
+        inc_meta = ctx.registry.version(model, version)
+        fitted = load_model(ctx, model, version)
         scorer = Scorer(model, version, inc_meta, fitted, where)
         inc_pred, inc_proba, inc_labels = scorer.predict(rows) if len(rows) else _nothing(candidate.labels)
     except ModelcycleError as exc:
@@ -183,13 +184,13 @@ def on_dataset(
 
 
 def _trained_on(
-    project: Project, model: str, version: int, frame: pd.DataFrame, positions: np.ndarray | None
+    ctx: Context, model: str, version: int, frame: pd.DataFrame, positions: np.ndarray | None
 ) -> tuple[np.ndarray, str | None]:
     """Which rows (at `positions`) the version was trained on, or all False and why that is unknown."""
     rows = len(frame) if positions is None else len(positions)
     nothing = np.zeros(rows, dtype=bool)
     try:
-        data = project.registry.read_attachment(model, version, ATTACHMENT)
+        data = ctx.registry.read_attachment(model, version, ATTACHMENT)
     except ModelcycleError as exc:  # e.g. changed bytes: never a reason to trust the rows
         return nothing, f"active version {version}'s row fingerprint cannot be read ({exc})"
     if data is None:

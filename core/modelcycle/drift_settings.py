@@ -11,7 +11,7 @@ from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Project
+    from .context import Context
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,10 @@ def column_drift(settings: Any, name: str | None) -> ColumnDrift:
     return ColumnDrift(method, thresholds, bool(entry.exclude))
 
 
-def validate_drift_settings(project: Project) -> None:
+def validate_drift_settings(ctx: Context) -> None:
     """Threshold names and values, and per-column tables, of every model's drift settings."""
-    s = project.settings
-    registry = project.plugins.registry("drift_tests")
+    s = ctx.settings
+    registry = ctx.host.registry("drift_tests")
     auto = registry["auto"].cls if "auto" in registry else None
     measures = tuple(getattr(auto, "measures", ()))
     for model, m in s.models.items():
@@ -57,7 +57,7 @@ def validate_drift_settings(project: Project) -> None:
             where = f"{key}.columns.{column}"
             method = entry.method or m.drift.method
             if entry.method is not None:
-                project.plugin_class("drift_tests", entry.method, f"{where}.method")
+                ctx.plugin_class("drift_tests", entry.method, f"{where}.method")
             if isinstance(entry.threshold, dict):
                 allowed = measures if method == "auto" else (method,)
                 _thresholds(s, f"{where}.threshold", entry.threshold, allowed, f"a measure of {method}")

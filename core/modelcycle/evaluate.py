@@ -17,7 +17,6 @@ import functools
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,12 +26,14 @@ from . import data
 from .drift_settings import ColumnDrift, column_drift, smallest_detected
 from .errors import DataError, NotFoundError
 from .estimation import LossSums, auc_from_counts, bands, confusion_metrics, load_loss_model, matrix_metrics
+from .history import record_evaluation
 from .interfaces import Metric
 from .measures import MetricSet
+from .model_versions import active_version, load_model
 from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Project
+    from .context import Context
 
 BATCH_ROWS = 65_536
 
@@ -180,11 +181,11 @@ def state_key(metric: Any) -> str:
 # -- drift -------------------------------------------------------------------------------------
 
 
-def drift_report(project: Project, model: str, state: EvaluationState, profile: dict[str, Any]) -> dict[str, Any]:
+def drift_report(ctx: Context, model: str, state: EvaluationState, profile: dict[str, Any]) -> dict[str, Any]:
     """Per column, prediction and label drift against the profile, by effect size."""
-    ms = project.settings.models.get(model)
+    ms = ctx.settings.models.get(model)
     settings = ms.drift if ms is not None else None
-    registry = project.plugins.registry("drift_tests")
+    registry = ctx.host.registry("drift_tests")
     columns: dict[str, Any] = {}
     for name, column in state.columns.items():
         chosen = column_drift(settings, name)
@@ -355,7 +356,7 @@ def estimated_bands(state: EvaluationState, estimated: dict[str, float | None]) 
 
 
 def evaluate(
-    project: Project,
+    ctx: Context,
     model: str,
     source: Any,
     *,
@@ -368,25 +369,25 @@ def evaluate(
     DataFrame, already in memory here, is evaluated here.
     """
     step = progress or (lambda stage: None)
-    project._require_model(model)
-    ms = project.settings.models.get(model)
+    ctx.require_model(model)
+    ms = ctx.settings.models.get(model)
     dataset = None
     if isinstance(source, pd.DataFrame):
         if source.empty:
             raise DataError("the data has no rows")
         label, columns = "dataframe", [str(c) for c in source.columns]
     else:
-        dataset = data.resolve(project.settings, str(source))
+        dataset = data.resolve(ctx.settings, str(source))
         label, columns = dataset.label, data.columns(dataset)
     prediction_column = ms.prediction_column if ms is not None else "prediction"
     production = prediction_column in columns
     by_column = production and version is None and "model_version" in columns
-    chosen = version if version is not None else (None if by_column else project.active_version(model))
+    chosen = version if version is not None else (None if by_column else active_version(ctx, model))
     if chosen is None and not by_column:
         raise NotFoundError(f"model '{model}' has no active version: activate one or pass --version N")
 
     def context(v: int) -> dict[str, Any]:
-        return _context(project, model, v)
+        return _context(ctx, model, v)
 
     contexts = {} if chosen is None else {chosen: context(chosen)}
     fitted = {}
@@ -402,8 +403,8 @@ def evaluate(
         from .score import Scorer
 
         meta = contexts[chosen]["meta"]
-        fitted[chosen] = Scorer(model, chosen, meta, project.load_model(model, chosen), label)
-    executor = None if dataset is None else project.executor
+        fitted[chosen] = Scorer(model, chosen, meta, load_model(ctx, model, chosen), label)
+    executor = None if dataset is None else ctx.executor
     shipped = executor is not None and executor.ships_tasks
     if by_column and shipped:
         # a worker cannot come back for a version's profile: find the versions first
@@ -433,20 +434,20 @@ def evaluate(
         raise DataError(f"{label} has no rows")
     records = []
     for v, state in sorted(states.items()):
-        ctx = {**task.contexts[v], "state": state}
-        records.append(_record(project, model, v, ctx, dataset, production, time.perf_counter() - started))
-    return [project.record_evaluation(model, record) for record in records]
+        version_context = {**task.contexts[v], "state": state}
+        records.append(_record(ctx, model, v, version_context, dataset, production, time.perf_counter() - started))
+    return [record_evaluation(ctx, model, record) for record in records]
 
 
-def _context(project: Project, model: str, v: int) -> dict[str, Any]:
+def _context(ctx: Context, model: str, v: int) -> dict[str, Any]:
     """What evaluating version `v` needs: its metadata, reference profile, label column and metrics."""
-    ms = project.settings.models.get(model)
-    meta = project.registry.version(model, v)
-    raw = project.registry.read_attachment(model, v, "profile.json")
+    ms = ctx.settings.models.get(model)
+    meta = ctx.registry.version(model, v)
+    raw = ctx.registry.read_attachment(model, v, "profile.json")
     if raw is None:
         raise DataError(f"model '{model}' version {v} has no reference profile: retrain it to evaluate")
     metric_set = MetricSet(
-        project.plugins.registry("metrics"),
+        ctx.host.registry("metrics"),
         meta["task"],
         list(meta.get("metrics", {})),
         meta.get("primary_metric"),
@@ -457,7 +458,7 @@ def _context(project: Project, model: str, v: int) -> dict[str, Any]:
         "meta": meta,
         "profile": profile,
         "loss_model": load_loss_model(
-            project.registry, model, v, profile, ms.artifact_format if ms is not None else "joblib"
+            ctx.registry, model, v, profile, ms.artifact_format if ms is not None else "joblib"
         ),
         "label_column": (ms.label_column if ms is not None and ms.label_column else None) or meta["target"],
         "metrics": metric_set.metrics,
@@ -520,10 +521,10 @@ class EvaluationTask:
         return self.contexts[v]
 
     def _add(self, states: dict[int, EvaluationState], v: int, batch: pd.DataFrame) -> None:
-        ctx = self._context(v)
-        meta = ctx["meta"]
+        version_context = self._context(v)
+        meta = version_context["meta"]
         if v not in states:
-            states[v] = EvaluationState(meta, ctx["profile"], ctx["metrics"])
+            states[v] = EvaluationState(meta, version_context["profile"], version_context["metrics"])
         task = meta["task"]
         labels = meta.get("labels") or []
         if self.production:
@@ -538,7 +539,7 @@ class EvaluationTask:
                 pred = _as_labels(pred, labels, self.prediction_column, self.label)
         else:
             pred, proba, _ = self.fitted[v].predict(batch)
-        label_column = ctx["label_column"]
+        label_column = version_context["label_column"]
         y = batch[label_column] if label_column in batch.columns else None
         if y is not None and task != "regression" and y.notna().any():
             mapped = _as_labels(y.to_numpy(), labels, label_column, self.label, keep_missing=True, version=v)
@@ -549,7 +550,7 @@ class EvaluationTask:
                 raise DataError(f"{self.label}: column '{label_column}' has non-numeric labels for a regression")
             y = numbers
         states[v].add(batch, pred, proba, y)
-        states[v].estimate_losses(ctx.get("loss_model"), batch, pred)
+        states[v].estimate_losses(version_context.get("loss_model"), batch, pred)
 
 
 class DistinctVersions:
@@ -598,16 +599,22 @@ def _as_labels(
 
 
 def _record(
-    project: Project, model: str, version: int, ctx: dict[str, Any], dataset: Any, production: bool, seconds: float
+    ctx: Context,
+    model: str,
+    version: int,
+    version_context: dict[str, Any],
+    dataset: Any,
+    production: bool,
+    seconds: float,
 ) -> dict[str, Any]:
-    state, profile = ctx["state"], ctx["profile"]
+    state, profile = version_context["state"], version_context["profile"]
     metrics: dict[str, float | None] = state.metric_values() if state.labeled else {}
     estimated = estimated_performance(state)
     return {
         "model": model,
         "version": version,
-        "active_version": (project.registry.active(model) or {}).get("version"),  # another: a challenger's
-        "evaluated_at": datetime.now(UTC).isoformat(),
+        "active_version": (ctx.registry.active(model) or {}).get("version"),  # another: a challenger's
+        "evaluated_at": ctx.clock().isoformat(),
         "rows": state.rows,
         "labeled_rows": state.labeled,
         "mode": "production" if production else "rescore",
@@ -615,7 +622,7 @@ def _record(
         "metrics": metrics,
         "estimated": estimated,
         "estimated_bands": estimated_bands(state, estimated),
-        "drift": drift_report(project, model, state, profile),
+        "drift": drift_report(ctx, model, state, profile),
         "seconds": round(seconds, 3),
     }
 

@@ -1,4 +1,5 @@
-"""The evaluation history's journal: kept apart from the recipe so that reading it (status,
+"""The evaluation history: its journal, appending a record (and firing after_evaluation_recorded),
+and reading the latest ones. Kept apart from the evaluate recipe so that reading it (status,
 checks, the dashboard) never imports pandas."""
 
 from __future__ import annotations
@@ -8,11 +9,33 @@ from typing import TYPE_CHECKING, Any
 from .journal import Journal
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Project
+    from .context import Context
 
 
-def journal(project: Project, model: str) -> Journal:
-    return Journal(project.store, f"evaluations/{model}", summarize=summary)
+def evaluation_journal(ctx: Context, model: str) -> Journal:
+    """The append-only journal of `model`'s evaluation records."""
+    return Journal(ctx.store, f"evaluations/{model}", summarize=summary)
+
+
+def record_evaluation(ctx: Context, model: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Append an evaluation record to the model's history; fire after_evaluation_recorded."""
+    redact = ctx.settings.redactor
+    _, entry = evaluation_journal(ctx, model).append(lambda seq, _prev: redact({**record, "id": seq}, keys=False))
+    ctx.events.fire("after_evaluation_recorded", model=model, evaluation=entry)
+    return entry
+
+
+def latest_evaluation(ctx: Context, model: str, version: int | None = None) -> dict[str, Any] | None:
+    """The newest evaluation of `model`; of `version` only, when given (the active one, say)."""
+    return latest_of(evaluation_journal(ctx, model), version)
+
+
+def evaluation_before(
+    ctx: Context, model: str, evaluation_id: int, version: int | None = None
+) -> dict[str, Any] | None:
+    """The evaluation recorded before `evaluation_id` (of `version` only, when given): a check's
+    "previous" baseline."""
+    return latest_of(evaluation_journal(ctx, model), version, before=evaluation_id)
 
 
 def summary(record: dict[str, Any]) -> dict[str, Any]:

@@ -41,10 +41,12 @@ import pandas as pd
 
 from . import data
 from .errors import DataError, NotFoundError
+from .history import record_evaluation
 from .interfaces import Store
+from .model_versions import refuse_deleted
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Project
+    from .context import Context
 
 #: logged rows per bucket of the join: what one bucket holds in memory, besides its labels
 BUCKET_ROWS = 1_000_000
@@ -72,9 +74,9 @@ def ids_as_text(values: pd.Series, label: str, column: str, offset: int = 0) -> 
 # -- writing ---------------------------------------------------------------------------------------
 
 
-def wanted(project: Project, model: str, log: bool | None) -> str | None:
+def wanted(ctx: Context, model: str, log: bool | None) -> str | None:
     """The id column when this scoring run is logged (`log`, else the model's prediction_log)."""
-    ms = project.settings.models.get(model)
+    ms = ctx.settings.models.get(model)
     on = log if log is not None else bool(ms is not None and ms.prediction_log)
     if not on:
         return None
@@ -208,7 +210,7 @@ def segments(store: Store, manifests: list[dict[str, Any]]) -> Iterator[pd.DataF
 
 
 def evaluate_labels(
-    project: Project,
+    ctx: Context,
     model: str,
     labels: Any,
     *,
@@ -220,8 +222,8 @@ def evaluate_labels(
     from .evaluate import EvaluationTask, _context, _record, merge_states
 
     step = progress or (lambda stage: None)
-    project._require_model(model)
-    ms = project.settings.models.get(model)
+    ctx.require_model(model)
+    ms = ctx.settings.models.get(model)
     if ms is None or not ms.id_column:
         raise DataError(
             f"model '{model}' has no id_column: set id_column = \"<column identifying a row>\" under "
@@ -229,7 +231,7 @@ def evaluate_labels(
         )
     id_column = ms.id_column
     label_column = ms.label_column or ms.target
-    source, what, columns = _labels_source(project, labels)
+    source, what, columns = _labels_source(ctx, labels)
     for needed, role, key in ((id_column, "id", "id_column"), (label_column, "label", "label_column")):
         if needed not in columns:
             shown = ", ".join(map(str, columns[:12])) + (" …" if len(columns) > 12 else "")
@@ -237,10 +239,10 @@ def evaluate_labels(
                 f"{what} has no column '{needed}', the {role} column of model '{model}' (models.{model}.{key}); "
                 f"its columns: {shown}: are these labels for another model?"
             )
-    manifests = runs(project.store, model)
+    manifests = runs(ctx.store, model)
     if version is not None:
-        project.registry.version(model, version)  # NotFoundError for an unknown version
-        project._refuse_deleted(model, version)
+        ctx.registry.version(model, version)  # NotFoundError for an unknown version
+        refuse_deleted(ctx, model, version)
         manifests = [m for m in manifests if m["version"] == version]
     if not manifests:
         which = f"version {version} of model '{model}'" if version is not None else f"model '{model}'"
@@ -251,12 +253,12 @@ def evaluate_labels(
     from .retention import is_deleted
 
     # gc removed these versions' profiles but not their logged rows: those rows are left out, and counted
-    deleted = sorted(v for v in {int(m["version"]) for m in manifests} if is_deleted(project, model, v))
+    deleted = sorted(v for v in {int(m["version"]) for m in manifests} if is_deleted(ctx, model, v))
     logged = sum(int(m["rows"]) for m in manifests)
     buckets = max(1, math.ceil(logged / BUCKET_ROWS))
     started = time.perf_counter()
     contexts: dict[int, dict[str, Any]] = {}
-    task = EvaluationTask(what, True, PREDICTION, None, contexts, {}, loader=lambda v: _context(project, model, v))
+    task = EvaluationTask(what, True, PREDICTION, None, contexts, {}, loader=lambda v: _context(ctx, model, v))
     counts = {"label_rows": 0, "matched": 0, "unmatched": 0, "deleted_version_rows": 0}
     per_version: dict[int, dict[str, int]] = {}
     states: dict[int, Any] = {}
@@ -274,7 +276,7 @@ def evaluate_labels(
         if counts["label_rows"] == 0:
             raise DataError(f"{what} has no rows")
         step("reading the prediction log")
-        for segment in segments(project.store, manifests):
+        for segment in segments(ctx.store, manifests):
             _spill(segment, buckets, Path(spill), "log")
         for b in range(buckets):
             step(f"joining bucket {b + 1}/{buckets}")
@@ -322,7 +324,7 @@ def evaluate_labels(
     seconds = time.perf_counter() - started
     records = []
     for v, state in sorted(states.items()):
-        record = _record(project, model, v, {**task.contexts[v], "state": state}, None, True, seconds)
+        record = _record(ctx, model, v, {**task.contexts[v], "state": state}, None, True, seconds)
         record["mode"] = "labels"
         record["dataset"] = source.described
         record["labels"] = {
@@ -334,7 +336,7 @@ def evaluate_labels(
             "deleted_version_rows": counts["deleted_version_rows"],
         }
         records.append(record)
-    return [project.record_evaluation(model, record) for record in records]
+    return [record_evaluation(ctx, model, record) for record in records]
 
 
 class _Source:
@@ -353,11 +355,11 @@ class _Source:
         yield from data.iter_batches(self.dataset, columns=columns)
 
 
-def _labels_source(project: Project, labels: Any) -> tuple[_Source, str, list[str]]:
+def _labels_source(ctx: Context, labels: Any) -> tuple[_Source, str, list[str]]:
     if isinstance(labels, pd.DataFrame):
         return _Source(labels, None), "the labels", [str(c) for c in labels.columns]
     if isinstance(labels, str | os.PathLike):
-        dataset = data.resolve(project.settings, os.fspath(labels))
+        dataset = data.resolve(ctx.settings, os.fspath(labels))
         what = f"labels {dataset.url}" if dataset.name is None else f"labels {dataset.label}"
         return _Source(None, dataset), what, data.columns(dataset)
     raise DataError(f"cannot read labels from a {type(labels).__name__}: give a DataFrame, a dataset name or a URL")

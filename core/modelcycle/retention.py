@@ -41,53 +41,57 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from .context import context_of
 from .errors import IntegrityError, ModelcycleError, NotFoundError
 from .journal import Journal
 from .registry import now_iso
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Project
+    from .context import Context, ContextSource
 
 GRACE_SECONDS = 3600.0
 PROTECTED_ACTIVATIONS = 5
 
 
-def tombstones(project: Project, model: str) -> Journal:
-    return Journal(project.store, f"models/{model}/deleted")
+def tombstones(ctx: ContextSource, model: str) -> Journal:
+    ctx = context_of(ctx)
+    return Journal(ctx.store, f"models/{model}/deleted")
 
 
 def _decision_key(model: str, seq: int) -> str:
     return f"models/{model}/deletions/{seq:08d}.json"
 
 
-def _decision(project: Project, model: str, seq: int) -> str | None:
-    found = project.store.get_json(_decision_key(model, seq))
+def _decision(ctx: Context, model: str, seq: int) -> str | None:
+    found = ctx.store.get_json(_decision_key(model, seq))
     return found.get("decision") if isinstance(found, dict) else None
 
 
-def _decide(project: Project, model: str, seq: int, decision: str) -> str:
+def _decide(ctx: Context, model: str, seq: int, decision: str) -> str:
     """Settle tombstone `seq` once: the first decision written stands; returns the one that stands."""
-    if project.store.put_json_if_absent(_decision_key(model, seq), {"decision": decision, "at": now_iso()}):
+    if ctx.store.put_json_if_absent(_decision_key(model, seq), {"decision": decision, "at": now_iso()}):
         return decision
-    return _decision(project, model, seq) or decision
+    return _decision(ctx, model, seq) or decision
 
 
-def _tombstone_states(project: Project, model: str, only: int | None = None) -> list[tuple[int, int, str | None]]:
+def _tombstone_states(ctx: Context, model: str, only: int | None = None) -> list[tuple[int, int, str | None]]:
     """(tombstone seq, version, decision or None) for every tombstone (of version `only`, if given)."""
     return [
-        (entry["seq"], entry["version"], _decision(project, model, entry["seq"]))
-        for entry in tombstones(project, model).all()
+        (entry["seq"], entry["version"], _decision(ctx, model, entry["seq"]))
+        for entry in tombstones(ctx, model).all()
         if only is None or entry["version"] == only
     ]
 
 
-def deleted_versions(project: Project, model: str) -> set[int]:
+def deleted_versions(ctx: ContextSource, model: str) -> set[int]:
     """Versions with a tombstone that no activation kept (an undecided one counts as deleted)."""
-    return {version for _seq, version, decision in _tombstone_states(project, model) if decision != "keep"}
+    ctx = context_of(ctx)
+    return {version for _seq, version, decision in _tombstone_states(ctx, model) if decision != "keep"}
 
 
-def is_deleted(project: Project, model: str, version: int) -> bool:
-    return any(decision != "keep" for _seq, _v, decision in _tombstone_states(project, model, only=version))
+def is_deleted(ctx: ContextSource, model: str, version: int) -> bool:
+    ctx = context_of(ctx)
+    return any(decision != "keep" for _seq, _v, decision in _tombstone_states(ctx, model, only=version))
 
 
 def _nothing(point: str) -> None:
@@ -100,43 +104,43 @@ between: Callable[[str], None] = _nothing
 
 
 @contextmanager
-def activation_guard(project: Project, model: str, version: int) -> Iterator[None]:
+def activation_guard(ctx: Context, model: str, version: int) -> Iterator[None]:
     """Hold an intent to activate `version` while the activation is appended; refuse if gc deleted it.
 
     Undecided tombstones of the version are settled as "keep"; a "delete" decision refuses.
     """
     key = f"models/{model}/activating/{uuid.uuid4().hex}.json"
-    project.store.put_json_if_absent(key, {"version": version, "at": now_iso(), "actor": project.actor})
+    ctx.store.put_json_if_absent(key, {"version": version, "at": now_iso(), "actor": ctx.actor})
     try:
         between("activate:intent")
-        for seq, _version, decision in _tombstone_states(project, model, only=version):
-            if (decision or _decide(project, model, seq, "keep")) == "delete":
+        for seq, _version, decision in _tombstone_states(ctx, model, only=version):
+            if (decision or _decide(ctx, model, seq, "keep")) == "delete":
                 raise NotFoundError(f"model '{model}' version {version} was deleted by gc: choose another version")
         between("activate:checked")
         yield
     finally:
-        project.store.delete(key)
+        ctx.store.delete(key)
 
 
-def _store_now(project: Project, model: str) -> float | None:
+def _store_now(ctx: Context, model: str) -> float | None:
     """The store's own time: the time stamp of an object written now (None without time stamps), so
     no host's clock is compared with the store's."""
     key = f"models/{model}/clock.json"
-    project.store.write_json(key, {"by": project.actor, "at": now_iso()})
-    return project.store.modified(key)
+    ctx.store.write_json(key, {"by": ctx.actor, "at": now_iso()})
+    return ctx.store.modified(key)
 
 
-def _intended(project: Project, model: str) -> set[int]:
+def _intended(ctx: Context, model: str) -> set[int]:
     """Versions an activation in progress is about to activate; stale intents (by the store's clock)
     are removed."""
     versions = set()
-    keys = project.store.list(f"models/{model}/activating")
-    moment = _store_now(project, model) if keys else None
+    keys = ctx.store.list(f"models/{model}/activating")
+    moment = _store_now(ctx, model) if keys else None
     for key in keys:
-        intent = project.store.get_json(key)
-        stamp = project.store.modified(key)
+        intent = ctx.store.get_json(key)
+        stamp = ctx.store.modified(key)
         if stamp is not None and moment is not None and moment - stamp > GRACE_SECONDS:
-            project.store.delete(key)
+            ctx.store.delete(key)
         elif isinstance(intent, dict):
             versions.add(intent.get("version"))
     return versions
@@ -155,18 +159,19 @@ def _confined(model: str, version: int, key: Any) -> str:
 
 
 def collect(
-    project: Project, model: str, *, keep: int, dry_run: bool = False, now: float | None = None
+    ctx: ContextSource, model: str, *, keep: int, dry_run: bool = False, now: float | None = None
 ) -> dict[str, Any]:
     """Delete versions beyond the newest `keep` (never protected ones) and old orphans."""
+    ctx = context_of(ctx)
     if keep < 1:
         raise ModelcycleError(f"--keep {keep}: keep at least 1 version")
-    project._require_model(model)
-    store = project.store
-    versions = project.registry.versions(model)
-    states = _tombstone_states(project, model)
+    ctx.require_model(model)
+    store = ctx.store
+    versions = ctx.registry.versions(model)
+    states = _tombstone_states(ctx, model)
     gone = {version for _seq, version, decision in states if decision != "keep"}
     settled = {version for _seq, version, decision in states if decision == "delete"}
-    log = project.registry.activations(model)
+    log = ctx.registry.activations(model)
     protected = {entry["version"] for entry in log[-PROTECTED_ACTIVATIONS:]}
     alive = [v["version"] for v in versions if v["version"] not in gone]
     newest = set(sorted(alive)[-keep:])
@@ -198,12 +203,12 @@ def collect(
     if dry_run:
         return report
     for version in doomed:
-        tombstones(project, model).append(
+        tombstones(ctx, model).append(
             lambda seq, _prev, v=version: {
                 "seq": seq,
                 "version": v,
                 "at": now_iso(),
-                "actor": project.actor,
+                "actor": ctx.actor,
                 "reason": f"gc --keep {keep}",
             }
         )
@@ -211,15 +216,15 @@ def collect(
     # the tombstones first, then what activations wrote meanwhile (their intents, the log's latest
     # entries): every tombstone decided below is older than that read, so an activation this read
     # missed saw its tombstone; one appended later (by another gc) is left to its own gc
-    pending = _tombstone_states(project, model)
-    spared = _intended(project, model) | {
-        entry["version"] for entry in project.registry.activations(model)[-PROTECTED_ACTIVATIONS:]
+    pending = _tombstone_states(ctx, model)
+    spared = _intended(ctx, model) | {
+        entry["version"] for entry in ctx.registry.activations(model)[-PROTECTED_ACTIVATIONS:]
     }
     between("gc:spared")
     kept = []
     for seq, version, decision in pending:
         if decision is None:
-            decision = _decide(project, model, seq, "keep" if version in spared else "delete")
+            decision = _decide(ctx, model, seq, "keep" if version in spared else "delete")
             if decision == "delete":
                 for key in owned.get(version, []):
                     store.delete(key)

@@ -39,13 +39,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .context import context_of
 from .errors import NotFoundError, SettingsError
 from .interfaces import StepResult
 from .journal import Journal
 from .names import check_name, suggest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Project
+    from .context import Context, ContextSource
 
 STEP_OUTCOMES = ("SUCCESS", "WARNING", "FAILED")
 SEVERITY = {"SUCCESS": 0, "SKIPPED": 0, "WARNING": 1, "FAILED": 2, "ABORTED": 3}
@@ -59,27 +60,28 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def runs_journal(project: Project, name: str) -> Journal:
+def runs_journal(ctx: ContextSource, name: str) -> Journal:
     """The run history of scenario `name`."""
-    return Journal(project.store, f"scenarios/{name}/runs")
+    ctx = context_of(ctx)
+    return Journal(ctx.store, f"scenarios/{name}/runs")
 
 
-def require_scenario(project: Project, name: str) -> Any:
+def require_scenario(ctx: Context, name: str) -> Any:
     """The scenario's settings, or an error listing the scenarios defined."""
-    scenarios = project.settings.scenarios
+    scenarios = ctx.settings.scenarios
     if name in scenarios:
         return scenarios[name]
     hint = suggest(name, scenarios)
     known = ", ".join(sorted(scenarios)) or "none: add a [scenarios.NAME] section"
-    raise NotFoundError(f"unknown scenario '{name}'; {hint}scenarios in {project.settings.file.name}: {known}")
+    raise NotFoundError(f"unknown scenario '{name}'; {hint}scenarios in {ctx.settings.file.name}: {known}")
 
 
-def instantiate(project: Project, kind: str, spec: Any, key: tuple, **kwargs: Any) -> Any:
+def instantiate(ctx: Context, kind: str, spec: Any, key: tuple, **kwargs: Any) -> Any:
     """A step or trigger object from its settings: options validated, errors naming the full key."""
     from .settings import _dotted, validate_options
 
-    settings = project.settings
-    cls = project.plugin_class(kind, spec.type, _dotted((*key, "type")))
+    settings = ctx.settings
+    cls = ctx.plugin_class(kind, spec.type, _dotted((*key, "type")))
     extra = dict(spec.model_extra or {})
     if cls.Options is not None:
         options = validate_options(settings, cls.Options, extra, key)
@@ -89,7 +91,7 @@ def instantiate(project: Project, kind: str, spec: Any, key: tuple, **kwargs: An
     else:
         options = None
     try:
-        return cls(options, project=project, **kwargs)
+        return cls(options, project=ctx.facade, **kwargs)
     except SettingsError as exc:
         message = str(exc)
         if message.startswith(settings.file.name + ":"):
@@ -100,11 +102,11 @@ def instantiate(project: Project, kind: str, spec: Any, key: tuple, **kwargs: An
         raise settings.error(f"{_dotted(key)}.{where}", problem) from None
 
 
-def build_steps(project: Project, name: str) -> list[tuple[Any, Any]]:
+def build_steps(ctx: Context, name: str) -> list[tuple[Any, Any]]:
     """(settings, Step object) for each step of a scenario, every one validated up front."""
-    scenario = require_scenario(project, name)
+    scenario = require_scenario(ctx, name)
     return [
-        (spec, instantiate(project, "steps", spec, ("scenarios", name, "steps", i)))
+        (spec, instantiate(ctx, "steps", spec, ("scenarios", name, "steps", i)))
         for i, spec in enumerate(scenario.steps)
     ]
 
@@ -200,7 +202,7 @@ def _result(value: Any, step: Any) -> StepResult:
 
 
 def run_scenario(
-    project: Project,
+    ctx: ContextSource,
     name: str,
     *,
     trigger: str = "manual",
@@ -215,29 +217,30 @@ def run_scenario(
     the times recorded (default: now, UTC). `slot` names the scheduler occasion that fired it.
     The scenario's `timeout` bounds the run (see the module docstring).
     """
+    ctx = context_of(ctx)
     from . import alerts
 
     clock = clock or utcnow
     stopped = stopper(stop)
-    steps = build_steps(project, name)  # settings mistakes surface before anything runs
-    limit = require_scenario(project, name).timeout
+    steps = build_steps(ctx, name)  # settings mistakes surface before anything runs
+    limit = require_scenario(ctx, name).timeout
     deadline = time.monotonic() + limit if limit else None
     late = f"the run timed out (timeout {duration_text(limit)})"
     timed_out = False
     try:
-        within(deadline, functools.partial(alerts.retry, project), "modelcycle-alerts")
+        within(deadline, functools.partial(alerts.retry, ctx), "modelcycle-alerts")
     except TimedOut:
         timed_out = True
     except Exception as exc:  # noqa: BLE001 - a store hiccup delivering old alerts must not block the run
         message = f"delivering pending alerts failed: {error_message(exc)}"
-        warnings.warn(project.settings.redactor(message), stacklevel=2)
-    redact = project.settings.redactor
+        warnings.warn(ctx.settings.redactor(message), stacklevel=2)
+    redact = ctx.settings.redactor
     run: dict[str, Any] = {
         "id": None,
         "scenario": name,
         "trigger": trigger,
         "slot": slot,
-        "project": project.name,
+        "project": ctx.name,
         "started_at": clock().isoformat(),
         "finished_at": None,
         "outcome": None,
@@ -295,32 +298,32 @@ def run_scenario(
             break
     run["outcome"] = "ABORTED" if aborted else "FAILED" if timed_out else outcome_of(records)
     run["finished_at"] = clock().isoformat()
-    entry = record_run(project, run, deadline=deadline)
+    entry = record_run(ctx, run, deadline=deadline)
     if interrupted is not None:
         raise interrupted
     return entry
 
 
-def record_run(project: Project, run: dict[str, Any], *, deadline: float | None = None) -> dict[str, Any]:
+def record_run(ctx: Context, run: dict[str, Any], *, deadline: float | None = None) -> dict[str, Any]:
     """Append a finished run to its history, fire after_scenario_finished, route its notifications
     (sent until `deadline`, a time.monotonic() value; those left stay pending)."""
-    redact = project.settings.redactor
-    _, entry = runs_journal(project, run["scenario"]).append(lambda seq, _prev: redact({**run, "id": seq}))
-    project.plugins.fire("after_scenario_finished", project=project, run=entry)
+    redact = ctx.settings.redactor
+    _, entry = runs_journal(ctx, run["scenario"]).append(lambda seq, _prev: redact({**run, "id": seq}))
+    ctx.events.fire("after_scenario_finished", run=entry)
     try:
-        sent = notify_run(project, entry, deadline=deadline)
+        sent = notify_run(ctx, entry, deadline=deadline)
     except Exception as exc:  # noqa: BLE001 - the run is recorded; a broken notifier must not hide it
         message = f"scenario '{run['scenario']}': notifying failed: {error_message(exc)}"
-        warnings.warn(project.settings.redactor(message), stacklevel=2)
+        warnings.warn(ctx.settings.redactor(message), stacklevel=2)
         sent = []
     return {**entry, "alerts": sent} if sent else entry
 
 
-def render_run(project: Project, run: dict[str, Any]) -> tuple[str, str]:
+def render_run(ctx: Context, run: dict[str, Any]) -> tuple[str, str]:
     """(subject, text) of the alert about a finished run."""
-    subject = f"[modelcycle] {project.name}: scenario {run['scenario']} {run['outcome']}"
+    subject = f"[modelcycle] {ctx.name}: scenario {run['scenario']} {run['outcome']}"
     lines = [
-        f"Scenario {run['scenario']} of project {project.name} ended {run['outcome']} "
+        f"Scenario {run['scenario']} of project {ctx.name} ended {run['outcome']} "
         f"(run {run['id']}, trigger: {run['trigger']}).",
         f"Started {run['started_at']}, finished {run['finished_at']}.",
         "",
@@ -332,13 +335,13 @@ def render_run(project: Project, run: dict[str, Any]) -> tuple[str, str]:
         lines.append(line)
     if not run["steps"]:
         lines.append("- no step ran")
-    dashboard = project.settings.alerts.dashboard_url
+    dashboard = ctx.settings.alerts.dashboard_url
     if dashboard:
         lines += ["", f"Dashboard: {dashboard}"]
     return subject, "\n".join(lines)
 
 
-def notify_run(project: Project, run: dict[str, Any], *, deadline: float | None = None) -> list[dict[str, Any]]:
+def notify_run(ctx: Context, run: dict[str, Any], *, deadline: float | None = None) -> list[dict[str, Any]]:
     """Queue and deliver the alerts `[scenarios.NAME] notify` asks for this run's outcome.
 
     Delivery stops at `deadline` (a time.monotonic() value): the alerts not sent by then stay
@@ -346,11 +349,11 @@ def notify_run(project: Project, run: dict[str, Any], *, deadline: float | None 
     """
     from . import alerts
 
-    scenario = project.settings.scenarios.get(run["scenario"])
+    scenario = ctx.settings.scenarios.get(run["scenario"])
     targets = list((scenario.notify if scenario is not None else {}).get(run["outcome"], []))
     if not targets:
         return []
-    subject, text = render_run(project, run)
+    subject, text = render_run(ctx, run)
     about = {
         "kind": "scenario",
         "scenario": run["scenario"],
@@ -360,13 +363,13 @@ def notify_run(project: Project, run: dict[str, Any], *, deadline: float | None 
         "trigger": run["trigger"],
         "at": run["finished_at"],
     }
-    queued = [alerts.queue(project, target, subject, text, about) for target in targets]
+    queued = [alerts.queue(ctx, target, subject, text, about) for target in targets]
     done: list[dict[str, Any]] = []
     if deadline is None or time.monotonic() < deadline:
 
         def deliver_all() -> None:
             for alert in queued:
-                done.append(alerts.deliver(project, alert))
+                done.append(alerts.deliver(ctx, alert))
 
         try:
             within(deadline, deliver_all, "modelcycle-notify")
@@ -376,18 +379,20 @@ def notify_run(project: Project, run: dict[str, Any], *, deadline: float | None 
     return [{k: a.get(k) for k in ("id", "notifier", "status", "last_error")} for a in results + queued[len(results) :]]
 
 
-def scenario_runs(project: Project, name: str | None = None) -> list[dict[str, Any]]:
+def scenario_runs(ctx: ContextSource, name: str | None = None) -> list[dict[str, Any]]:
     """Every recorded run of scenario `name` (of every scenario without it), oldest first."""
+    ctx = context_of(ctx)
     if name is not None:
         check_name(name, "scenario name")
-        if name not in project.settings.scenarios and runs_journal(project, name).last()[0] == 0:
-            require_scenario(project, name)
-        return runs_journal(project, name).all()
+        if name not in ctx.settings.scenarios and runs_journal(ctx, name).last()[0] == 0:
+            require_scenario(ctx, name)
+        return runs_journal(ctx, name).all()
     out: list[dict[str, Any]] = []
-    for scenario in project.settings.scenarios:
-        out += runs_journal(project, scenario).all()
+    for scenario in ctx.settings.scenarios:
+        out += runs_journal(ctx, scenario).all()
     return sorted(out, key=lambda r: (r.get("started_at") or "", r["scenario"], r["id"]))
 
 
-def last_run(project: Project, name: str) -> dict[str, Any] | None:
-    return runs_journal(project, name).last()[1]
+def last_run(ctx: ContextSource, name: str) -> dict[str, Any] | None:
+    ctx = context_of(ctx)
+    return runs_journal(ctx, name).last()[1]

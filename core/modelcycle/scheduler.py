@@ -50,10 +50,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .context import context_of
 from .scenarios import Stop, build_steps, error_message, instantiate, run_scenario, runs_journal, stopper
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Project
+    from .context import Context, ContextSource
 
 LEASE_SECONDS = 300.0
 MAX_TAKEOVERS = 1000
@@ -78,11 +79,11 @@ def lease_prefix(scenario: str, slot: str) -> str:
     return f"scenarios/{scenario}/leases/{hashlib.sha256(slot.encode()).hexdigest()[:32]}"
 
 
-def triggers(project: Project, scenario: str) -> list[tuple[int, Any, Any]]:
+def triggers(ctx: Context, scenario: str) -> list[tuple[int, Any, Any]]:
     """(index, settings, Trigger object) for each trigger of a scenario."""
-    spec = project.settings.scenarios[scenario]
+    spec = ctx.settings.scenarios[scenario]
     return [
-        (i, t, instantiate(project, "triggers", t, ("scenarios", scenario, "triggers", i), scenario=scenario))
+        (i, t, instantiate(ctx, "triggers", t, ("scenarios", scenario, "triggers", i), scenario=scenario))
         for i, t in enumerate(spec.triggers)
     ]
 
@@ -98,49 +99,50 @@ def label(trigger: Any, spec: Any) -> str:
     return spec.type
 
 
-def validate(project: Project) -> int:
+def validate(ctx: ContextSource) -> int:
     """Build every trigger and step of every scenario (settings mistakes surface now); the trigger count."""
+    ctx = context_of(ctx)
     count = 0
-    for name in project.settings.scenarios:
-        count += len(triggers(project, name))
-        build_steps(project, name)
+    for name in ctx.settings.scenarios:
+        count += len(triggers(ctx, name))
+        build_steps(ctx, name)
     return count
 
 
 # -- trigger state -------------------------------------------------------------------------
 
 
-def load_state(project: Project, scenario: str, index: int, kind: str) -> dict[str, Any] | None:
-    saved = project.store.get_json(state_key(scenario, index))
+def load_state(ctx: Context, scenario: str, index: int, kind: str) -> dict[str, Any] | None:
+    saved = ctx.store.get_json(state_key(scenario, index))
     if isinstance(saved, dict) and saved.get("type") == kind:  # a reordered trigger list starts afresh
         return saved.get("state")
     return None
 
 
-def save_state(project: Project, scenario: str, index: int, kind: str, state: dict[str, Any]) -> None:
-    project.store.write_json(state_key(scenario, index), {"type": kind, "state": state})
+def save_state(ctx: Context, scenario: str, index: int, kind: str, state: dict[str, Any]) -> None:
+    ctx.store.write_json(state_key(scenario, index), {"type": kind, "state": state})
 
 
 # -- leases --------------------------------------------------------------------------------
 
 
-def _age(project: Project, prefix: str, key: str) -> float | None:
+def _age(ctx: Context, prefix: str, key: str) -> float | None:
     """Seconds since `key` was last written, by the store's clock alone: its time stamp against
     that of an object written now. None when the store keeps no time stamps."""
-    stamp = project.store.modified(key)
+    stamp = ctx.store.modified(key)
     if stamp is None:
         return None
-    project.store.write_json(f"{prefix}/clock.json", {"by": owner(), "at": utcnow().isoformat()})
-    now = project.store.modified(f"{prefix}/clock.json")
+    ctx.store.write_json(f"{prefix}/clock.json", {"by": owner(), "at": utcnow().isoformat()})
+    now = ctx.store.modified(f"{prefix}/clock.json")
     return None if now is None else now - stamp
 
 
-def _expired(project: Project, prefix: str, key: str, lease: Any) -> bool:
+def _expired(ctx: Context, prefix: str, key: str, lease: Any) -> bool:
     """Whether the lease was not renewed for its whole length, as the store's clock tells it (no
     other host's clock is trusted); a store without time stamps falls back to `expires_at`."""
     if not isinstance(lease, dict):
         return True  # unreadable: treat as abandoned
-    age = _age(project, prefix, key)
+    age = _age(ctx, prefix, key)
     try:
         if age is not None:
             return age > float(lease.get("seconds", LEASE_SECONDS))
@@ -149,12 +151,12 @@ def _expired(project: Project, prefix: str, key: str, lease: Any) -> bool:
         return True
 
 
-def superseded(project: Project, key: str) -> bool:
+def superseded(ctx: Context, key: str) -> bool:
     """Whether a lease we won was taken over (a next number exists) or its slot settled: the
     fencing check a winner makes before it runs, and at every renewal."""
     prefix, name = key.rsplit("/", 1)
     n = int(name.removesuffix(".json"))
-    store = project.store
+    store = ctx.store
     return store.get(f"{prefix}/{n + 1}.json") is not None or store.get(f"{prefix}/done.json") is not None
 
 
@@ -170,9 +172,9 @@ between: Callable[[str], None] = _nothing
 monotonic: Callable[[], float] = time.monotonic
 
 
-def _recorded(project: Project, scenario: str, slot: str, depth: int = 20) -> dict[str, Any] | None:
+def _recorded(ctx: Context, scenario: str, slot: str, depth: int = 20) -> dict[str, Any] | None:
     """A recorded run for `slot` among the latest runs (its owner died before writing done.json)."""
-    journal = runs_journal(project, scenario)
+    journal = runs_journal(ctx, scenario)
     seq, run = journal.last()
     for _ in range(depth):
         if run is None:
@@ -184,10 +186,11 @@ def _recorded(project: Project, scenario: str, slot: str, depth: int = 20) -> di
     return None
 
 
-def claim(project: Project, scenario: str, slot: str, seconds: float = LEASE_SECONDS) -> tuple[str, str | None]:
+def claim(ctx: ContextSource, scenario: str, slot: str, seconds: float = LEASE_SECONDS) -> tuple[str, str | None]:
     """("won", lease key), ("done", None) when the slot already ran, or ("held", None) when a live
     scheduler holds it."""
-    store, prefix, me = project.store, lease_prefix(scenario, slot), owner()
+    ctx = context_of(ctx)
+    store, prefix, me = ctx.store, lease_prefix(scenario, slot), owner()
     for n in range(MAX_TAKEOVERS):
         key = f"{prefix}/{n}.json"
         taken = utcnow()
@@ -206,36 +209,36 @@ def claim(project: Project, scenario: str, slot: str, seconds: float = LEASE_SEC
         held = store.get_json(key)
         if held is None:  # pruned: the slot is long done
             return "done", None
-        if not _expired(project, prefix, key, held):
+        if not _expired(ctx, prefix, key, held):
             return "held", None
-        run = _recorded(project, scenario, slot)
+        run = _recorded(ctx, scenario, slot)
         if run is not None:
-            mark_done(project, scenario, slot, run)
+            mark_done(ctx, scenario, slot, run)
             return "done", None
     return "held", None
 
 
-def mark_done(project: Project, scenario: str, slot: str, run: dict[str, Any]) -> None:
-    project.store.put_json_if_absent(
+def mark_done(ctx: Context, scenario: str, slot: str, run: dict[str, Any]) -> None:
+    ctx.store.put_json_if_absent(
         f"{lease_prefix(scenario, slot)}/done.json",
         {"run": run.get("id"), "outcome": run.get("outcome"), "slot": slot, "at": utcnow().isoformat()},
     )
 
 
-def renew(project: Project, key: str, seconds: float) -> bool:
+def renew(ctx: Context, key: str, seconds: float) -> bool:
     """Rewrite a lease we hold (its store time stamp is now); False when it is not ours."""
-    lease = project.store.get_json(key)
+    lease = ctx.store.get_json(key)
     if not (isinstance(lease, dict) and lease.get("owner") == owner()):
         return False
     expires = utcnow() + timedelta(seconds=seconds)
-    project.store.write_json(key, {**lease, "expires_at": expires.isoformat()})
+    ctx.store.write_json(key, {**lease, "expires_at": expires.isoformat()})
     return True
 
 
 FRESH = 0.8  # of a lease: past this, by the winner's monotonic clock, it is renewed before anything runs
 
 
-def fresh(project: Project, key: str, since: dict[str, float], seconds: float) -> bool:
+def fresh(ctx: Context, key: str, since: dict[str, float], seconds: float) -> bool:
     """Whether lease `key`, written or renewed at `since[key]` (this process's monotonic clock, read
     before the write), is known to be live: a winner paused for most of its lease renews it first,
     and gives the slot up (a later tick sees it again) when it cannot."""
@@ -243,7 +246,7 @@ def fresh(project: Project, key: str, since: dict[str, float], seconds: float) -
         return True
     started = monotonic()
     try:
-        if not renew(project, key, seconds):
+        if not renew(ctx, key, seconds):
             return False
     except Exception as exc:  # noqa: BLE001 - the slot is seen again on a later tick
         warnings.warn(f"lease {key} could not be renewed after a pause: {error_message(exc)}", stacklevel=1)
@@ -260,8 +263,8 @@ class Renewal:
     monotonic clock: the run stops before another scheduler may take the slot over.
     """
 
-    def __init__(self, project: Project, keys: list[str], seconds: float, renewed: float | None = None) -> None:
-        self.project, self.keys, self.seconds = project, keys, seconds
+    def __init__(self, ctx: Context, keys: list[str], seconds: float, renewed: float | None = None) -> None:
+        self.ctx, self.keys, self.seconds = ctx, keys, seconds
         self.done = threading.Event()
         self.lost = threading.Event()
         # when the leases were last written, read before writing them: a lower bound of their store time
@@ -282,11 +285,11 @@ class Renewal:
             started = monotonic()
             try:
                 for key in self.keys:
-                    if superseded(self.project, key):
+                    if superseded(self.ctx, key):
                         warnings.warn(f"lease {key} was taken over: stopping the run", stacklevel=1)
                         self.lost.set()
                         return
-                    renew(self.project, key, self.seconds)
+                    renew(self.ctx, key, self.seconds)
                 self.renewed = started
             except Exception as exc:  # noqa: BLE001 - try again at the next beat
                 warnings.warn(f"renewing lease failed: {error_message(exc)}", stacklevel=1)
@@ -296,9 +299,10 @@ class Renewal:
                 return
 
 
-def prune(project: Project, scenario: str, older_than: timedelta = PRUNE_AFTER) -> int:
+def prune(ctx: ContextSource, scenario: str, older_than: timedelta = PRUNE_AFTER) -> int:
     """Delete lease folders of slots settled longer ago than `older_than`; the number deleted."""
-    store = project.store
+    ctx = context_of(ctx)
+    store = ctx.store
     folders: dict[str, list[str]] = {}
     for key in store.list(f"scenarios/{scenario}/leases"):
         folders.setdefault(key.rsplit("/", 1)[0], []).append(key)
@@ -325,7 +329,7 @@ def _warn(message: str) -> None:
 
 
 def tick(
-    project: Project,
+    ctx: ContextSource,
     now: datetime | None = None,
     *,
     stop: Stop = None,
@@ -337,75 +341,76 @@ def tick(
     Returns the runs this call made. A trigger that cannot be evaluated (a dataset that is
     gone, say) is reported through `on_error` (default: a warning) and keeps its state.
     """
+    ctx = context_of(ctx)
     now = now or utcnow()
     stopped = stopper(stop)
     report = on_error or _warn
     runs: list[dict[str, Any]] = []
-    for name in project.settings.scenarios:
+    for name in ctx.settings.scenarios:
         if stopped():
             break
         due: list[tuple[int, str, dict[str, Any], str, str]] = []
-        for index, spec, trigger in triggers(project, name):
+        for index, spec, trigger in triggers(ctx, name):
             try:
-                state = load_state(project, name, index, spec.type)
+                state = load_state(ctx, name, index, spec.type)
                 slot, new_state = trigger.check(state, now)
             except Exception as exc:  # noqa: BLE001 - one broken trigger must not stop the others
                 report(
-                    project.settings.redactor(
+                    ctx.settings.redactor(
                         f"scenario '{name}': trigger {index} ({label(trigger, spec)}): {error_message(exc)}"
                     )
                 )
                 continue
             if slot is None:
                 if new_state != state:
-                    save_state(project, name, index, spec.type, new_state)
+                    save_state(ctx, name, index, spec.type, new_state)
                 continue
             due.append((index, spec.type, new_state, str(slot), label(trigger, spec)))
         won: list[tuple[int, str, dict[str, Any], str, str, str]] = []
         since: dict[str, float] = {}  # lease key: monotonic time read before it was written
         for index, kind, new_state, slot, text in due:
             claiming = monotonic()
-            status, key = claim(project, name, slot, lease_seconds)
+            status, key = claim(ctx, name, slot, lease_seconds)
             if status == "won" and key is not None:
                 won.append((index, kind, new_state, slot, text, key))
                 since[key] = claiming
             elif status == "done":
-                save_state(project, name, index, kind, new_state)
+                save_state(ctx, name, index, kind, new_state)
             # "held": another scheduler runs it; the state stays so the slot is seen again if it dies
         if won:
             between("scheduler:claimed")
             # a winner paused for most of its lease renews it first, so no successor takes it from now on;
             # fencing: one paused past its lease may have been taken over meanwhile
-            won = [w for w in won if fresh(project, w[5], since, lease_seconds)]
-            won = [w for w in won if not superseded(project, w[5])]
+            won = [w for w in won if fresh(ctx, w[5], since, lease_seconds)]
+            won = [w for w in won if not superseded(ctx, w[5])]
             if won:
                 between("scheduler:fenced")
         if not won:
             continue
         slots = list(dict.fromkeys(w[3] for w in won))
         keys = [w[5] for w in won]
-        with Renewal(project, keys, lease_seconds, min(since[k] for k in keys)) as renewal:
+        with Renewal(ctx, keys, lease_seconds, min(since[k] for k in keys)) as renewal:
             run = run_scenario(
-                project,
+                ctx,
                 name,
                 trigger=", ".join(dict.fromkeys(w[4] for w in won)),
                 stop=lambda renewal=renewal: stopped() or renewal.lost.is_set(),
                 slot=", ".join(slots),
             )
         for index, kind, new_state, slot, _text, _key in won:
-            mark_done(project, name, slot, run)
-            save_state(project, name, index, kind, new_state)
+            mark_done(ctx, name, slot, run)
+            save_state(ctx, name, index, kind, new_state)
         runs.append(run)
         if run["id"] % PRUNE_EVERY == 0:
             try:
-                prune(project, name)
+                prune(ctx, name)
             except Exception as exc:  # noqa: BLE001 - housekeeping only
                 report(f"scenario '{name}': pruning old leases failed: {error_message(exc)}")
     return runs
 
 
 def serve(
-    project: Project,
+    ctx: ContextSource,
     *,
     interval: float = 60.0,
     stop: threading.Event,
@@ -414,16 +419,17 @@ def serve(
     clock: Callable[[], float] | None = None,
 ) -> None:
     """Tick now, then every `interval` seconds (aligned on the clock) until `stop` is set."""
+    ctx = context_of(ctx)
     import time
 
     clock = clock or time.time
     report = on_error or _warn
-    validate(project)
+    validate(ctx)
     while not stop.is_set():
         try:
-            for run in tick(project, stop=stop, on_error=report):
+            for run in tick(ctx, stop=stop, on_error=report):
                 if on_run is not None:
                     on_run(run)
         except Exception as exc:  # noqa: BLE001 - a store outage must not end the scheduler
-            report(project.settings.redactor(f"tick failed: {error_message(exc)}"))
+            report(ctx.settings.redactor(f"tick failed: {error_message(exc)}"))
         stop.wait(interval - (clock() % interval) if interval > 0 else 0)

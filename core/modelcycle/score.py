@@ -31,7 +31,7 @@ when it completes (on an error the upload is aborted). A `kill -9` leaves at mos
 hidden `.<name>.<random>.part` file beside a local output, never a partial output.
 Remote outputs use the project's store_options when they share the store's protocol.
 
-With `[project] executor = "dask"` the partitions are scored on the cluster and written
+With `[ctx] executor = "dask"` the partitions are scored on the cluster and written
 as a folder of parts (`part-00000.parquet`, …) with a `_SUCCESS` marker; see
 `Output.commit_parts` for when they become visible.
 
@@ -61,9 +61,10 @@ from pandas.api import types as ptypes
 from . import data, prediction_log
 from .errors import DataError, ModelcycleError, NotFoundError
 from .measures import predict
+from .model_versions import active_version, load_model
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Project
+    from .context import Context
 
 Progress = Callable[[str], None]
 
@@ -78,7 +79,7 @@ COMPRESSED = (".gz", ".bz2", ".zst", ".xz")
 
 
 def score(
-    project: Project,
+    ctx: Context,
     model: str,
     source: Any,
     output: str | os.PathLike[str] | None = None,
@@ -96,13 +97,13 @@ def score(
     to the prediction log, for labels that arrive later (see modelcycle.prediction_log).
     """
     step = progress or (lambda message: None)
-    settings = project.settings
-    project._require_model(model)
+    settings = ctx.settings
+    ctx.require_model(model)
     if version is None:
-        version = project.active_version(model)
+        version = active_version(ctx, model)
         if version is None:
             raise NotFoundError(f"model '{model}' has no active version: activate one or pass --version N")
-    meta = project.registry.version(model, version)  # NotFoundError for an unknown version
+    meta = ctx.registry.version(model, version)  # NotFoundError for an unknown version
     if not meta.get("trainer") or not meta.get("features"):
         raise ModelcycleError(
             f"model '{model}' version {version} records no trainer or no features (it was not made by "
@@ -126,17 +127,17 @@ def score(
         label = f"input {dataset.label}"
     else:
         raise DataError(f"cannot score a {type(source).__name__}: give a pandas DataFrame, a dataset name or a URL")
-    id_column = prediction_log.wanted(project, model, log)
+    id_column = prediction_log.wanted(ctx, model, log)
     if id_column is not None:
         columns = [str(c) for c in source.columns] if dataset is None else data.columns(dataset)
         prediction_log.check_id_column(id_column, columns, label, model)
-    fitted = project.load_model(model, version)
+    fitted = load_model(ctx, model, version)
     scorer = Scorer(model, version, meta, fitted, label)
     logger = None
     if id_column is not None:
-        logger = prediction_log.LogWriter(project.store, model, version, id_column, scorer.scored_at)
+        logger = prediction_log.LogWriter(ctx.store, model, version, id_column, scorer.scored_at)
     try:
-        result = _run(project, scorer, source, dataset, target, label, step, logger)
+        result = _run(ctx, scorer, source, dataset, target, label, step, logger)
     except BaseException:
         if logger is not None:
             logger.discard()
@@ -149,7 +150,7 @@ def score(
 
 
 def _run(
-    project: Project,
+    ctx: Context,
     scorer: Scorer,
     source: Any,
     dataset: Any,
@@ -158,7 +159,7 @@ def _run(
     step: Progress,
     logger: prediction_log.LogWriter | None,
 ) -> pd.DataFrame | dict[str, Any]:
-    settings = project.settings
+    settings = ctx.settings
     transform: Callable[[pd.DataFrame], pd.DataFrame] = scorer if logger is None else logger.tap(scorer)
 
     def progress_rows(rows: int) -> None:
@@ -173,12 +174,12 @@ def _run(
     output = Output(target, fmt, _storage_options(settings, target), label)
     if dataset is None:
         written = {"rows": output.stream(transform, _frame_batches(source), progress_rows)}
-    elif project.executor.ships_tasks:  # workers never open the store: the log is read back from the output
-        written = project.executor.write(dataset, scorer, output, progress=progress_rows, batch_rows=BATCH_ROWS)
+    elif ctx.executor.ships_tasks:  # workers never open the store: the log is read back from the output
+        written = ctx.executor.write(dataset, scorer, output, progress=progress_rows, batch_rows=BATCH_ROWS)
         if logger is not None:
             logger.add_output(output, output.storage_options)
     else:
-        written = project.executor.write(dataset, transform, output, progress=progress_rows, batch_rows=BATCH_ROWS)
+        written = ctx.executor.write(dataset, transform, output, progress=progress_rows, batch_rows=BATCH_ROWS)
     return {
         "model": scorer.model,
         "version": scorer.version,
@@ -257,8 +258,10 @@ class Output:
     def write_part(self, staging: str, index: int, frame: pd.DataFrame) -> int:
         """One partition's rows as part `index` in `staging`, atomically; the rows written."""
         fs, _ = self._fs()
-        suffix = ".tsv" if self.url.lower().endswith(".tsv") else {"parquet": ".parquet", "csv": ".csv"}.get(
-            self.fmt, ".jsonl"
+        suffix = (
+            ".tsv"
+            if self.url.lower().endswith(".tsv")
+            else {"parquet": ".parquet", "csv": ".csv"}.get(self.fmt, ".jsonl")
         )
         name = f"part-{index:05d}{suffix}"
         url = os.path.join(staging, name) if _is_local(fs) else f"{_protocol(self.url)}{staging}/{name}"

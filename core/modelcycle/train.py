@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import comparison, data, rowset
+from . import comparison, data, model_versions, rowset
 from .activation import decide
 from .errors import DataError, NotFoundError, SettingsError
 from .estimation import reference_estimation
@@ -30,7 +30,7 @@ from .measures import MetricSet, apply_threshold_plan, predict, threshold_plan
 from .profile import build_profile, calibration_map, column_kind
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Project
+    from .context import Context
     from .settings import ModelSettings
 
 Progress = Callable[[str], None]
@@ -237,23 +237,23 @@ def _threads(limit: int | None) -> contextlib.AbstractContextManager[Any]:
 
 
 def train(
-    project: Project, model: str, *, activate: bool | None = None, full: bool = False, progress: Progress | None = None
+    ctx: Context, model: str, *, activate: bool | None = None, full: bool = False, progress: Progress | None = None
 ) -> TrainResult:
     """Run the train recipe for `model` and apply its activation policy (or the override)."""
     step = progress or (lambda stage: None)
-    settings = project.settings
+    settings = ctx.settings
     if model not in settings.models:
         known = ", ".join(sorted(settings.models)) or "none"
         raise NotFoundError(f"unknown model '{model}': models in {settings.file.name}: {known}")
     ms = settings.models[model]
     where = f"models.{model}"
-    trainer_cls = project.plugin_class("trainers", ms.trainer, f"{where}.trainer")
+    trainer_cls = ctx.plugin_class("trainers", ms.trainer, f"{where}.trainer")
     if ms.artifact_format not in trainer_cls.formats:
         raise settings.error(
             f"{where}.artifact_format",
             f"trainer '{ms.trainer}' cannot write '{ms.artifact_format}'; it writes: {', '.join(trainer_cls.formats)}",
         )
-    metric_registry = project.plugins.registry("metrics")
+    metric_registry = ctx.host.registry("metrics")
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -297,10 +297,10 @@ def train(
         _every_class_trains(y_all, splits, ms.target, label)
     trainer = trainer_cls(ms, task=task)
     labelled = comparison.read_labelled(settings, ms, model, features) if ms.activation.policy == "if-better" else None
-    trainer.plugins = project.plugins  # its question hooks (categorical_support)
+    trainer.plugins = ctx.host  # its question hooks (categorical_support)
     clock.lap("split")
 
-    with _threads(ms.threads), project.executor.training(), _keys_under(settings, where):
+    with _threads(ms.threads), ctx.executor.training(), _keys_under(settings, where):
         step("fitting")
         holdout_positions, pred, proba, labels, fold_metrics, fitted = _validate(
             trainer, X_all, y_all, splits, task, metric_set, plan
@@ -357,7 +357,7 @@ def train(
             clock.lap("fit")
 
         step("deciding")
-        current = project.registry.active(model)
+        current = ctx.registry.active(model)
         primary = metric_set.primary_metric
         refit = bool(full or ms.refit_full or len(splits) > 1)
         seen = _rows_fitted_on(frame, [*features, ms.target], splits, refit)
@@ -366,7 +366,7 @@ def train(
             fitted, features, ms.target, task, threshold, labels, seen, metric_set, value, X_all
         )
         decision = _decision(
-            project, model, ms, current, activate, labelled, frame, holdout_positions, y_true, pred, proba, candidate
+            ctx, model, ms, current, activate, labelled, frame, holdout_positions, y_true, pred, proba, candidate
         )
         clock.lap("decide")
 
@@ -408,7 +408,8 @@ def train(
         "durations": {k: round(v, 3) for k, v in timings.items()},  # up to persist: register comes after
         "decision": decision,
     }
-    entry = project.record_version(
+    entry = model_versions.record_version(
+        ctx,
         model,
         artifact,
         artifact_format=ms.artifact_format,
@@ -422,7 +423,7 @@ def train(
     )
     decision = {**decision, "candidate": {**decision["candidate"], "version": entry["version"]}}
     if decision["activate"]:
-        project.activate(model, entry["version"], reason=decision["reason"], decision=decision)
+        model_versions.activate(ctx, model, entry["version"], reason=decision["reason"], decision=decision)
     clock.lap("register")
     timings["total"] = time.perf_counter() - started
     rounded = {k: round(v, 3) for k, v in timings.items()}
@@ -492,7 +493,7 @@ def _rows_fitted_on(frame: pd.DataFrame, columns: list[str], splits: list, refit
 
 
 def _decision(
-    project: Project,
+    ctx: Context,
     model: str,
     ms: ModelSettings,
     current: dict | None,
@@ -512,11 +513,9 @@ def _decision(
         compared = candidate.alone(len(y_true))
     elif labelled is not None:
         on = ms.activation.on or ""
-        compared = comparison.on_dataset(project, model, current, on, labelled, comparison.label_column(ms), candidate)
+        compared = comparison.on_dataset(ctx, model, current, on, labelled, comparison.label_column(ms), candidate)
     else:
-        compared = comparison.on_holdout(
-            project, model, current, frame, holdout_positions, y_true, pred, proba, candidate
-        )
+        compared = comparison.on_holdout(ctx, model, current, frame, holdout_positions, y_true, pred, proba, candidate)
     primary = candidate.metric_set.primary_metric
     return decide(
         ms.activation.policy,

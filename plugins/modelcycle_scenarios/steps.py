@@ -36,7 +36,7 @@ def _known_model(project: Any, model: str, *, trainable: bool = False) -> None:
         return
     if not trainable:
         try:
-            project._require_model(model)
+            project.context.require_model(model)
             return
         except ModelcycleError:
             pass

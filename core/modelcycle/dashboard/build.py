@@ -24,12 +24,17 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from ..context import context_of
 from ..errors import ModelcycleError
+from ..history import evaluation_journal, latest_evaluation
+from ..model_versions import list_versions
+from ..scenarios import scenario_runs
+from ..status import model_status
 from . import charts
 from .charts import Band, LineChart, Marker, Series, fmt, timestamp, when
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..project import Project
+    from ..context import Context, ContextSource
 
 SERIES_POINTS = 500  # per chart series
 CHECK_POINTS = 300  # check-result markers per check and chart
@@ -83,10 +88,10 @@ def _challenger(record: dict[str, Any]) -> bool:
     return record.get("active_version") is not None and record.get("version") != record.get("active_version")
 
 
-def _attachment(project: Project, model: str, version: int, name: str) -> tuple[dict[str, Any] | None, str | None]:
+def _attachment(ctx: Context, model: str, version: int, name: str) -> tuple[dict[str, Any] | None, str | None]:
     """(parsed attachment, None) or (None, why it is not shown)."""
     try:
-        raw = project.registry.read_attachment(model, version, name)
+        raw = ctx.registry.read_attachment(model, version, name)
     except ModelcycleError as exc:
         return None, str(exc)
     if raw is None:
@@ -165,16 +170,14 @@ def _numeric_bins(ref: dict[str, Any], *, probability: bool, most: int = 25) -> 
     return bins
 
 
-def read_history(project: Project, model: str) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+def read_history(ctx: Context, model: str) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
     """(number of evaluations, at most SERIES_POINTS records for the charts, the newest TABLE_ROWS).
 
     A short history is read whole (one object per 64 records). A long one is not: parsing
     10,000 records costs seconds, so only the records drawn are read, each by its number:
     evenly spaced ones, always the first and the last, and the newest for the tables.
     """
-    from ..history import journal
-
-    history = journal(project, model)
+    history = evaluation_journal(ctx, model)
     last, _ = history.last()
     if last <= SERIES_POINTS + TABLE_ROWS:
         records = history.all()
@@ -349,9 +352,10 @@ INSIGHTS = {"binary": binary_insights, "multiclass": multiclass_insights, "regre
 class Collector:
     """Reads the store once per build and shapes it for the template."""
 
-    def __init__(self, project: Project) -> None:
-        self.project = project
-        self.redact = project.settings.redactor
+    def __init__(self, ctx: ContextSource) -> None:
+        ctx = context_of(ctx)
+        self.ctx = ctx
+        self.redact = ctx.settings.redactor
         self._check_history: dict[str, list[dict[str, Any]]] = {}
         self._pending: list[dict[str, Any]] | None = None
 
@@ -359,17 +363,17 @@ class Collector:
         from .. import checks
 
         if name not in self._check_history:
-            self._check_history[name] = checks.journal(self.project, name).all()
+            self._check_history[name] = checks.check_journal(self.ctx, name).all()
         return self._check_history[name]
 
     def page(self, *, refresh: int | None = None, served: bool = False) -> dict[str, Any]:
-        project = self.project
-        status = project.status()
+        ctx = self.ctx
+        status = model_status(ctx)
         models = [self.model(entry) for entry in status]
         pending = self.pending()
         counts = {o: sum(1 for m in models if m["status"] == o) for o in OUTCOMES}
         return {
-            "project": project.name,
+            "project": ctx.name,
             "built_at": datetime.now(UTC).isoformat(),
             "served": served,
             "refresh": refresh,
@@ -377,26 +381,26 @@ class Collector:
             "counts": counts,
             "pending": self.redact([self.alert_row(a) for a in _newest(pending)]),
             "pending_total": len(pending),
-            "scenarios": [self.scenario(name) for name in project.settings.scenarios],
+            "scenarios": [self.scenario(name) for name in ctx.settings.scenarios],
             "limits": {"series": SERIES_POINTS, "rows": TABLE_ROWS},
         }
 
     # -- one model ---------------------------------------------------------------------
 
     def model(self, status: dict[str, Any]) -> dict[str, Any]:
-        project, name = self.project, status["model"]
-        settings = project.settings.models.get(name)
-        versions = project.versions(name)
-        activations = project.registry.activations(name) if versions else []
+        ctx, name = self.ctx, status["model"]
+        settings = ctx.settings.models.get(name)
+        versions = list_versions(ctx, name)
+        activations = ctx.registry.activations(name) if versions else []
         active = status["active_version"]
         shown = next((v for v in versions if v["version"] == active), versions[-1] if versions else None)
         task = (shown or {}).get("task") or (settings.task if settings else None)
         primary = (shown or {}).get("primary_metric") or (settings.primary_metric if settings else None)
-        total, sample, newest = read_history(project, name) if versions else (0, [], [])
+        total, sample, newest = read_history(ctx, name) if versions else (0, [], [])
         # the active version's latest evaluation is the model's; a challenger's is shown beside it, never for it
         if active is not None:
             latest = next((r for r in reversed(newest) if r.get("version") == active), None)
-            latest = latest or project.latest_evaluation(name, active)
+            latest = latest or latest_evaluation(ctx, name, active)
         else:
             latest = newest[-1] if newest else None
         sample = [r for r in sample if not _challenger(r)]  # the charts follow the version in production
@@ -408,7 +412,7 @@ class Collector:
         )
         sample, times = [r for _, r in timed], [t for t, _ in timed]  # drawn in time order
         ids_to_time = EvaluationTimes(sample + newest)
-        model_checks = {c: s for c, s in project.settings.checks.items() if s.model == name}
+        model_checks = {c: s for c, s in ctx.settings.checks.items() if s.model == name}
         out: dict[str, Any] = {
             "name": name,
             "status": status["status"],
@@ -437,8 +441,8 @@ class Collector:
         out["other_charts"] = self.other_check_charts(model_checks, ids_to_time)
         out["drift"] = self.drift_table(latest)
         if shown is not None and active is not None:
-            profile, profile_error = _attachment(project, name, active, "profile.json")
-            insights, insights_error = _attachment(project, name, active, "insights.json")
+            profile, profile_error = _attachment(ctx, name, active, "profile.json")
+            insights, insights_error = _attachment(ctx, name, active, "insights.json")
         else:
             profile = insights = None
             profile_error = insights_error = "no active version" if versions else "not trained yet"
@@ -459,7 +463,7 @@ class Collector:
         from .. import alerts
 
         if self._pending is None:
-            self._pending = alerts.pending(self.project)
+            self._pending = alerts.pending(self.ctx)
         return self._pending
 
     @staticmethod
@@ -971,7 +975,7 @@ class Collector:
     # -- scenarios -----------------------------------------------------------------------
 
     def scenario(self, name: str) -> dict[str, Any]:
-        runs = self.project.scenario_runs(name)
+        runs = scenario_runs(self.ctx, name)
         latest = _newest(runs)
         strip = (
             charts.outcome_strip(
@@ -1008,7 +1012,7 @@ class Collector:
         counts: dict[str, int] = {}
         for r in runs:
             counts[str(r.get("outcome"))] = counts.get(str(r.get("outcome")), 0) + 1
-        settings = self.project.settings.scenarios[name]
+        settings = self.ctx.settings.scenarios[name]
         return {
             "name": name,
             "total": len(runs),
@@ -1023,29 +1027,31 @@ class Collector:
 # -- the public API --------------------------------------------------------------------------
 
 
-def render(project: Project, *, refresh: int | None = None, served: bool = False) -> str:
+def render(ctx: ContextSource, *, refresh: int | None = None, served: bool = False) -> str:
     """The dashboard page as one HTML string, every secret (in any printed form) redacted."""
+    ctx = context_of(ctx)
     env = _environment()
     css = (HERE / "static" / "dashboard.css").read_text(encoding="utf-8")
-    context = Collector(project).page(refresh=refresh, served=served)
+    context = Collector(ctx).page(refresh=refresh, served=served)
     page = env.get_template("dashboard.html.j2").render(**context, css=Markup(css), csp=content_security_policy(css))
-    return project.settings.redactor(page)
+    return ctx.settings.redactor(page)
 
 
-def default_path(project: Project) -> Path:
-    return Path(project.settings.root) / "dashboard.html"
+def default_path(ctx: Context) -> Path:
+    return Path(ctx.settings.root) / "dashboard.html"
 
 
-def build(project: Project, out_path: str | os.PathLike[str] | None = None) -> Path:
+def build(ctx: ContextSource, out_path: str | os.PathLike[str] | None = None) -> Path:
     """Write the dashboard as one self-contained HTML file (default: dashboard.html in the project folder).
 
     The file appears only once complete (written beside it, then renamed). Returns its path.
     """
-    path = Path(out_path) if out_path is not None else default_path(project)
+    ctx = context_of(ctx)
+    path = Path(out_path) if out_path is not None else default_path(ctx)
     path = path.expanduser().absolute()
     if path.is_dir():
         raise ModelcycleError(f"{path} is a folder: give the dashboard a file name such as dashboard.html")
-    html = render(project)
+    html = render(ctx)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -22,10 +22,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..context import context_of
 from .build import HERE, content_security_policy, render
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..project import Project
+    from ..context import ContextSource
 
 PAGE_PATHS = ("/", "/index.html", "/dashboard.html")
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -40,26 +41,27 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def fingerprint(project: Project) -> str:
+def fingerprint(ctx: ContextSource) -> str:
     """Changes whenever something the page shows changes in the store."""
+    ctx = context_of(ctx)
     from .. import checks
-    from ..history import journal as evaluations
+    from ..history import evaluation_journal as evaluations
     from ..retention import tombstones
     from ..scenarios import runs_journal
 
     parts: list[str] = []
-    for model in project.settings.models:
-        latest, active = project.registry.latest(model), project.registry.active(model)
+    for model in ctx.settings.models:
+        latest, active = ctx.registry.latest(model), ctx.registry.active(model)
         parts.append(f"{model}/versions={(latest or {}).get('version')}")
         parts.append(f"{model}/activations={(active or {}).get('seq')}")
-        parts.append(f"{model}/evaluations={evaluations(project, model).last()[0]}")
-        parts.append(f"{model}/deleted={tombstones(project, model).last()[0]}")
-    for name in project.settings.checks:
-        parts.append(f"check/{name}={checks.journal(project, name).last()[0]}")
-    for name in project.settings.scenarios:
-        parts.append(f"scenario/{name}={runs_journal(project, name).last()[0]}")
-    for key in sorted(project.store.list("alerts/pending")):
-        raw = project.store.get(key)
+        parts.append(f"{model}/evaluations={evaluations(ctx, model).last()[0]}")
+        parts.append(f"{model}/deleted={tombstones(ctx, model).last()[0]}")
+    for name in ctx.settings.checks:
+        parts.append(f"check/{name}={checks.check_journal(ctx, name).last()[0]}")
+    for name in ctx.settings.scenarios:
+        parts.append(f"scenario/{name}={runs_journal(ctx, name).last()[0]}")
+    for key in sorted(ctx.store.list("alerts/pending")):
+        raw = ctx.store.get(key)
         parts.append(f"{key}={hashlib.sha256(raw or b'').hexdigest()}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -71,15 +73,16 @@ class DashboardServer(ThreadingHTTPServer):
 
     def __init__(
         self,
-        project: Project,
+        ctx: ContextSource,
         host: str = "127.0.0.1",
         port: int = 8765,
         *,
         refresh: int | None = 60,
         log: Callable[[str], None] | None = None,
     ) -> None:
+        ctx = context_of(ctx)
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.project = project
+        self.ctx = ctx
         self.refresh = refresh
         self.log = log
         self.loopback = is_loopback(host)
@@ -100,12 +103,12 @@ class DashboardServer(ThreadingHTTPServer):
     def page(self) -> bytes:
         with self._lock:  # one build at a time; requests arriving meanwhile get its result
             try:
-                current: str | None = fingerprint(self.project)
+                current: str | None = fingerprint(self.ctx)
             except Exception:  # noqa: BLE001 - cannot tell: rebuild
                 current = None
             if self._page is None or current is None or current != self._built_from:
                 started = time.perf_counter()
-                self._page = render(self.project, refresh=self.refresh, served=True).encode("utf-8")
+                self._page = render(self.ctx, refresh=self.refresh, served=True).encode("utf-8")
                 self._built_from = current
                 self.builds += 1
                 if self.log:
@@ -157,7 +160,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
         try:
             page = self.server.page()
         except Exception as exc:  # noqa: BLE001 - one bad build must not kill the server
-            message = self.server.project.settings.redactor(" ".join(f"{type(exc).__name__}: {exc}".split())[:500])
+            message = self.server.ctx.settings.redactor(" ".join(f"{type(exc).__name__}: {exc}".split())[:500])
             if self.server.log:
                 self.server.log(f"error building the dashboard: {message}")
             self._text(500, f"error building the dashboard: {message}", body=body)
@@ -191,7 +194,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
 
 
 def make_server(
-    project: Project,
+    ctx: ContextSource,
     host: str = "127.0.0.1",
     port: int = 8765,
     *,
@@ -199,10 +202,11 @@ def make_server(
     log: Callable[[str], None] | None = None,
 ) -> DashboardServer:
     """A bound, not yet serving, dashboard server (port 0 picks a free port: see `.server_address`)."""
+    ctx = context_of(ctx)
     from ..errors import ModelcycleError
 
     try:
-        return DashboardServer(project, host, port, refresh=refresh, log=log)
+        return DashboardServer(ctx, host, port, refresh=refresh, log=log)
     except OSError as exc:
         raise ModelcycleError(
             f"cannot serve the dashboard on {host}:{port}: {exc.strerror or exc}; pick another --port or --host"
@@ -214,7 +218,7 @@ def _stderr(line: str) -> None:
 
 
 def serve(
-    project: Project,
+    ctx: ContextSource,
     host: str = "127.0.0.1",
     port: int = 8765,
     *,
@@ -224,7 +228,8 @@ def serve(
     log: Callable[[str], None] | None = _stderr,
 ) -> None:
     """Serve the dashboard until Ctrl-C (or `stop` is set). Read-only; binds 127.0.0.1 by default."""
-    server = make_server(project, host, port, refresh=refresh, log=log)
+    ctx = context_of(ctx)
+    server = make_server(ctx, host, port, refresh=refresh, log=log)
     if stop is not None:
         threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
     try:
