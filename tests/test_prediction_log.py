@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from modelcycle import open_project, prediction_log, retention
+from modelcycle import label_evaluation, open_project, prediction_log, retention
 from modelcycle.cli import main
 from modelcycle.errors import DataError, ModelcycleError, NotFoundError
 
@@ -98,7 +98,7 @@ def test_a_hash_join_in_many_buckets_gives_the_one_bucket_result(project, monkey
         project.score("m", new.iloc[start : start + 100].drop(columns="y"))
     assert len(prediction_log.runs(project.store, "m")) == 5
     whole = project.evaluate("m", labels=new[["customer", "y"]])
-    monkeypatch.setattr(prediction_log, "BUCKET_ROWS", 37)  # 14 buckets
+    monkeypatch.setattr(label_evaluation, "BUCKET_ROWS", 37)  # 14 buckets
     steps: list[str] = []
     split = project.evaluate("m", labels=new[["customer", "y"]], progress=steps.append)
     assert "joining bucket 14/14" in steps

@@ -41,7 +41,10 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
         Trainer,
         Trigger,
     )
-    from .project import Project
+
+    # the public facade (modelcycle.Project) events are about: named, not imported, so the
+    # plugin contract stays below the facade in the import graph
+    Project = Any
 
 hookspec = pluggy.HookspecMarker("modelcycle")
 

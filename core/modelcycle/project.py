@@ -187,7 +187,7 @@ class Project:
             raise ModelcycleError("evaluate needs either data or labels (not both): labels join logged predictions")
         name = self.context.model_name(model)
         if labels is not None:
-            from .prediction_log import evaluate_labels
+            from .label_evaluation import evaluate_labels
 
             records = evaluate_labels(self.context, name, labels, version=version, progress=progress)
         else:

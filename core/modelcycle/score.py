@@ -62,6 +62,7 @@ from . import data, prediction_log
 from .errors import DataError, ModelcycleError, NotFoundError
 from .measures import predict
 from .model_versions import active_version, load_model
+from .text_values import as_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context
@@ -401,10 +402,10 @@ class Scorer:
             return None  # kept: the fitted model parses dates read as text
         number = ptypes.is_bool_dtype(column.dtype) or ptypes.is_numeric_dtype(column.dtype)
         if dtype in ("bool", "boolean"):
-            return None if number else _as_text(column)
+            return None if number else as_text(column)
         if kind == "numeric":
             return None if number else self._as_number(column, feature["name"])
-        return _as_text(column)
+        return as_text(column)
 
     def _as_number(self, column: pd.Series, name: str) -> pd.Series:
         values = column.astype(object) if isinstance(column.dtype, pd.CategoricalDtype) else column
@@ -434,21 +435,6 @@ def _replaced(frame: pd.DataFrame, columns: dict[Any, Any]) -> pd.DataFrame:
     for name, values in columns.items():
         out[name] = values
     return out
-
-
-def _as_text(column: pd.Series) -> pd.Series | None:
-    """Categorical values as text (None: already text); missing values stay missing; 75001.0 → "75001"."""
-    dtype = column.dtype
-    if ptypes.is_string_dtype(dtype) and not ptypes.is_object_dtype(dtype):
-        return None
-    if ptypes.is_object_dtype(dtype) and pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
-        return None
-    if ptypes.is_float_dtype(dtype):
-        values = column.to_numpy(dtype="float64", na_value=np.nan)
-        finite = values[~np.isnan(values)]
-        if np.all(np.mod(finite, 1) == 0) and np.all(np.abs(finite) < 2**53):
-            return column.astype("Int64").astype("str")  # 75001.0 read from CSV was the code "75001"
-    return column.astype("str")
 
 
 def _text(value: Any) -> str:
