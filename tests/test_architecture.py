@@ -137,3 +137,17 @@ def test_a_facade_import_below_the_facade_is_caught(tmp_path: Path) -> None:
     graph = import_graph(tmp_path)
     importers = {name for name, targets in graph.items() if "modelcycle.project" in targets}
     assert importers == {"modelcycle.train"} and not importers <= FACADE_USERS
+
+
+def test_the_core_imports_no_plugin_package() -> None:
+    """Built-ins are plugins like any other: the core reaches them through the plugin host only."""
+    reached = {}
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                targets = [node.module or ""]
+            plugins = [t for t in targets if t.split(".")[0].startswith("modelcycle_")]
+            if plugins:
+                reached[name] = plugins
+    assert reached == {}, f"core modules importing plugin packages: {reached}"

@@ -180,7 +180,7 @@ def test_a_profile_naming_an_unrecorded_loss_model_is_refused(regression) -> Non
     profile = json.loads(project.registry.read_attachment("m", 1, "profile.json"))
     profile["estimation"]["loss_model"].update(attachment="loss_model.skops", format="skops")
     with pytest.raises(IntegrityError, match="names the loss model 'loss_model.skops', which the version does not"):
-        load_loss_model(project.registry, "m", 1, profile, "skops")
+        load_loss_model(project.registry, "m", 1, profile, "skops", load=lambda data, fmt: pytest.fail("read"))
 
 
 def test_the_loss_model_reads_infinite_and_unknown_values_as_missing() -> None:

@@ -35,7 +35,7 @@ def test_every_row_put_in_is_found_and_few_others_are() -> None:
     assert found[::2].all()  # no false negatives, ever
     unseen_rate = found[1::2].mean()
     assert 0.001 < unseen_rate < 0.007 and 0.003 < seen.false_positive_rate < 0.005
-    assert seen.describe() == {
+    assert seen.metadata() == {
         "attachment": "rows.bloom",
         "rows": 30_000,
         "columns": 6,

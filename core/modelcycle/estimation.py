@@ -25,6 +25,7 @@ or a shift the loss model or the calibration cannot follow, the truth can leave 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -87,9 +88,17 @@ MIN_LOSS_ROWS = 20  # fewer holdout rows than this build no loss model (as class
 
 
 def build_loss_model(
-    X: pd.DataFrame, y: Any, pred: Any, profile: dict[str, Any], features: list[str], fmt: str, seed: int
+    X: pd.DataFrame,
+    y: Any,
+    pred: Any,
+    profile: dict[str, Any],
+    features: list[str],
+    fmt: str,
+    seed: int,
+    dump: Callable[[Any, str], bytes],
 ) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """Cross-fitted loss models on the holdout: the profile's `estimation` section and the attachment.
+    """Cross-fitted loss models on the holdout: the profile's `estimation` section and the attachment,
+    written by `dump` (the version's trainer: the same writer, and trust rules, as the model).
 
     Below MIN_LOSS_ROWS holdout rows there is nothing to cross-fit on: no loss model, no estimate.
     """
@@ -278,15 +287,11 @@ def matrix_metrics(matrix: np.ndarray) -> dict[str, float]:
 # -- artifact ----------------------------------------------------------------------------------------
 
 
-def dump(models: Any, fmt: str) -> bytes:
-    """The loss models as bytes, in the version's artifact format (joblib or skops)."""
-    from modelcycle_sklearn import artifacts  # the same writer, and skops trust rules, as the model
-
-    return artifacts.dump(models, fmt)
-
-
-def load_loss_model(registry: Any, model: str, version: int, profile: dict[str, Any], fmt: str) -> Any | None:
+def load_loss_model(
+    registry: Any, model: str, version: int, profile: dict[str, Any], fmt: str, *, load: Callable[[bytes, str], Any]
+) -> Any | None:
     """The version's loss models (sha256-checked like the artifact), or None for versions without.
+    `load` reads them: the version's trainer, which wrote them as it wrote the model.
 
     `fmt` is the model's artifact format from the settings, never from the store: profile.json is
     written by whoever writes the store, who could turn a skops loss model into a pickle that runs
@@ -309,9 +314,7 @@ def load_loss_model(registry: Any, model: str, version: int, profile: dict[str, 
             f"model '{model}' version {version}: its profile names the loss model '{attachment}', "
             "which the version does not record; retrain it"
         )
-    from modelcycle_sklearn import artifacts
-
-    return artifacts.load(data, fmt)
+    return load(data, fmt)
 
 
 # -- evaluation time ---------------------------------------------------------------------------------
@@ -394,13 +397,15 @@ def reference_estimation(
     profile: dict[str, Any],
     fmt: str,
     seed: int,
+    *,
+    dump: Callable[[Any, str], bytes],
 ) -> dict[str, bytes]:
     """At training time: what estimating this version's performance later needs, from its holdout.
 
     Sets the profile's `estimation` section; returns the attachments to store with the version.
     """
     if task == "regression":
-        section, files = build_loss_model(X, y_true, pred, profile, list(X.columns), fmt, seed)
+        section, files = build_loss_model(X, y_true, pred, profile, list(X.columns), fmt, seed, dump)
         profile["estimation"] = section
         return files
     sampling = classification_sampling(task, y_true, pred, proba, labels or [], profile.get("calibration"))

@@ -29,7 +29,7 @@ from .estimation import LossSums, auc_from_counts, bands, confusion_metrics, loa
 from .history import record_evaluation
 from .interfaces import Metric
 from .measures import MetricSet
-from .model_versions import active_version, load_model
+from .model_versions import active_version, load_model, version_trainer
 from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -458,7 +458,12 @@ def _context(ctx: Context, model: str, v: int) -> dict[str, Any]:
         "meta": meta,
         "profile": profile,
         "loss_model": load_loss_model(
-            ctx.registry, model, v, profile, ms.artifact_format if ms is not None else "joblib"
+            ctx.registry,
+            model,
+            v,
+            profile,
+            ms.artifact_format if ms is not None else "joblib",
+            load=lambda data, fmt: version_trainer(ctx, model, v, meta).load(data, fmt),
         ),
         "label_column": (ms.label_column if ms is not None and ms.label_column else None) or meta["target"],
         "metrics": metric_set.metrics,

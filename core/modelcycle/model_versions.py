@@ -14,6 +14,7 @@ from .retention import activation_guard, deleted_versions, is_deleted
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context
+    from .interfaces import Trainer
 
 
 def record_version(
@@ -125,10 +126,15 @@ def load_model(ctx: Context, model: str, version: int | None = None) -> Any:
         entry, data = ctx.registry.read_artifact(model, version)
         if not entry.get("trainer"):
             raise ModelcycleError(f"model '{model}' version {version} names no trainer: it cannot be loaded")
-        trainer_cls: Any = ctx.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
-        trainer = trainer_cls(ctx.settings.models.get(model), task=entry.get("task", ""))
+        trainer = version_trainer(ctx, model, version, entry)
         ctx.models[key] = trainer.load(data, artifact_format(ctx, model, version, entry))
     return ctx.models[key]
+
+
+def version_trainer(ctx: Context, model: str, version: int, entry: dict[str, Any]) -> Trainer:
+    """The trainer plugin that wrote `version` (its metadata `entry` names it): what reads its artifacts."""
+    trainer_cls: Any = ctx.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
+    return trainer_cls(ctx.settings.models.get(model), task=entry.get("task", ""))
 
 
 def artifact_format(ctx: Context, model: str, version: int, entry: dict[str, Any]) -> str:

@@ -173,7 +173,8 @@ class RowSet:
         """The expected share of unseen rows found in the set, for this filter's fill."""
         return false_positive_rate(self.rows, len(self.words))
 
-    def describe(self) -> dict[str, Any]:
+    def metadata(self) -> dict[str, Any]:
+        """What a version's metadata records of this set (`row_fingerprint`): its size and error rate."""
         return {
             "attachment": ATTACHMENT,
             "rows": self.rows,

@@ -330,7 +330,7 @@ def train(
         if task == "binary":
             profile["calibration"] = calibration_map(y_true == labels[1], proba[:, 1])
         estimation_files = reference_estimation(
-            task, X_hold, y_true, pred, proba, labels, profile, ms.artifact_format, ms.split.seed
+            task, X_hold, y_true, pred, proba, labels, profile, ms.artifact_format, ms.split.seed, dump=trainer.dump
         )
         clock.lap("profile")
         insights = _insights(task, y_true, pred, proba, labels, threshold, ms.split.seed)
@@ -395,7 +395,7 @@ def train(
         "split": split_info,
         "seed": ms.split.seed,
         "refit_full": refit,
-        "row_fingerprint": {**seen.describe(), "covers": "all rows" if refit else "training rows"},
+        "row_fingerprint": {**seen.metadata(), "covers": "all rows" if refit else "training rows"},
         "metrics": metrics,
         "metrics_std": metrics_std,
         "primary_metric": metric_set.primary,

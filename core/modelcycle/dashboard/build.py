@@ -216,7 +216,7 @@ def _chart(title: str, note: str, svg: Markup) -> dict[str, Any]:
     return {"title": title, "note": note, "svg": svg}
 
 
-def binary_insights(ins: dict[str, Any], model: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+def binary_insight_charts(ins: dict[str, Any], model: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """ROC, precision-recall, the confusion matrix at the stored threshold, calibration; and the headline rates."""
     out = []
     labels = [str(x) for x in ins.get("labels") or ["0", "1"]]
@@ -277,7 +277,7 @@ def binary_insights(ins: dict[str, Any], model: str) -> tuple[list[dict[str, Any
     return out, facts
 
 
-def multiclass_insights(ins: dict[str, Any], model: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+def multiclass_insight_charts(ins: dict[str, Any], model: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     labels = [str(x) for x in ins.get("labels") or []]
     confusion = ins.get("confusion")
     if not (confusion and labels):
@@ -286,7 +286,7 @@ def multiclass_insights(ins: dict[str, Any], model: str) -> tuple[list[dict[str,
     return [_chart("Confusion matrix", "holdout rows; shade: share of the actual class", svg)], []
 
 
-def regression_insights(ins: dict[str, Any], model: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+def regression_insight_charts(ins: dict[str, Any], model: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """Residuals by predicted value (mean ± std per group), predicted vs actual; and the residual quantiles."""
     out = []
     groups = ins.get("residual_by_prediction") or []
@@ -343,7 +343,11 @@ def importance_chart(importances: dict[str, Any], model: str) -> Markup | None:
     return charts.hbar_chart(f"feature importances of {model}", rows)
 
 
-INSIGHTS = {"binary": binary_insights, "multiclass": multiclass_insights, "regression": regression_insights}
+INSIGHT_CHARTS = {
+    "binary": binary_insight_charts,
+    "multiclass": multiclass_insight_charts,
+    "regression": regression_insight_charts,
+}
 
 
 # -- what the page shows ------------------------------------------------------------------
@@ -966,7 +970,7 @@ class Collector:
         out: dict[str, Any] = {"error": error, "charts": [], "facts": [], "importances": None}
         if insights is None:
             return out
-        draw = INSIGHTS.get(insights.get("kind") or task or "")
+        draw = INSIGHT_CHARTS.get(insights.get("kind") or task or "")
         if draw is not None:
             out["charts"], out["facts"] = draw(insights, model)
         out["importances"] = importance_chart(insights.get("feature_importances") or {}, model)
