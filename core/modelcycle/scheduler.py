@@ -79,8 +79,9 @@ def lease_prefix(scenario: str, slot: str) -> str:
     return f"scenarios/{scenario}/leases/{hashlib.sha256(slot.encode()).hexdigest()[:32]}"
 
 
-def triggers(ctx: Context, scenario: str) -> list[tuple[int, Any, Any]]:
+def triggers(ctx: ContextSource, scenario: str) -> list[tuple[int, Any, Any]]:
     """(index, settings, Trigger object) for each trigger of a scenario."""
+    ctx = context_of(ctx)
     spec = ctx.settings.scenarios[scenario]
     return [
         (i, t, instantiate(ctx, "triggers", t, ("scenarios", scenario, "triggers", i), scenario=scenario))

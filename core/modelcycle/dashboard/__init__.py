@@ -2,8 +2,8 @@
 page served live and read-only on loopback.
 
     from modelcycle.dashboard import build, serve
-    build(ctx, "dashboard.html")        # -> Path
-    serve(ctx)                          # http://127.0.0.1:8765/ until Ctrl-C
+    build(project, "dashboard.html")        # -> Path
+    serve(project)                          # http://127.0.0.1:8765/ until Ctrl-C
 
 See docs/dashboard.md for what is shown and where each number comes from.
 """
