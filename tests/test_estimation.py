@@ -203,3 +203,24 @@ def test_a_holdout_too_small_for_a_loss_model_gives_no_estimate(tmp_path: Path) 
     assert record["estimated"] == {} and record["estimated_bands"] == {}
     labelled = project.evaluate("m", frame)
     assert set(labelled["metrics"]) >= {"mae", "rmse"} and labelled["estimated"] == {}
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_calibration_map_is_scikit_learns_isotonic_fit(ties: bool) -> None:
+    """The map the bands refit a hundred times is the same fit as IsotonicRegression's."""
+    from modelcycle.profile import calibration_map
+    from sklearn.isotonic import IsotonicRegression
+
+    rng = np.random.default_rng(3)
+    scores = rng.beta(2, 5, 3000)
+    if ties:  # a tree model's scores repeat: ties are averaged before the fit
+        scores = np.round(scores, 2)
+    positive = rng.random(3000) < scores**0.7
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores, positive.astype(float))
+    ours = calibration_map(positive, scores, points=10_000)
+    np.testing.assert_allclose(ours["x"], iso.X_thresholds_)
+    np.testing.assert_allclose(ours["y"], iso.y_thresholds_, atol=1e-12)
+    thinned = calibration_map(positive, scores)
+    grid = np.linspace(0, 1, 501)
+    assert len(thinned["x"]) <= 200
+    assert np.abs(np.interp(grid, thinned["x"], thinned["y"]) - iso.predict(grid)).max() < 0.05

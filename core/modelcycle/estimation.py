@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import IntegrityError
-from .profile import calibration_map
+from .profile import weighted_calibration_map
 from .states import as_numbers
 
 #: the classification bootstrap resamples at most this many holdout rows (a seeded sample beyond)
@@ -185,15 +185,25 @@ def classification_sampling(
     diffs: dict[str, list[float]] = {}
     refits: dict[str, list[float]] = {}
     ones = np.ones(n)
-    scores = (proba[:, 1], np.unique(proba[:, 1], return_inverse=True)[1]) if task == "binary" else None
+    if task == "binary":
+        distinct, codes = np.unique(proba[:, 1], return_inverse=True)
+        scores = (proba[:, 1], codes)
+        positive = (true_idx == 1).astype("float64")
+        expected = _expected(proba[:, 1], calibration)
     for _ in range(RESAMPLES):
         drawn = rng.integers(0, n, n)
         w = np.bincount(drawn, minlength=n).astype("float64")
         if task == "binary":
-            pairs = _binary_metrics(w, true_idx, pred_idx, scores, calibration)
-            if calibration:
-                refit = calibration_map(true_idx[drawn] == 1, proba[drawn, 1])
-                for name, (truth, estimate) in _binary_metrics(ones, true_idx, pred_idx, scores, refit).items():
+            pairs = _binary_metrics(w, true_idx, pred_idx, scores, expected)
+            if calibration:  # the map refit on the resample: the same fit, on new weights
+                refit = weighted_calibration_map(
+                    distinct,
+                    np.bincount(codes, weights=w * positive, minlength=len(distinct)),
+                    np.bincount(codes, weights=w, minlength=len(distinct)),
+                )
+                for name, (truth, estimate) in _binary_metrics(
+                    ones, true_idx, pred_idx, scores, _expected(proba[:, 1], refit)
+                ).items():
                     if truth is not None and estimate is not None:
                         refits.setdefault(name, []).append(estimate - truth)
         else:
@@ -212,12 +222,12 @@ def classification_sampling(
 
 
 def _binary_metrics(
-    w: np.ndarray, true_idx: np.ndarray, pred_idx: np.ndarray, scores: Any, calibration: dict | None
+    w: np.ndarray, true_idx: np.ndarray, pred_idx: np.ndarray, scores: Any, expected: np.ndarray
 ) -> dict[str, tuple[float | None, float | None]]:
-    """(true, estimated) metrics of the rows weighted by `w`; `scores` = (scores, their ranks)."""
-    scores, codes = scores
+    """(true, estimated) metrics of the rows weighted by `w`; `scores` = (scores, their ranks);
+    `expected` = each row's calibrated probability of being positive."""
+    _, codes = scores
     actual = (true_idx == 1).astype("float64")
-    expected = np.interp(scores, calibration["x"], calibration["y"]) if calibration else scores
     positive = pred_idx == 1
     out: dict[str, tuple[float | None, float | None]] = {}
     confusions = []
@@ -229,6 +239,11 @@ def _binary_metrics(
         out[name] = tuple(_from_confusion(name, *c) for c in confusions)  # type: ignore[assignment]
     out["roc_auc"] = tuple(_auc(codes, w * p, w * (1 - p)) for p in (actual, expected))  # type: ignore[assignment]
     return out
+
+
+def _expected(scores: np.ndarray, calibration: dict | None) -> np.ndarray:
+    """Each row's probability of being positive: its score through the calibration map, if any."""
+    return np.interp(scores, calibration["x"], calibration["y"]) if calibration else scores
 
 
 def _from_confusion(name: str, tp: float, fp: float, fn: float, tn: float) -> float | None:

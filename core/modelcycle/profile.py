@@ -116,11 +116,29 @@ def calibration_map(positive: Any, scores: Any, points: int = 200) -> dict[str, 
     Confidence-based performance estimation (CBPE) trusts calibrated probabilities;
     this map calibrates them with what the holdout showed, without storing the holdout.
     """
-    from sklearn.isotonic import IsotonicRegression
+    distinct, codes = np.unique(np.asarray(scores, dtype="float64"), return_inverse=True)
+    positives = np.bincount(codes, weights=np.asarray(positive, dtype="float64"), minlength=len(distinct))
+    return weighted_calibration_map(distinct, positives, np.bincount(codes, minlength=len(distinct)), points)
 
-    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-    iso.fit(np.asarray(scores, dtype="float64"), np.asarray(positive, dtype="float64"))
-    x, y = np.asarray(iso.X_thresholds_), np.asarray(iso.y_thresholds_)
+
+def weighted_calibration_map(
+    distinct: np.ndarray, positives: np.ndarray, weights: np.ndarray, points: int = 200
+) -> dict[str, list[float]]:
+    """The calibration map from (positive weight, total weight) per distinct score, in score order.
+
+    The same fit as scikit-learn's IsotonicRegression (ties averaged, clipped to [0, 1],
+    flat runs trimmed), computed on the distinct scores only: the estimate bands refit it
+    on a hundred resamples of the holdout, each only a new weight vector.
+    """
+    from sklearn.isotonic import isotonic_regression
+
+    used = weights > 0
+    x, total = distinct[used], np.asarray(weights, dtype="float64")[used]
+    y = isotonic_regression(positives[used] / total, sample_weight=total, y_min=0.0, y_max=1.0)
+    if len(y) > 2:  # the inner points of a flat run add nothing to the interpolation
+        keep = np.ones(len(y), dtype=bool)
+        keep[1:-1] = (y[1:-1] != y[:-2]) | (y[1:-1] != y[2:])
+        x, y = x[keep], y[keep]
     if len(x) > points:
         keep = np.unique(np.linspace(0, len(x) - 1, points).round().astype(int))
         x, y = x[keep], y[keep]
