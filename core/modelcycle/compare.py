@@ -340,7 +340,8 @@ def _truth(column: pd.Series, task: str, labels: list, label: str, where: str) -
         return numbers.to_numpy(dtype="float64")
     from .evaluate import _as_labels
 
-    return _as_labels(column.to_numpy(), labels, label, where)
+    classes = _as_labels(column.to_numpy(), labels, label, where)
+    return np.asarray(classes.tolist())  # the classes' own dtype, not object: scikit-learn's curves need it
 
 
 def _predict(model: str, version: int, meta: Mapping[str, Any], fitted: Any, rows: pd.DataFrame, where: str) -> tuple:
