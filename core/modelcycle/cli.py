@@ -739,7 +739,9 @@ def versions(state: State, model: str, as_json: bool) -> None:
 @click.argument("a", type=int)
 @click.argument("b", type=int)
 @click.option("--data", metavar="DATA", help="Compare on this labelled dataset (name, path or URL).")
-@click.option("--resamples", type=click.IntRange(min=0), help="Bootstrap resamples (default: activation.resamples).")
+@click.option(
+    "--resamples", type=click.IntRange(min=0), metavar="N", help="Bootstrap resamples (default: activation.resamples)."
+)
 @click.option("--html", "html", metavar="FILE", help="Also write the comparison as a self-contained HTML page.")
 @json_option
 @pass_state

@@ -73,13 +73,16 @@ def print_comparison(result: VersionComparison, console: Console) -> None:
     lineage.add_column(f"A: v{r.a}", overflow="fold", ratio=2)
     lineage.add_column(f"B: v{r.b}", overflow="fold", ratio=2)
     for row in r.differences:
-        lineage.add_row(escape(row["key"]), escape(_text(row["a"])), escape(_text(row["b"])))
+        lineage.add_row(escape(row["key"]), escape(text_of(row["a"])), escape(text_of(row["b"])))
     console.print(lineage)
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
+    """A lineage value for people: lists joined, floats to 6 digits, a dash for nothing."""
     if value is None:
         return "–"
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "(none)"
+    if isinstance(value, float):
+        return f"{value:.6g}"
     return str(value)

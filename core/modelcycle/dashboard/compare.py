@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from ..compare_output import text_of
 from ..errors import ModelcycleError
 from . import charts
 from .build import HERE, _environment, content_security_policy
@@ -40,6 +41,7 @@ def render_compare(result: VersionComparison, *, project: str = "", redact: Any 
         difference_chart=difference_chart(result),
         overlays=overlays(result),
         importances=importance_chart(result),
+        lineage=[(d["key"], text_of(d["a"]), text_of(d["b"])) for d in result.differences],
         css=Markup(css),
         csp=content_security_policy(css),
     )
