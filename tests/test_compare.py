@@ -327,3 +327,27 @@ def test_nothing_left_to_compare_says_to_give_other_data(tmp_path: Path, capsys:
         "error: no labelled row of dataset 'd' is left once the rows versions 1 and 2 were trained on are "
         "left out (300 excluded): compare on other labelled data with --data FILE"
     )
+
+
+def test_a_version_without_a_row_fingerprint_is_compared_and_the_note_says_so(tmp_path: Path) -> None:
+    project = two_versions(tmp_path / "p", "binary")
+    entry, artifact = project.registry.read_artifact("m", 1)
+    stored = ("model", "version", "created_at", "created_by", "artifact", "attachments")
+    metadata = {k: v for k, v in entry.items() if k not in stored}
+    attachments = {n: project.registry.read_attachment("m", 1, n) for n in ("profile.json", "insights.json")}
+    project.record_version("m", artifact, artifact_format="joblib", metadata=metadata, attachments=attachments)
+    result = project.compare("m", 3, 2, resamples=20)
+    assert result.note == "version 3 was stored without a row fingerprint: its training rows are not left out"
+    frame = pd.read_csv(tmp_path / "p" / "d.csv")
+    only_2 = RowSet.from_bytes(project.registry.read_attachment("m", 2, "rows.bloom")).contains(frame)
+    assert (result.rows_compared, result.rows_excluded) == (int((~only_2).sum()), int(only_2.sum()))
+
+
+def test_versions_of_different_tasks_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "p"
+    two_versions(folder, "binary")
+    configure(folder, "regression", LINEAR["regression"]).train("m")  # the 0/1 target as numbers
+    assert bad(folder, capsys, "m", "2", "3") == (
+        "error: version 2 of 'm' is a binary model and version 3 a regression one: "
+        "they cannot be compared on the same metrics"
+    )
