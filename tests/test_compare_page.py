@@ -67,6 +67,7 @@ def test_the_compare_page_in_chromium(browser, tmp_path: Path, capsys: pytest.Ca
     assert done.value.code == 0 and out["html"] == str(page_path)
     html = page_path.read_text(encoding="utf-8")
     assert "<script" not in html.lower() and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;;' in html
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     requests: list[str] = []
@@ -114,7 +115,7 @@ def test_the_compare_page_in_chromium(browser, tmp_path: Path, capsys: pytest.Ca
         assert cells[1:4] == [fmt(metric["a"]), fmt(metric["b"]), fmt(metric["difference"])]
         assert cells[4] == f"[{fmt(metric['low'])}, {fmt(metric['high'])}]"
     header = page.locator("header").inner_text()
-    assert f"compared on {out['rows_compared']:,} labelled rows of d" in header
+    assert f"compared on {out['rows_compared']:,} labelled rows of dataset 'd'" in header
     lineage = page.locator("table.lineage").inner_text()
     assert "sklearn.tree.DecisionTreeClassifier" in lineage and "sklearn.linear_model.LogisticRegression" in lineage
     decision = page.locator("#decision").inner_text()
@@ -137,3 +138,10 @@ def test_the_page_draws_what_each_task_has(tmp_path: Path, task: str, titles: li
     for title in titles:
         assert f"<h4>{title}</h4>" in html
     assert "ROC curves" not in html
+
+
+def test_the_docs_show_a_light_screenshot_of_the_compare_page() -> None:
+    docs = Path(__file__).parent.parent / "docs"
+    assert "![The compare page of the demo project" in (docs / "dashboard.md").read_text(encoding="utf-8")
+    shot = docs / "images" / "compare.png"
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size < 300_000

@@ -104,6 +104,11 @@ class VersionComparison:
     curves: dict[str, Any] = field(default_factory=dict, repr=False)  # per version, on the compared rows
     importances: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)  # per version, as trained
 
+    @property
+    def rows_from(self) -> str:
+        """Where the compared rows come from, for people: "dataset 'd'" or a path."""
+        return self.compared_on if self.source == "--data" else f"dataset '{self.compared_on}'"
+
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["metrics"] = [asdict(m) for m in self.metrics]

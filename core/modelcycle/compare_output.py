@@ -25,7 +25,7 @@ def print_comparison(result: VersionComparison, console: Console) -> None:
     console.print(
         escape(
             f"{r.model}: version {r.a} (A) vs version {r.b} (B), {r.task}, on {r.rows_compared:,} "
-            f"labelled rows of {r.compared_on}{excluded}"
+            f"labelled rows of {r.rows_from}{excluded}"
         ),
         highlight=False,
     )
