@@ -346,8 +346,12 @@ def test_a_version_without_a_row_fingerprint_is_compared_and_the_note_says_so(tm
 def test_versions_of_different_tasks_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "p"
     two_versions(folder, "binary")
-    configure(folder, "regression", LINEAR["regression"]).train("m")  # the 0/1 target as numbers
+    configure(folder, "regression", LINEAR["regression"], extra='metrics = ["rmse", "mae"]\n').train("m")
     assert bad(folder, capsys, "m", "2", "3") == (
         "error: version 2 of 'm' is a binary model and version 3 a regression one: "
         "they cannot be compared on the same metrics"
+    )
+    # versions 1 and 2 are binary, but the settings now list regression metrics
+    assert bad(folder, capsys, "m", "1", "2") == (
+        "error: modelcycle.toml: models.m.metrics: metric 'rmse' does not apply to binary tasks"
     )

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .activation import Side, decide, paired_bootstrap
-from .errors import DataError, ModelcycleError, NotFoundError
+from .errors import DataError, ModelcycleError, NotFoundError, SettingsError
 from .rowset import ATTACHMENT, RowSet
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -183,7 +183,10 @@ def compare_versions(
     predictions = {v: _predict(model, v, metas[v], load_model(v), rows, where) for v in (a, b)}
     from .measures import MetricSet
 
-    metric_set = MetricSet(metric_classes, task, ms.metrics, ms.primary_metric, f"models.{model}")
+    try:
+        metric_set = MetricSet(metric_classes, task, ms.metrics, ms.primary_metric, f"models.{model}")
+    except SettingsError as exc:  # the settings' metrics no longer fit the versions' task
+        raise settings.error(*str(exc).split(": ", 1)) from None
     resamples = ms.activation.resamples if resamples is None else resamples
     seed = ms.split.seed
     sides = {
