@@ -63,6 +63,9 @@ def write_compare(html: str, out_path: str | os.PathLike[str]) -> Path:
             handle.write(html)
         os.chmod(temp, 0o644)
         os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise ModelcycleError(f"cannot write the compare page to {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
