@@ -736,6 +736,43 @@ def versions(state: State, model: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("model")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+@click.option("--data", metavar="DATA", help="Compare on this labelled dataset (name, path or URL).")
+@click.option(
+    "--resamples", type=click.IntRange(min=0), metavar="N", help="Bootstrap resamples (default: activation.resamples)."
+)
+@click.option("--html", "html", metavar="FILE", help="Also write the comparison as a self-contained HTML page.")
+@json_option
+@pass_state
+def compare(
+    state: State, model: str, a: int, b: int, data: str | None, resamples: int | None, html: str | None, as_json: bool
+) -> None:
+    """Versions A and B of MODEL side by side, on labelled rows neither was trained on."""
+    import os
+
+    project = state.project
+    if data is not None and data not in project.settings.datasets and "://" not in data:
+        data = os.path.abspath(data) if any(ch in data for ch in "/.:") else data
+    result = project.compare(model, a, b, data=data, resamples=resamples)
+    if html is not None:
+        from .dashboard.compare import render_compare, write_compare
+
+        path = write_compare(render_compare(result, project=project.name, redact=project.settings.redactor), html)
+    if as_json:
+        emit_json(state, result.to_json() | ({"html": str(path)} if html is not None else {}))
+        return
+    from rich.console import Console
+
+    from .compare_output import print_comparison
+
+    print_comparison(result, Console(highlight=False))
+    if html is not None:
+        click.echo(state.redact(f"compare page written to {path}"))
+
+
+@cli.command()
+@click.argument("model")
 @click.argument("version", type=int, required=False)
 @json_option
 @pass_state

@@ -267,3 +267,27 @@ class Project:
 
     def describe_plugins(self) -> list[dict[str, Any]]:
         return self.host.describe()
+
+    # -- comparison ------------------------------------------------------------------------------
+
+    def compare(self, model: str, a: int, b: int, *, data: Any = None, resamples: int | None = None) -> Any:
+        """Versions `a` and `b` side by side on labelled rows neither was trained on; a VersionComparison.
+
+        `data`: a dataset name, path/URL or DataFrame (default: `activation.on`, else the model's dataset).
+        """
+        from .compare import compare_versions
+        from .retention import deleted_versions
+
+        self.context.require_model(model)
+        return compare_versions(
+            self.settings,
+            self.registry,
+            lambda version: self.load_model(model, version),
+            self.host.registry("metrics"),
+            model,
+            a,
+            b,
+            deleted=deleted_versions(self.context, model),
+            data=data,
+            resamples=resamples,
+        )
