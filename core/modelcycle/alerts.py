@@ -50,10 +50,12 @@ from typing import TYPE_CHECKING, Any
 
 from .interfaces import Message
 from .journal import Journal
+from .logs import get_logger
 
 if TYPE_CHECKING:  # pragma: no cover
     from .project import Project
 
+log = get_logger("alerts")  # each failed delivery attempt, every time
 BACKOFF_START = 60.0
 BACKOFF_MAX = 3600.0
 #: a claim to send an alert older than this is taken for a sender that died mid-send
@@ -323,6 +325,14 @@ def deliver(project: Project, alert: dict[str, Any]) -> dict[str, Any]:
             }
         )
         store.write_json(f"alerts/pending/{alert['id']}.json", failed)
+        log.warning(
+            "alert %s to notifier '%s' not delivered (attempt %d): %s; next attempt after %s",
+            alert["id"],
+            alert["notifier"],
+            attempts,
+            failed["last_error"],
+            failed["next_attempt_at"],
+        )
         return failed
     sent = {
         **alert,

@@ -88,11 +88,23 @@ def format_estimates(record: dict[str, Any]) -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--project", "project_path", metavar="PATH", help="The project folder or its modelcycle.toml.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks with errors.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
+    default="warning",
+    show_default=True,
+    envvar="MODELCYCLE_LOG_LEVEL",
+    help="Log messages at this level and above to stderr (also MODELCYCLE_LOG_LEVEL).",
+)
 @click.version_option(package_name="modelcycle", prog_name="modelcycle")
 @click.pass_context
-def cli(ctx: click.Context, project_path: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, project_path: str | None, verbose: bool, log_level: str) -> None:
     """modelcycle: train, version, activate, score, evaluate, check, alert, schedule."""
+    from . import logs
+
     ctx.obj = State(project_path, verbose)
+    logs.configure(log_level)
+    ctx.call_on_close(logs.unconfigure)
 
 
 @cli.command()
@@ -571,7 +583,7 @@ def scheduler(state: State, once: bool, interval: float) -> None:
 
     def on_error(message: str) -> None:
         problems.append(message)
-        click.echo(f"warning: {state.redact(message)}", err=True)
+        scheduling.log.warning("%s", message)  # every time, at --log-level warning and below
 
     def on_run(run: dict[str, Any]) -> None:
         click.echo(state.redact(_run_line(run)))
