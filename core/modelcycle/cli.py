@@ -126,6 +126,14 @@ def init(directory: str) -> None:
 
 
 @cli.command()
+def schema() -> None:
+    """Print the JSON Schema of modelcycle.toml, for editors (see docs/settings.md)."""
+    from .settings_schema import shipped_text
+
+    click.echo(shipped_text(), nl=False)
+
+
+@cli.command()
 @click.argument("directory", default="modelcycle-demo", metavar="[DIR]")
 def demo(directory: str) -> None:
     """The whole lifecycle on generated drifting data, offline, in about a minute."""
