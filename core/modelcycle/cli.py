@@ -662,14 +662,11 @@ def dashboard_serve(state: State, host: str, port: int) -> None:
 
 @contextlib.contextmanager
 def progress_display(enabled: bool) -> Iterator[Any]:
-    """A spinner naming the current stage, on a terminal only."""
-    if not (enabled and sys.stderr.isatty()):
-        yield None
-        return
-    from rich.console import Console
+    """The current stage, then a bar with rows done and an ETA, on a terminal only (see progress.py)."""
+    from .progress import display
 
-    with Console(stderr=True).status("starting") as status:
-        yield lambda stage: status.update(stage)
+    with display(as_json=not enabled) as bar:
+        yield bar
 
 
 @cli.command()

@@ -61,6 +61,7 @@ from pandas.api import types as ptypes
 from . import data, prediction_log
 from .errors import DataError, ModelcycleError, NotFoundError
 from .measures import predict
+from .progress import advance, expect, parquet_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from .project import Project
@@ -162,7 +163,10 @@ def _run(
     transform: Callable[[pd.DataFrame], pd.DataFrame] = scorer if logger is None else logger.tap(scorer)
 
     def progress_rows(rows: int) -> None:
+        advance(step, rows)
         step(f"scored {rows:,} rows")
+
+    expect(step, len(source) if dataset is None else parquet_rows(dataset), stage="scoring")
 
     if target is None:  # the rows come back as one DataFrame: they are scored here
         batches = _frame_batches(source) if dataset is None else data.iter_batches(dataset, batch_rows=BATCH_ROWS)
