@@ -159,3 +159,9 @@ def test_warn_logs_every_time_and_warns_a_python_caller(caplog) -> None:
         for _ in range(3):
             warn(log, "same problem")
     assert [r.getMessage() for r in caplog.records] == ["same problem"] * 3
+
+
+def test_verbose_after_log_level_still_shows_the_traceback(capsys, tmp_path) -> None:
+    code, _, err = run(capsys, "--log-level", "info", "-v", "--project", str(tmp_path / "none"), "versions", "m")
+    assert code == 2 and "Traceback (most recent call last)" in err
+    assert err.rstrip("\n").splitlines()[-1].startswith("error: no settings file at ")

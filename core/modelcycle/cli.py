@@ -882,9 +882,13 @@ def fail(message: str, verbose: bool, code: int = 2) -> NoReturn:
 
 def _verbose(args: list[str]) -> bool:
     """-v/--verbose among the options before the command name."""
-    for arg in args:
+    values = iter(args)
+    for arg in values:
         if arg in ("-v", "--verbose"):
             return True
+        if arg in ("--project", "--log-level"):  # their value is not the command name
+            next(values, None)
+            continue
         if not arg.startswith("-"):
             return False
     return False
