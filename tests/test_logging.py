@@ -165,3 +165,22 @@ def test_verbose_after_log_level_still_shows_the_traceback(capsys, tmp_path) -> 
     code, _, err = run(capsys, "--log-level", "info", "-v", "--project", str(tmp_path / "none"), "versions", "m")
     assert code == 2 and "Traceback (most recent call last)" in err
     assert err.rstrip("\n").splitlines()[-1].startswith("error: no settings file at ")
+
+
+def test_every_failed_delivery_attempt_is_logged_with_its_next_attempt(tmp_path, caplog) -> None:
+    from modelcycle import alerts
+
+    folder = tmp_path / "proj"
+    write_settings(folder, '[project]\nname = "a"\n[notifiers.box]\ntype = "file"\npath = "blocked"\n')
+    (folder / "blocked").mkdir()  # a folder where the outbox file should be: every attempt fails
+    project = open_project(folder)
+    alert = alerts.queue(project, "box", "subject", "text", {"kind": "test"})
+    with caplog.at_level(logging.WARNING, logger="modelcycle.alerts"):
+        for _ in range(3):
+            [pending] = alerts.retry(project, force=True)
+            assert pending["status"] == "pending"
+    lines = _lines(caplog, "modelcycle.alerts", "not delivered")
+    assert [line.split(": ")[0] for line in lines] == [
+        f"alert {alert['id']} to notifier 'box' not delivered (attempt {n})" for n in (1, 2, 3)
+    ]
+    assert all("IsADirectoryError" in line and "; next attempt after 20" in line for line in lines)
