@@ -528,7 +528,9 @@ def test_a_winner_paused_past_its_lease_renews_it_before_running_so_a_later_succ
     assert [r["id"] for r in project.scenario_runs("nightly")] == [1]
 
 
-def test_a_winner_paused_past_its_lease_that_cannot_renew_it_leaves_the_slot_to_a_later_tick(make, monkeypatch) -> None:
+def test_a_winner_paused_past_its_lease_that_cannot_renew_it_leaves_the_slot_to_a_later_tick(
+    make, monkeypatch, caplog
+) -> None:
     project = make(NIGHTLY)
     tick(project, at("2024-03-01T01:00:00"))
     slot = "2024-03-01T02:00:00+00:00"
@@ -546,8 +548,9 @@ def test_a_winner_paused_past_its_lease_that_cannot_renew_it_leaves_the_slot_to_
             monkeypatch.setattr(project.store, "write", refusing)
 
     monkeypatch.setattr(scheduler, "between", paused)
-    with pytest.warns(UserWarning, match=f"lease {prefix}/0.json could not be renewed after a pause: OSError"):
+    with caplog.at_level("WARNING", logger="modelcycle.scheduler"):
         assert tick(project, at("2024-03-01T02:00:30")) == []
+    assert f"lease {prefix}/0.json could not be renewed after a pause: OSError" in caplog.text
     assert not (project.settings.root / "ran.txt").exists()
     monkeypatch.setattr(project.store, "write", real)
     monkeypatch.setattr(scheduler, "between", lambda point: None)
@@ -574,7 +577,7 @@ def test_a_scheduler_whose_clock_is_ahead_leaves_a_live_lease_alone(make, monkey
     assert len((project.settings.root / "ran.txt").read_text().split()) == 1
 
 
-def test_a_scheduler_that_cannot_renew_its_lease_stops_before_it_ends(make, monkeypatch) -> None:
+def test_a_scheduler_that_cannot_renew_its_lease_stops_before_it_ends(make, monkeypatch, caplog) -> None:
     project = make(
         """
 [scenarios.long]
@@ -594,9 +597,10 @@ steps = [
     monkeypatch.setattr(project.store, "write", refusing)
     status, key = scheduler.claim(project, "long", "manual", seconds=0.5)
     assert status == "won"
-    with pytest.warns(UserWarning, match="not renewed for 4/5 of their length: stopping the run"):
+    with caplog.at_level("WARNING", logger="modelcycle.scheduler"):
         with scheduler.Renewal(project, [key], 0.5) as renewal:
             run = project.run_scenario("long", stop=renewal.lost.is_set)
+    assert "leases not renewed for 4/5 of their length: stopping the run" in caplog.text
     assert run["outcome"] == "ABORTED"
     assert not (project.settings.root / "second.txt").exists()
 

@@ -9,7 +9,6 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import pluggy
 
-from . import hookspecs, interfaces
+from . import hookspecs, interfaces, logs
 from .errors import PluginError
 
 ENTRY_POINT_GROUP = "modelcycle"
@@ -202,11 +201,8 @@ class PluginHost:
             try:
                 impl.function(**args)
             except Exception as exc:  # noqa: BLE001 - a plugin's bug must not undo stored work
-                warnings.warn(
-                    f"plugin '{impl.plugin_name}' failed in {event}: {type(exc).__name__}: {exc}",
-                    PluginWarning,
-                    stacklevel=2,
-                )
+                message = f"plugin '{impl.plugin_name}' failed in {event}: {type(exc).__name__}: {exc}"
+                logs.warn(logs.get_logger("plugins"), message, PluginWarning, stacklevel=2)
 
     def ask(self, question: str, **kwargs: Any) -> Any:
         """Call a question hook: the first answer that is not None, the latest-loaded plugin first."""

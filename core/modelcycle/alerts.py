@@ -51,10 +51,12 @@ from typing import TYPE_CHECKING, Any
 from .context import context_of
 from .interfaces import Message
 from .journal import Journal
+from .logs import get_logger
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context, ContextSource
 
+log = get_logger("alerts")  # each failed delivery attempt, every time
 BACKOFF_START = 60.0
 BACKOFF_MAX = 3600.0
 #: a claim to send an alert older than this is taken for a sender that died mid-send
@@ -328,6 +330,14 @@ def deliver(ctx: ContextSource, alert: dict[str, Any]) -> dict[str, Any]:
             }
         )
         store.write_json(f"alerts/pending/{alert['id']}.json", failed)
+        log.warning(
+            "alert %s to notifier '%s' not delivered (attempt %d): %s; next attempt after %s",
+            alert["id"],
+            alert["notifier"],
+            attempts,
+            failed["last_error"],
+            failed["next_attempt_at"],
+        )
         return failed
     sent = {
         **alert,

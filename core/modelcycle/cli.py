@@ -88,11 +88,23 @@ def format_estimates(record: dict[str, Any]) -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--project", "project_path", metavar="PATH", help="The project folder or its modelcycle.toml.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks with errors.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
+    default="warning",
+    show_default=True,
+    envvar="MODELCYCLE_LOG_LEVEL",
+    help="Log messages at this level and above to stderr (also MODELCYCLE_LOG_LEVEL).",
+)
 @click.version_option(package_name="modelcycle", prog_name="modelcycle")
 @click.pass_context
-def cli(ctx: click.Context, project_path: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, project_path: str | None, verbose: bool, log_level: str) -> None:
     """modelcycle: train, version, activate, score, evaluate, check, alert, schedule."""
+    from . import logs
+
     ctx.obj = State(project_path, verbose)
+    logs.configure(log_level)
+    ctx.call_on_close(logs.unconfigure)
 
 
 @cli.command()
@@ -111,6 +123,14 @@ def init(directory: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     target.write_text(text.replace("{name}", folder.resolve().name), encoding="utf-8")
     click.echo(f"wrote {target}: define a dataset and a model, then run 'modelcycle train MODEL'")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of modelcycle.toml, for editors (see docs/settings.md)."""
+    from .settings_schema import shipped_text
+
+    click.echo(shipped_text(), nl=False)
 
 
 @cli.command()
@@ -571,7 +591,7 @@ def scheduler(state: State, once: bool, interval: float) -> None:
 
     def on_error(message: str) -> None:
         problems.append(message)
-        click.echo(f"warning: {state.redact(message)}", err=True)
+        scheduling.log.warning("%s", message)  # every time, at --log-level warning and below
 
     def on_run(run: dict[str, Any]) -> None:
         click.echo(state.redact(_run_line(run)))
@@ -642,14 +662,11 @@ def dashboard_serve(state: State, host: str, port: int) -> None:
 
 @contextlib.contextmanager
 def progress_display(enabled: bool) -> Iterator[Any]:
-    """A spinner naming the current stage, on a terminal only."""
-    if not (enabled and sys.stderr.isatty()):
-        yield None
-        return
-    from rich.console import Console
+    """The current stage, then a bar with rows done and an ETA, on a terminal only (see progress.py)."""
+    from .progress import display
 
-    with Console(stderr=True).status("starting") as status:
-        yield lambda stage: status.update(stage)
+    with display(as_json=not enabled) as bar:
+        yield bar
 
 
 @cli.command()
@@ -902,9 +919,13 @@ def fail(message: str, verbose: bool, code: int = 2) -> NoReturn:
 
 def _verbose(args: list[str]) -> bool:
     """-v/--verbose among the options before the command name."""
-    for arg in args:
+    values = iter(args)
+    for arg in values:
         if arg in ("-v", "--verbose"):
             return True
+        if arg in ("--project", "--log-level"):  # their value is not the command name
+            next(values, None)
+            continue
         if not arg.startswith("-"):
             return False
     return False

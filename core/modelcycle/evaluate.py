@@ -30,6 +30,7 @@ from .history import record_evaluation
 from .interfaces import Metric
 from .measures import MetricSet
 from .model_versions import active_version, load_model, version_trainer
+from .progress import counting, expect, parquet_rows
 from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -421,14 +422,18 @@ def evaluate(
     )
     started = time.perf_counter()
     step("evaluating")
+    task_run = task
+    if not shipped:  # a task shipped to workers cannot count here: the executor reports partitions
+        expect(step, len(source) if dataset is None else parquet_rows(dataset))
+        task_run = counting(task, step)
 
     def counted(message: str) -> None:
         step(f"evaluated {message}")
 
     if executor is None:
-        states = task(iter(source.iloc[i : i + BATCH_ROWS] for i in range(0, len(source), BATCH_ROWS)))
+        states = task_run(iter(source.iloc[i : i + BATCH_ROWS] for i in range(0, len(source), BATCH_ROWS)))
     else:
-        states = executor.reduce(dataset, task, merge_states, progress=counted, batch_rows=BATCH_ROWS)
+        states = executor.reduce(dataset, task_run, merge_states, progress=counted, batch_rows=BATCH_ROWS)
     states = states or {}
     if sum(state.rows for state in states.values()) == 0:
         raise DataError(f"{label} has no rows")

@@ -32,9 +32,9 @@ backoff has passed are delivered when a run starts (this counts toward the timeo
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,7 @@ from .context import context_of
 from .errors import NotFoundError, SettingsError
 from .interfaces import StepResult
 from .journal import Journal
+from .logs import get_logger, warn
 from .names import check_name, suggest
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
 STEP_OUTCOMES = ("SUCCESS", "WARNING", "FAILED")
 SEVERITY = {"SUCCESS": 0, "SKIPPED": 0, "WARNING": 1, "FAILED": 2, "ABORTED": 3}
 MESSAGE_LIMIT = 2000
+log = get_logger("scenarios")
 
 Stop = threading.Event | Callable[[], bool] | None
 Clock = Callable[[], datetime]
@@ -233,7 +235,7 @@ def run_scenario(
         timed_out = True
     except Exception as exc:  # noqa: BLE001 - a store hiccup delivering old alerts must not block the run
         message = f"delivering pending alerts failed: {error_message(exc)}"
-        warnings.warn(ctx.settings.redactor(message), stacklevel=2)
+        warn(log, ctx.settings.redactor(message), stacklevel=2)
     redact = ctx.settings.redactor
     run: dict[str, Any] = {
         "id": None,
@@ -286,6 +288,7 @@ def run_scenario(
             late_now = deadline is not None and time.monotonic() >= deadline
             if result.outcome != "FAILED" or attempts > spec.retries or stopped() or late_now:
                 break
+            log.info("scenario '%s': step %d (%s) failed, retrying: %s", name, index, spec.type, result.message)
         record.update(
             outcome=result.outcome,
             finished_at=clock().isoformat(),
@@ -299,9 +302,29 @@ def run_scenario(
     run["outcome"] = "ABORTED" if aborted else "FAILED" if timed_out else outcome_of(records)
     run["finished_at"] = clock().isoformat()
     entry = record_run(ctx, run, deadline=deadline)
+    log_run(entry)
     if interrupted is not None:
         raise interrupted
     return entry
+
+
+def log_run(run: dict[str, Any]) -> None:
+    """One log line per finished run: a warning naming the first failed step unless it succeeded."""
+    failed = next((s for s in run["steps"] if s["outcome"] in ("FAILED", "ABORTED")), None)
+    if run["outcome"] in ("SUCCESS", "WARNING") or failed is None:
+        level = logging.WARNING if run["outcome"] != "SUCCESS" else logging.INFO
+        log.log(level, "scenario '%s': run %s %s", run["scenario"], run["id"], run["outcome"])
+        return
+    step = run["steps"].index(failed)
+    log.warning(
+        "scenario '%s': run %s %s: step %d (%s): %s",
+        run["scenario"],
+        run["id"],
+        run["outcome"],
+        step,
+        failed["type"],
+        failed.get("message") or "",
+    )
 
 
 def record_run(ctx: Context, run: dict[str, Any], *, deadline: float | None = None) -> dict[str, Any]:
@@ -314,7 +337,7 @@ def record_run(ctx: Context, run: dict[str, Any], *, deadline: float | None = No
         sent = notify_run(ctx, entry, deadline=deadline)
     except Exception as exc:  # noqa: BLE001 - the run is recorded; a broken notifier must not hide it
         message = f"scenario '{run['scenario']}': notifying failed: {error_message(exc)}"
-        warnings.warn(ctx.settings.redactor(message), stacklevel=2)
+        warn(log, ctx.settings.redactor(message), stacklevel=2)
         sent = []
     return {**entry, "alerts": sent} if sent else entry
 

@@ -45,12 +45,12 @@ import os
 import socket
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .context import context_of
+from .logs import get_logger
 from .scenarios import Stop, build_steps, error_message, instantiate, run_scenario, runs_journal, stopper
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,6 +60,7 @@ LEASE_SECONDS = 300.0
 MAX_TAKEOVERS = 1000
 PRUNE_EVERY = 50  # runs
 PRUNE_AFTER = timedelta(days=7)
+log = get_logger("scheduler")  # every failure, every time: a warning would show once per process
 
 
 def utcnow() -> datetime:
@@ -250,7 +251,7 @@ def fresh(ctx: Context, key: str, since: dict[str, float], seconds: float) -> bo
         if not renew(ctx, key, seconds):
             return False
     except Exception as exc:  # noqa: BLE001 - the slot is seen again on a later tick
-        warnings.warn(f"lease {key} could not be renewed after a pause: {error_message(exc)}", stacklevel=1)
+        log.warning("lease %s could not be renewed after a pause: %s", key, error_message(exc))
         return False
     since[key] = started
     return True
@@ -287,15 +288,15 @@ class Renewal:
             try:
                 for key in self.keys:
                     if superseded(self.ctx, key):
-                        warnings.warn(f"lease {key} was taken over: stopping the run", stacklevel=1)
+                        log.warning("lease %s was taken over: stopping the run", key)
                         self.lost.set()
                         return
                     renew(self.ctx, key, self.seconds)
                 self.renewed = started
             except Exception as exc:  # noqa: BLE001 - try again at the next beat
-                warnings.warn(f"renewing lease failed: {error_message(exc)}", stacklevel=1)
+                log.warning("renewing lease failed: %s", error_message(exc))
             if monotonic() - self.renewed > self.seconds * 0.8:
-                warnings.warn("leases not renewed for 4/5 of their length: stopping the run", stacklevel=1)
+                log.warning("leases not renewed for 4/5 of their length: stopping the run")
                 self.lost.set()
                 return
 
@@ -326,7 +327,7 @@ def prune(ctx: ContextSource, scenario: str, older_than: timedelta = PRUNE_AFTER
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, stacklevel=3)
+    log.warning("%s", message)
 
 
 def tick(
@@ -340,7 +341,8 @@ def tick(
     """Evaluate every trigger once at `now` (default: the current time); run what is due and won.
 
     Returns the runs this call made. A trigger that cannot be evaluated (a dataset that is
-    gone, say) is reported through `on_error` (default: a warning) and keeps its state.
+    gone, say) is reported through `on_error` (default: the modelcycle.scheduler
+    logger, every time) and keeps its state.
     """
     ctx = context_of(ctx)
     now = now or utcnow()

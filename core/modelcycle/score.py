@@ -62,6 +62,7 @@ from . import data, prediction_log
 from .errors import DataError, ModelcycleError, NotFoundError
 from .measures import predict
 from .model_versions import active_version, load_model
+from .progress import advance, expect, parquet_rows
 from .text_values import as_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -164,7 +165,10 @@ def _run(
     transform: Callable[[pd.DataFrame], pd.DataFrame] = scorer if logger is None else logger.tap(scorer)
 
     def progress_rows(rows: int) -> None:
+        advance(step, rows)
         step(f"scored {rows:,} rows")
+
+    expect(step, len(source) if dataset is None else parquet_rows(dataset), stage="scoring")
 
     if target is None:  # the rows come back as one DataFrame: they are scored here
         batches = _frame_batches(source) if dataset is None else data.iter_batches(dataset, batch_rows=BATCH_ROWS)

@@ -28,6 +28,7 @@ from .estimation import reference_estimation
 from .insights import binary_insights, multiclass_insights, normalise, permutation_importances, regression_insights
 from .measures import MetricSet, apply_threshold_plan, predict, threshold_plan
 from .profile import build_profile, calibration_map, column_kind
+from .progress import expect
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context
@@ -295,6 +296,7 @@ def train(
         raise settings.error(*str(exc).split(": ", 1)) from None
     if task != "regression":
         _every_class_trains(y_all, splits, ms.target, label)
+    expect(step, 6 if len(splits) > 1 or full or ms.refit_full else 5, "stages")  # as many as step() calls
     trainer = trainer_cls(ms, task=task)
     labelled = comparison.read_labelled(settings, ms, model, features) if ms.activation.policy == "if-better" else None
     trainer.plugins = ctx.host  # its question hooks (categorical_support)

@@ -10,16 +10,17 @@ alert stays pending and is retried. No error message ever contains the password.
 from __future__ import annotations
 
 import re
-import warnings
 from typing import Any
 
 from modelcycle.errors import SettingsError
 from modelcycle.interfaces import Message, Notifier
+from modelcycle.logs import get_logger, warn
 from modelcycle.settings import Field, Section
 
 #: (settings file, notifier name) of the notifiers already warned about credentials in the clear
 _WARNED_CLEAR: set[tuple[str, str]] = set()
 
+log = get_logger("notifiers.email")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -139,7 +140,8 @@ class EmailNotifier(Notifier):
             key = (str(getattr(getattr(project, "settings", None), "file", "")), name)
             if key not in _WARNED_CLEAR:
                 _WARNED_CLEAR.add(key)
-                warnings.warn(
+                warn(
+                    log,
                     f"notifier '{name}': starttls = false and use_tls = false, so the SMTP login to "
                     f"{o.host}:{self.port} sends the username and password in the clear; "
                     "use this only with a trusted internal relay",
@@ -184,7 +186,8 @@ class EmailNotifier(Notifier):
             raise DeliveryError(self._failure(exc)) from None
         if errors:  # some recipients refused, the others accepted: delivered, but say who is missing
             refused = ", ".join(f"{addr} ({self._response(resp)})" for addr, resp in errors.items())
-            warnings.warn(
+            warn(
+                log,
                 self._scrub(f"email via {self.options.host}:{self.port}: the server refused {refused}"),
                 UserWarning,
                 stacklevel=2,
