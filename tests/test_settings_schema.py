@@ -91,7 +91,7 @@ def accepted_by_modelcycle(text: str, folder: Path, monkeypatch: pytest.MonkeyPa
         with warnings.catch_warnings():  # a test's notifier logging in over plain SMTP says so: not the point here
             warnings.simplefilter("ignore")
             project = open_project(folder)
-            project._executor_options()
+            project.context.executor_options()
             for name in project.settings.notifiers:
                 project.notifier(name)
             scheduler.validate(project)
