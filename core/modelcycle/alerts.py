@@ -71,8 +71,11 @@ class _Fields(dict):
         return "{" + key + "}"
 
 
-def render(project: Project, result: dict[str, Any]) -> tuple[str, str]:
-    """(subject, text) of the alert for a check result, from the [alerts] templates."""
+def render(project: Project, result: dict[str, Any], *, look_up: bool = True) -> tuple[str, str]:
+    """(subject, text) of the alert for a check result, from the [alerts] templates; the reasons
+    (see alert_reasons.py) come from the evaluation judged, read unless `look_up` is False."""
+    from .alert_reasons import evaluation_record, reason_fields
+
     settings = project.settings.alerts
     value = result.get("value")
     fields = _Fields(
@@ -87,7 +90,7 @@ def render(project: Project, result: dict[str, Any]) -> tuple[str, str]:
         thresholds=", ".join(f"{k} {v}" for k, v in (result.get("thresholds") or {}).items()) or "-",
         evaluation=result.get("evaluation") if result.get("evaluation") is not None else "-",
         at=result.get("at"),
-        dashboard=f"Dashboard: {settings.dashboard_url}" if settings.dashboard_url else "",
+        **reason_fields(project, result, evaluation_record(project, result) if look_up else None),
     )
     return settings.subject.format_map(fields), settings.text.format_map(fields).rstrip()
 
@@ -107,7 +110,7 @@ def check_templates(project: Project) -> None:
         "at": now().isoformat(),
     }
     try:
-        render(project, sample)
+        render(project, sample, look_up=False)
     except (ValueError, IndexError, KeyError, TypeError, AttributeError) as exc:
         raise project.settings.error("alerts", f"a template is not valid: {exc}; write fields as {{name}}") from None
 

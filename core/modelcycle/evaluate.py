@@ -27,6 +27,7 @@ from . import data
 from .drift_settings import ColumnDrift, column_drift, smallest_detected
 from .errors import DataError, NotFoundError
 from .estimation import LossSums, auc_from_counts, bands, confusion_metrics, load_loss_model, matrix_metrics
+from .evaluation_label import labelled, shown_name
 from .interfaces import Metric
 from .measures import MetricSet
 from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
@@ -361,8 +362,11 @@ def evaluate(
     *,
     version: int | None = None,
     progress: Callable[[str], None] | None = None,
+    name: str | None = None,
+    as_of: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Evaluate `model` on `source` (a dataset name, URL or DataFrame); one record per version.
+    """Evaluate `model` on `source` (a dataset name, URL or DataFrame); one record per version,
+    labelled with `name` and `as_of` (see evaluation_label.py).
 
     A dataset goes through the project's executor (this process, or a Dask cluster); a
     DataFrame, already in memory here, is evaluated here.
@@ -434,7 +438,8 @@ def evaluate(
     records = []
     for v, state in sorted(states.items()):
         ctx = {**task.contexts[v], "state": state}
-        records.append(_record(project, model, v, ctx, dataset, production, time.perf_counter() - started))
+        record = _record(project, model, v, ctx, dataset, production, time.perf_counter() - started)
+        records.append(labelled(project, record, name, as_of, None if dataset is None else dataset.name))
     return [project.record_evaluation(model, record) for record in records]
 
 
@@ -624,8 +629,8 @@ def _record(
 
 
 def history_frame(records: list[dict[str, Any]], metric: str | None = None) -> pd.DataFrame:
-    """One row per evaluation: time, version (and whether it was a challenger's), rows, every metric,
-    drift share, estimates."""
+    """One row per evaluation: time, version (and whether it was a challenger's), rows, the dataset (or
+    evaluation) name and as_of, every metric, drift share, estimates; with `metric`, that one alone."""
     rows = []
     for r in records:
         row: dict[str, Any] = {
@@ -637,6 +642,8 @@ def history_frame(records: list[dict[str, Any]], metric: str | None = None) -> p
             "rows": r["rows"],
             "labeled_rows": r["labeled_rows"],
         }
+        if metric is None:  # what the data was, and the period it covers
+            row.update(dataset=shown_name(r), as_of=r.get("as_of"))
         row.update(r.get("metrics") or {})
         row["drift.share"] = (r.get("drift") or {}).get("share")
         row.update({f"estimated.{k}": v for k, v in (r.get("estimated") or {}).items()})

@@ -214,10 +214,14 @@ def evaluate_labels(
     *,
     version: int | None = None,
     progress: Callable[[str], None] | None = None,
+    name: str | None = None,
+    as_of: str | None = None,
 ) -> list[dict[str, Any]]:
     """Join `labels` (a path/URL, dataset name or DataFrame with the id and label columns) by id to
-    the logged predictions and evaluate them as served: one record per version that served them."""
+    the logged predictions and evaluate them as served: one record per version that served them,
+    labelled with `name` and `as_of` (see evaluation_label.py)."""
     from .evaluate import EvaluationTask, _context, _record, merge_states
+    from .evaluation_label import labelled
 
     step = progress or (lambda stage: None)
     project._require_model(model)
@@ -333,7 +337,7 @@ def evaluate_labels(
             "unlabelled_predictions": per_version[v]["logged"] - per_version[v]["labelled"],
             "deleted_version_rows": counts["deleted_version_rows"],
         }
-        records.append(record)
+        records.append(labelled(project, record, name, as_of, (source.described or {}).get("name")))
     return [project.record_evaluation(model, record) for record in records]
 
 

@@ -332,7 +332,9 @@ def render_run(project: Project, run: dict[str, Any]) -> tuple[str, str]:
         lines.append(line)
     if not run["steps"]:
         lines.append("- no step ran")
-    dashboard = project.settings.alerts.dashboard_url
+    from .alert_reasons import dashboard_url
+
+    dashboard = dashboard_url(project)
     if dashboard:
         lines += ["", f"Dashboard: {dashboard}"]
     return subject, "\n".join(lines)

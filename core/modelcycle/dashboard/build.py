@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from ..errors import ModelcycleError
+from ..evaluation_label import time_of
 from . import charts
 from .charts import Band, LineChart, Marker, Series, fmt, timestamp, when
 
@@ -190,8 +191,8 @@ def read_history(project: Project, model: str) -> tuple[int, list[dict[str, Any]
 class EvaluationTimes:
     """When evaluation N happened: known for the records read, interpolated between them otherwise."""
 
-    def __init__(self, records: list[dict[str, Any]]) -> None:
-        known = {r["id"]: r.get("evaluated_at") for r in records if isinstance(r.get("id"), int)}
+    def __init__(self, records: list[dict[str, Any]], axis: str = "evaluated_at") -> None:
+        known = {r["id"]: time_of(r, axis) for r in records if isinstance(r.get("id"), int)}
         self.exact = known
         pairs = sorted((i, t) for i, at in known.items() if (t := timestamp(at)) is not None)
         self.ids = [i for i, _ in pairs]
@@ -403,11 +404,10 @@ class Collector:
         if primary is None and latest is not None:
             primary = next(iter(latest.get("metrics") or latest.get("estimated") or {}), None)
         checks_latest = self.redact([self.check_row(r) for r in status.get("checks") or []])
-        timed = sorted(
-            ((t, r) for r in sample if (t := timestamp(r.get("evaluated_at"))) is not None), key=lambda p: p[0]
-        )
+        axis = project.settings.dashboard.time_axis  # when evaluations ran, or the period their data covers
+        timed = sorted(((t, r) for r in sample if (t := timestamp(time_of(r, axis))) is not None), key=lambda p: p[0])
         sample, times = [r for _, r in timed], [t for t, _ in timed]  # drawn in time order
-        ids_to_time = EvaluationTimes(sample + newest)
+        ids_to_time = EvaluationTimes(sample + newest, axis)
         model_checks = {c: s for c, s in project.settings.checks.items() if s.model == name}
         out: dict[str, Any] = {
             "name": name,
@@ -655,6 +655,7 @@ class Collector:
             if t is None:
                 continue
             rows = [f"evaluation {r.get('id')} · version {r.get('version')} · {when(r.get('evaluated_at'))}"]
+            rows += [f"data as of {r['as_of']}"] if r.get("as_of") else []
             rows += [f"{label}: {fmt(get(r))}" for label, get in lines if get(r) is not None]
             hover.append((t, "\n".join(rows)))
         return hover

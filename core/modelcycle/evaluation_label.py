@@ -1,0 +1,50 @@
+"""What an evaluation is called and which period its data covers.
+
+A DataFrame has no dataset name, and the time an evaluation ran is not the time its
+data speaks of (last month's labels evaluated today): `name` and `as_of` say both, and
+the history, the alerts and the dashboard's time axis read them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import ModelcycleError
+from .names import check_name
+from .settings import parse_as_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .project import Project
+
+
+def checked_name(name: str | None) -> str | None:
+    """`name` if it is a usable label for an evaluation (the rules of every other name), else an error."""
+    return None if name is None else check_name(name, "evaluation name")
+
+
+def checked_as_of(value: Any) -> str | None:
+    """`value` as ISO date or time text, else an error naming it."""
+    try:
+        return parse_as_of(value)
+    except ValueError as exc:
+        raise ModelcycleError(f"as_of {exc}") from None
+
+
+def labelled(
+    project: Project, record: dict[str, Any], name: str | None, as_of: str | None, dataset: str | None
+) -> dict[str, Any]:
+    """The record with `name` (given, else the dataset's name) and `as_of` (given, else the
+    dataset's [datasets.NAME] as_of), both None when unknown."""
+    spec = project.settings.datasets.get(dataset) if dataset else None
+    return {**record, "name": name or dataset, "as_of": as_of or (spec.as_of if spec is not None else None)}
+
+
+def shown_name(record: dict[str, Any]) -> str | None:
+    """The name to show for an evaluation: its own, else its dataset's (records from before `name`)."""
+    return record.get("name") or (record.get("dataset") or {}).get("name")
+
+
+def time_of(record: dict[str, Any], axis: str = "evaluated_at") -> Any:
+    """Where an evaluation sits on a time axis: its `as_of` when the axis is "as_of" and it has
+    one, else when it ran."""
+    return (record.get("as_of") if axis == "as_of" else None) or record.get("evaluated_at")
