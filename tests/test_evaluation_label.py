@@ -194,3 +194,22 @@ def test_the_dashboard_time_axis_can_be_the_period_the_data_covers(tmp_path: Pat
         "2020-07-31",
     ]
     assert "data as of 2020-04-30" in by_period and "data as of 2020-04-30" in by_run  # the hover says both
+
+
+def test_labels_that_arrive_later_are_named_and_dated_too(tmp_path: Path, capsys) -> None:
+    from tests.test_prediction_log import frame, make
+
+    project = make(tmp_path / "p")
+    project.train("m")
+    new = frame(200, 1, start=10_000)
+    project.score("m", new.drop(columns="y"))
+    new[["customer", "y"]].to_csv(tmp_path / "labels.csv", index=False)
+    code, out, _ = _run(
+        project, "evaluate", "m", "--labels", str(tmp_path / "labels.csv"), "--name", "late-october",
+        "--as-of", "2026-10-31", "--json", capsys=capsys,
+    )  # fmt: skip
+    record = json.loads(out)
+    assert code == 0 and record["mode"] == "labels" and record["labeled_rows"] == 200
+    assert (record["name"], record["as_of"]) == ("late-october", "2026-10-31")
+    unnamed = project.evaluate("m", labels=new[["customer", "y"]])
+    assert (unnamed["name"], unnamed["as_of"], unnamed["dataset"]) == (None, None, None)
