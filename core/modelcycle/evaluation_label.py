@@ -44,6 +44,15 @@ def shown_name(record: dict[str, Any]) -> str | None:
     return record.get("name") or (record.get("dataset") or {}).get("name")
 
 
+def data_text(record: dict[str, Any]) -> str | None:
+    """'october (as of 2026-10-31)': what an evaluation's data was, for a table; None when unknown."""
+    name = shown_name(record) or (record.get("dataset") or {}).get("url")
+    as_of = record.get("as_of")
+    if name and as_of:
+        return f"{name} (as of {as_of})"
+    return name or (f"as of {as_of}" if as_of else None)
+
+
 def time_of(record: dict[str, Any], axis: str = "evaluated_at") -> Any:
     """Where an evaluation sits on a time axis: its `as_of` when the axis is "as_of" and it has
     one, else when it ran."""

@@ -104,8 +104,8 @@ class DatasetSettings(Section):
     read_options: dict[str, Any] = Field(default_factory=dict, description="Passed to the reader.")
     as_of: str | None = Field(
         None,
-        description='The date (or ISO time) the data covers, e.g. "2026-10-31": recorded with each evaluation on '
-        "it (evaluate --as-of overrides it).",
+        description='The date the data covers: a TOML date (2026-10-31) or text ("2026-10-31", an ISO time); '
+        "recorded with each evaluation on it (evaluate --as-of overrides it).",
         before=parse_as_of,
     )
 

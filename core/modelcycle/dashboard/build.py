@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from ..errors import ModelcycleError
-from ..evaluation_label import time_of
+from ..evaluation_label import data_text, time_of
 from . import charts
 from .charts import Band, LineChart, Marker, Series, fmt, timestamp, when
 
@@ -581,7 +581,6 @@ class Collector:
         drifted = list(drift.get("drifted_columns") or [])
         measured = _number((r.get("metrics") or {}).get(primary)) if primary else None
         estimated = _number((r.get("estimated") or {}).get(primary)) if primary else None
-        dataset = r.get("dataset") or {}
         return {
             "id": r.get("id"),
             "at": r.get("evaluated_at"),
@@ -594,7 +593,7 @@ class Collector:
             "share": _number(drift.get("share")),
             "drifted": ", ".join(str(c) for c in drifted[:4])
             + (f" +{len(drifted) - 4} more" if len(drifted) > 4 else ""),
-            "dataset": dataset.get("name") or dataset.get("url"),
+            "dataset": data_text(r),
             "challenger": _challenger(r),
         }
 
