@@ -169,3 +169,30 @@ def test_the_alerts_command_shows_the_reasons(tmp_path: Path, smtp_sink, webhook
     shown = json.loads(capsys.readouterr().out)
     assert info.value.code == 0 and len(shown) == 3
     assert all("Drifted columns (2 of 3): x (" in a["text"] for a in shown)
+
+
+@pytest.mark.parametrize(
+    ("settings", "link"),
+    [
+        ('[dashboard]\nurl = "https://ml.example.com/d.html"\n', "https://ml.example.com/d.html"),
+        ('[alerts]\ndashboard_url = "/srv/d.html"\n', "/srv/d.html"),
+        ('[alerts]\ndashboard_url = "/old.html"\n[dashboard]\nurl = "/new.html"\n', "/new.html"),
+        ("", None),
+    ],
+)
+def test_scenario_alerts_name_the_dashboard_from_either_key(tmp_path: Path, settings: str, link: str | None) -> None:
+    from modelcycle.scenarios import render_run
+
+    write_settings(tmp_path, settings)
+    run = {
+        "scenario": "nightly",
+        "outcome": "FAILED",
+        "id": 3,
+        "trigger": "manual",
+        "started_at": "2026-11-26T04:00:00+00:00",
+        "finished_at": "2026-11-26T04:01:00+00:00",
+        "steps": [],
+    }
+    _, text = render_run(open_project(tmp_path), run)
+    last = text.splitlines()[-1]
+    assert last == (f"Dashboard: {link}" if link else "- no step ran")
