@@ -196,3 +196,25 @@ def test_scenario_alerts_name_the_dashboard_from_either_key(tmp_path: Path, sett
     _, text = render_run(open_project(tmp_path), run)
     last = text.splitlines()[-1]
     assert last == (f"Dashboard: {link}" if link else "- no step ran")
+
+
+@pytest.mark.parametrize(
+    ("drift", "expected"),
+    [
+        ({"share": 0.9, "columns": ["x", "z"]}, "No column drifted (of 0)."),
+        (
+            {"share": 0.9, "columns": {"x": {"drifted": True, "reasons": "ks", "measures": [1], "method": "auto"}}},
+            "Drifted columns (1 of 1): x (auto - vs threshold -)",
+        ),
+        ({"share": 0.9, "columns": {"x": "drifted"}}, "No column drifted (of 1)."),
+    ],
+)
+def test_a_record_shaped_otherwise_still_alerts(tmp_path: Path, smtp_sink, webhook_sink, drift, expected) -> None:
+    project = _project(tmp_path, smtp_sink, webhook_sink, DRIFT_CHECK)
+    record = project.evaluate("m", "october")
+    project.record_evaluation("m", {**record, "drift": drift, "dataset": "not a table", "name": None})
+    [result] = project.run_checks()
+    assert result["outcome"] == "ERROR" and result["evaluation"] == 2
+    text = _mail_text(smtp_sink.messages[0])
+    assert f"drift.share = 0.9; thresholds: max 0.1\n{expected}\n" in text
+    assert "Judged evaluation 2 of m v1 on unnamed data (data as of 2026-10-31), run at 20" in text

@@ -52,8 +52,9 @@ def _num(value: Any) -> str:
 def effect(result: dict[str, Any]) -> str:
     """One drift result's effect size against its threshold: the measures that drifted (auto), or the
     test's statistic (and p-value) for a named test."""
-    measures = result.get("measures") or {}
-    reasons = [r for r in result.get("reasons") or [] if isinstance(measures.get(r), dict)]
+    measures = result.get("measures") if isinstance(result.get("measures"), dict) else {}
+    listed = result.get("reasons") if isinstance(result.get("reasons"), list) else []
+    reasons = [r for r in listed if isinstance(r, str) and isinstance(measures.get(r), dict)]
     reasons.sort(key=lambda r: -_ratio(measures[r]))  # the measure furthest past its threshold first
     if reasons:
         return ", ".join(
@@ -76,15 +77,15 @@ def drifted_text(metric: str, record: dict[str, Any] | None) -> str:
     sizes, most drifted first; "" for any other check."""
     parts = metric.split(".")
     drift = (record or {}).get("drift")
-    if parts[0] != "drift" or not isinstance(drift, dict):
+    if parts[0] != "drift" or len(parts) < 2 or not isinstance(drift, dict):
         return ""
     if len(parts) > 2 and parts[1] == "columns":
-        column = (drift.get("columns") or {}).get(parts[2])
+        column = drift.get("columns", {}).get(parts[2]) if isinstance(drift.get("columns"), dict) else None
         return f"Column {parts[2]}: {effect(column)}" if isinstance(column, dict) else ""
     if parts[1] in ("prediction", "label"):
         found = drift.get(parts[1])
         return f"{parts[1].capitalize()} drift: {effect(found)}" if isinstance(found, dict) else ""
-    columns = drift.get("columns") or {}
+    columns = drift.get("columns") if isinstance(drift.get("columns"), dict) else {}
     drifted = sorted(
         ((n, c) for n, c in columns.items() if isinstance(c, dict) and c.get("drifted")),
         key=lambda item: -_ratio(item[1]),
@@ -116,12 +117,16 @@ def reason_fields(project: Project, result: dict[str, Any], record: dict[str, An
     value = result.get("value")
     shown = f"{value:.4g}" if isinstance(value, float) else value
     thresholds = ", ".join(f"{k} {v}" for k, v in (result.get("thresholds") or {}).items()) or "-"
-    drifted = drifted_text(metric, record)
+    try:
+        drifted, evaluated = drifted_text(metric, record), evaluated_text(result, record)
+    except (TypeError, AttributeError, ValueError):  # a record shaped otherwise costs the details, not the alert
+        record = None
+        drifted, evaluated = "", evaluated_text(result, None)
     link = section_link(project, result.get("model"), drift=metric.startswith("drift."))
     return {
         "why": f"{metric} = {shown}; thresholds: {thresholds}" + (f"\n{drifted}" if drifted else ""),
         "drifted": drifted,
-        "evaluated": evaluated_text(result, record),
+        "evaluated": evaluated,
         "data": (shown_name(record) if record else None) or "-",
         "as_of": (record or {}).get("as_of") or "-",
         "dashboard_url": link,

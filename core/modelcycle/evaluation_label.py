@@ -41,12 +41,14 @@ def labelled(
 
 def shown_name(record: dict[str, Any]) -> str | None:
     """The name to show for an evaluation: its own, else its dataset's (records from before `name`)."""
-    return record.get("name") or (record.get("dataset") or {}).get("name")
+    dataset = record.get("dataset")
+    return record.get("name") or (dataset.get("name") if isinstance(dataset, dict) else None)
 
 
 def data_text(record: dict[str, Any]) -> str | None:
     """'october (as of 2026-10-31)': what an evaluation's data was, for a table; None when unknown."""
-    name = shown_name(record) or (record.get("dataset") or {}).get("url")
+    dataset = record.get("dataset")
+    name = shown_name(record) or (dataset.get("url") if isinstance(dataset, dict) else None)
     as_of = record.get("as_of")
     if name and as_of:
         return f"{name} (as of {as_of})"
