@@ -74,8 +74,11 @@ class _Fields(dict):
         return "{" + key + "}"
 
 
-def render(ctx: Context, result: dict[str, Any]) -> tuple[str, str]:
-    """(subject, text) of the alert for a check result, from the [alerts] templates."""
+def render(ctx: Context, result: dict[str, Any], *, look_up: bool = True) -> tuple[str, str]:
+    """(subject, text) of the alert for a check result, from the [alerts] templates; the reasons
+    (see alert_reasons.py) come from the evaluation judged, read unless `look_up` is False."""
+    from .alert_reasons import evaluation_record, reason_fields
+
     settings = ctx.settings.alerts
     value = result.get("value")
     fields = _Fields(
@@ -90,7 +93,7 @@ def render(ctx: Context, result: dict[str, Any]) -> tuple[str, str]:
         thresholds=", ".join(f"{k} {v}" for k, v in (result.get("thresholds") or {}).items()) or "-",
         evaluation=result.get("evaluation") if result.get("evaluation") is not None else "-",
         at=result.get("at"),
-        dashboard=f"Dashboard: {settings.dashboard_url}" if settings.dashboard_url else "",
+        **reason_fields(ctx, result, evaluation_record(ctx, result) if look_up else None),
     )
     return settings.subject.format_map(fields), settings.text.format_map(fields).rstrip()
 
@@ -110,7 +113,7 @@ def check_templates(ctx: Context) -> None:
         "at": now().isoformat(),
     }
     try:
-        render(ctx, sample)
+        render(ctx, sample, look_up=False)
     except (ValueError, IndexError, KeyError, TypeError, AttributeError) as exc:
         raise ctx.settings.error("alerts", f"a template is not valid: {exc}; write fields as {{name}}") from None
 

@@ -192,19 +192,31 @@ def cli_path(state: State, value: str) -> str:
     metavar="FILE",
     help="Labels that arrived later (id and label columns), joined by id to the logged predictions.",
 )
+@click.option("--name", "name", metavar="NAME", help="A name for this evaluation (default: the dataset's name).")
+@click.option("--as-of", "as_of", metavar="DATE", help="The date (or ISO time) the data covers, e.g. 2026-10-31.")
 @json_option
 @pass_state
 def evaluate(
-    state: State, model: str, data: str | None, version: int | None, labels: str | None, as_json: bool
+    state: State,
+    model: str,
+    data: str | None,
+    version: int | None,
+    labels: str | None,
+    name: str | None,
+    as_of: str | None,
+    as_json: bool,
 ) -> None:
     """Evaluate MODEL on DATA (a dataset name or URL), or on --labels joined to its logged
     predictions, and record it in the history. Paths are relative to the current folder."""
     if (data is None) == (labels is None):
         raise click.UsageError("give DATA (a dataset name or URL) or --labels FILE: one of the two")
+    name, as_of = _evaluation_label(name, as_of)
     data = None if data is None else cli_path(state, data)
     labels = None if labels is None else cli_path(state, labels)
     with progress_display(not as_json) as progress:
-        result = state.project.evaluate(model, data, labels=labels, version=version, progress=progress)
+        result = state.project.evaluate(
+            model, data, labels=labels, version=version, progress=progress, name=name, as_of=as_of
+        )
     if as_json:
         emit_json(state, result)
         return
@@ -213,7 +225,7 @@ def evaluate(
         share = "-" if drift["share"] is None else f"{drift['share']:.0%}"
         lines = [
             f"{model} version {record['version']}: evaluation {record['id']} on {record['rows']:,} rows "
-            f"({record['labeled_rows']:,} labelled)",
+            f"({record['labeled_rows']:,} labelled)" + _label_text(record),
             f"  metrics    {format_metrics(record['metrics'], limit=8) or '-'}",
             f"  estimated  {format_estimates(record) or '-'}",
             f"  drift      {share} of columns drifted"
@@ -231,6 +243,26 @@ def evaluate(
                 )
             )
         click.echo(state.redact("\n".join(lines)))
+
+
+def _evaluation_label(name: str | None, as_of: str | None) -> tuple[str | None, str | None]:
+    """--name and --as-of checked before anything runs: a bad one is a usage error."""
+    from .evaluation_label import checked_name
+    from .settings import parse_as_of
+
+    try:
+        return checked_name(name), parse_as_of(as_of)
+    except ModelcycleError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--name'") from None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--as-of'") from None
+
+
+def _label_text(record: dict[str, Any]) -> str:
+    """', named october, data as of 2026-10-31' when the evaluation was given a name or an as_of."""
+    name, as_of = record.get("name"), record.get("as_of")
+    name = None if name == (record.get("dataset") or {}).get("name") else name  # the default says nothing new
+    return (f", named {name}" if name else "") + (f", data as of {as_of}" if as_of else "")
 
 
 @cli.command()
@@ -264,7 +296,7 @@ def history(state: State, model: str, metric: str | None, as_json: bool) -> None
         return
     shown = frame.tail(50)
     rows = shown.to_dict("records")
-    columns = [c for c in shown.columns if c != "id"]
+    columns = [c for c in shown.columns if c != "id" and not (c == "as_of" and shown[c].isna().all())]
     table(
         state,
         f"{model}: {len(frame)} evaluations" + (" (the latest 50)" if len(frame) > 50 else ""),

@@ -26,6 +26,7 @@ from . import data
 from .drift_settings import ColumnDrift, column_drift, smallest_detected
 from .errors import DataError, NotFoundError
 from .estimation import LossSums, auc_from_counts, bands, confusion_metrics, load_loss_model, matrix_metrics
+from .evaluation_label import labelled, shown_name
 from .history import record_evaluation
 from .interfaces import Metric
 from .measures import MetricSet
@@ -363,8 +364,11 @@ def evaluate(
     *,
     version: int | None = None,
     progress: Callable[[str], None] | None = None,
+    name: str | None = None,
+    as_of: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Evaluate `model` on `source` (a dataset name, URL or DataFrame); one record per version.
+    """Evaluate `model` on `source` (a dataset name, URL or DataFrame); one record per version,
+    labelled with `name` and `as_of` (see evaluation_label.py).
 
     A dataset goes through the project's executor (this process, or a Dask cluster); a
     DataFrame, already in memory here, is evaluated here.
@@ -440,7 +444,8 @@ def evaluate(
     records = []
     for v, state in sorted(states.items()):
         version_context = {**task.contexts[v], "state": state}
-        records.append(_record(ctx, model, v, version_context, dataset, production, time.perf_counter() - started))
+        record = _record(ctx, model, v, version_context, dataset, production, time.perf_counter() - started)
+        records.append(labelled(ctx, record, name, as_of, None if dataset is None else dataset.name))
     return [record_evaluation(ctx, model, record) for record in records]
 
 
@@ -641,8 +646,8 @@ def _record(
 
 
 def history_frame(records: list[dict[str, Any]], metric: str | None = None) -> pd.DataFrame:
-    """One row per evaluation: time, version (and whether it was a challenger's), rows, every metric,
-    drift share, estimates."""
+    """One row per evaluation: time, version (and whether it was a challenger's), rows, the dataset (or
+    evaluation) name and as_of, every metric, drift share, estimates; with `metric`, that one alone."""
     rows = []
     for r in records:
         row: dict[str, Any] = {
@@ -654,6 +659,8 @@ def history_frame(records: list[dict[str, Any]], metric: str | None = None) -> p
             "rows": r["rows"],
             "labeled_rows": r["labeled_rows"],
         }
+        if metric is None:  # what the data was, and the period it covers
+            row.update(dataset=shown_name(r), as_of=r.get("as_of"))
         row.update(r.get("metrics") or {})
         row["drift.share"] = (r.get("drift") or {}).get("share")
         row.update({f"estimated.{k}": v for k, v in (r.get("estimated") or {}).items()})

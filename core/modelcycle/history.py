@@ -41,7 +41,12 @@ def evaluation_before(
 def summary(record: dict[str, Any]) -> dict[str, Any]:
     """What the history needs of an evaluation: a few hundred bytes instead of the whole record."""
     keep = ("id", "evaluated_at", "version", "active_version", "rows", "labeled_rows", "metrics", "estimated")
-    return {**{k: record.get(k) for k in keep}, "drift": {"share": (record.get("drift") or {}).get("share")}}
+    return {
+        **{k: record.get(k) for k in keep},
+        "drift": {"share": (record.get("drift") or {}).get("share")},
+        **{k: record[k] for k in ("name", "as_of") if k in record},
+        **({"dataset": {"name": record["dataset"].get("name")}} if isinstance(record.get("dataset"), dict) else {}),
+    }
 
 
 WALK = 16  # entries read one by one before looking the version up in the segment summaries

@@ -25,6 +25,7 @@ import pandas as pd
 from . import data
 from .errors import DataError, NotFoundError
 from .evaluate import EvaluationTask, _context, _record, merge_states
+from .evaluation_label import labelled
 from .history import record_evaluation
 from .model_versions import refuse_deleted
 from .prediction_log import ID, PREDICTION, SCORED_AT, VERSION, ids_as_text, runs, segments
@@ -47,9 +48,12 @@ def evaluate_labels(
     *,
     version: int | None = None,
     progress: Callable[[str], None] | None = None,
+    name: str | None = None,
+    as_of: str | None = None,
 ) -> list[dict[str, Any]]:
     """Join `labels` (a path/URL, dataset name or DataFrame with the id and label columns) by id to
-    the logged predictions and evaluate them as served: one record per version that served them."""
+    the logged predictions and evaluate them as served: one record per version that served them,
+    labelled with `name` and `as_of` (see evaluation_label.py)."""
     step = progress or (lambda stage: None)
     ctx.require_model(model)
     ms = ctx.settings.models.get(model)
@@ -162,7 +166,7 @@ def evaluate_labels(
             "unlabelled_predictions": per_version[v]["logged"] - per_version[v]["labelled"],
             "deleted_version_rows": counts["deleted_version_rows"],
         }
-        records.append(record)
+        records.append(labelled(ctx, record, name, as_of, (source.described or {}).get("name")))
     return [record_evaluation(ctx, model, record) for record in records]
 
 

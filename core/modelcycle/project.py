@@ -175,8 +175,13 @@ class Project:
         version: int | None = None,
         labels: Any = None,
         progress: Any = None,
+        name: str | None = None,
+        as_of: Any = None,
     ) -> Any:
         """Evaluate on new data (a dataset name, URL or DataFrame) and record it in the history.
+
+        `name` labels the evaluation (default: the dataset's name) and `as_of` (a date or ISO
+        time; default: the dataset's `as_of`) the period its data covers.
 
         Returns the evaluation record; with production predictions of several versions
         (a `model_version` column), a list of records, one per version. With `labels`
@@ -185,15 +190,18 @@ class Project:
         """
         if (data is None) == (labels is None):
             raise ModelcycleError("evaluate needs either data or labels (not both): labels join logged predictions")
-        name = self.context.model_name(model)
+        model = self.context.model_name(model)
+        from .evaluation_label import checked_as_of, checked_name
+
+        named = {"name": checked_name(name), "as_of": checked_as_of(as_of)}
         if labels is not None:
             from .label_evaluation import evaluate_labels
 
-            records = evaluate_labels(self.context, name, labels, version=version, progress=progress)
+            records = evaluate_labels(self.context, model, labels, version=version, progress=progress, **named)
         else:
             from .evaluate import evaluate
 
-            records = evaluate(self.context, name, data, version=version, progress=progress)
+            records = evaluate(self.context, model, data, version=version, progress=progress, **named)
         return records[0] if len(records) == 1 else records
 
     def record_evaluation(self, model: str, record: dict[str, Any]) -> dict[str, Any]:

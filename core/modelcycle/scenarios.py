@@ -358,7 +358,9 @@ def render_run(ctx: Context, run: dict[str, Any]) -> tuple[str, str]:
         lines.append(line)
     if not run["steps"]:
         lines.append("- no step ran")
-    dashboard = ctx.settings.alerts.dashboard_url
+    from .alert_reasons import dashboard_url
+
+    dashboard = dashboard_url(ctx)
     if dashboard:
         lines += ["", f"Dashboard: {dashboard}"]
     return subject, "\n".join(lines)

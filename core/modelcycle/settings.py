@@ -53,6 +53,26 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
+def parse_as_of(value: Any) -> str | None:
+    """The date or ISO time some data covers, as ISO text; a time without a zone is taken as UTC."""
+    from datetime import UTC, date, datetime
+
+    if value is None or isinstance(value, date) and not isinstance(value, datetime):
+        return None if value is None else value.isoformat()
+    moment = value if isinstance(value, datetime) else None
+    text = str(value).strip()
+    if moment is None and re.match(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text).isoformat()
+            moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        except ValueError:
+            moment = None
+    if moment is None:
+        raise ValueError(f"{text!r} is not a date: give YYYY-MM-DD or an ISO time such as 2026-10-31T23:00:00Z")
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
 # -- sections -----------------------------------------------------------------------
 # Every section is a frozen Section (see _validate.py): unknown keys are refused unless
 # model_config allows extra keys, which then stay in `model_extra` for the plugin to check.
@@ -82,6 +102,12 @@ class DatasetSettings(Section):
     url: str = Field(description="Path or fsspec URL (globs allowed) of CSV, Parquet or JSON-lines data.")
     format: Literal["csv", "parquet", "jsonl"] | None = Field(None, description="Default: inferred from the suffix.")
     read_options: dict[str, Any] = Field(default_factory=dict, description="Passed to the reader.")
+    as_of: str | None = Field(
+        None,
+        description='The date the data covers: a TOML date (2026-10-31) or text ("2026-10-31", an ISO time); '
+        "recorded with each evaluation on it (evaluate --as-of overrides it).",
+        before=parse_as_of,
+    )
 
 
 class SplitSettings(Section):
@@ -230,15 +256,27 @@ class AlertSettings(Section):
     subject: str = Field(
         "[modelcycle] {project}: check {check} is {outcome} for {model} v{version}",
         description="Alert subject template; fields: project, check, outcome, model, version, metric, value, "
-        "message, thresholds, evaluation, at, dashboard.",
+        "message, thresholds, evaluation, at, why, drifted, evaluated, data, as_of, dashboard, dashboard_url.",
     )
     text: str = Field(
         "Check {check} on model {model} (version {version}) is {outcome}: {message}\n"
-        "{metric} = {value}; thresholds: {thresholds}\n"
-        "Checked at {at} on evaluation {evaluation}. Project {project}.\n{dashboard}",
+        "{why}\n"
+        "Judged {evaluated}; checked at {at}. Project {project}.\n{dashboard}",
         description="Alert body template, same fields as subject.",
     )
-    dashboard_url: str = Field("", description="Where people see the dashboard; named in every alert.")
+    dashboard_url: str = Field("", description="Older spelling of [dashboard] url, used when that is not set.")
+
+
+class DashboardSettings(Section):
+    url: str = Field(
+        "",
+        description="Where people open the dashboard (a URL or a path); alerts link to the section they are about.",
+    )
+    time_axis: Literal["evaluated_at", "as_of"] = Field(
+        "evaluated_at",
+        description="What the charts' time axis shows: when an evaluation ran, or the period its data covers "
+        "(as_of; evaluations without one stay at the time they ran).",
+    )
 
 
 class StepSettings(Section):
@@ -276,6 +314,7 @@ class SettingsModel(Section):
     checks: dict[str, CheckSettings] = Field(default_factory=dict)
     notifiers: dict[str, NotifierSettings] = Field(default_factory=dict)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     scenarios: dict[str, ScenarioSettings] = Field(default_factory=dict)
 
 
@@ -296,6 +335,7 @@ class Settings:
         self.checks = model.checks
         self.notifiers = model.notifiers
         self.alerts = model.alerts
+        self.dashboard = model.dashboard
         self.scenarios = model.scenarios
 
     @property

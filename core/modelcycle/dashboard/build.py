@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from ..context import context_of
 from ..errors import ModelcycleError
+from ..evaluation_label import data_text, time_of
 from ..history import evaluation_journal, latest_evaluation
 from ..model_versions import list_versions
 from ..scenarios import scenario_runs
@@ -193,8 +194,8 @@ def read_history(ctx: Context, model: str) -> tuple[int, list[dict[str, Any]], l
 class EvaluationTimes:
     """When evaluation N happened: known for the records read, interpolated between them otherwise."""
 
-    def __init__(self, records: list[dict[str, Any]]) -> None:
-        known = {r["id"]: r.get("evaluated_at") for r in records if isinstance(r.get("id"), int)}
+    def __init__(self, records: list[dict[str, Any]], axis: str = "evaluated_at") -> None:
+        known = {r["id"]: time_of(r, axis) for r in records if isinstance(r.get("id"), int)}
         self.exact = known
         pairs = sorted((i, t) for i, at in known.items() if (t := timestamp(at)) is not None)
         self.ids = [i for i, _ in pairs]
@@ -411,11 +412,10 @@ class Collector:
         if primary is None and latest is not None:
             primary = next(iter(latest.get("metrics") or latest.get("estimated") or {}), None)
         checks_latest = self.redact([self.check_row(r) for r in status.get("checks") or []])
-        timed = sorted(
-            ((t, r) for r in sample if (t := timestamp(r.get("evaluated_at"))) is not None), key=lambda p: p[0]
-        )
+        axis = ctx.settings.dashboard.time_axis  # when evaluations ran, or the period their data covers
+        timed = sorted(((t, r) for r in sample if (t := timestamp(time_of(r, axis))) is not None), key=lambda p: p[0])
         sample, times = [r for _, r in timed], [t for t, _ in timed]  # drawn in time order
-        ids_to_time = EvaluationTimes(sample + newest)
+        ids_to_time = EvaluationTimes(sample + newest, axis)
         model_checks = {c: s for c, s in ctx.settings.checks.items() if s.model == name}
         out: dict[str, Any] = {
             "name": name,
@@ -589,7 +589,6 @@ class Collector:
         drifted = list(drift.get("drifted_columns") or [])
         measured = _number((r.get("metrics") or {}).get(primary)) if primary else None
         estimated = _number((r.get("estimated") or {}).get(primary)) if primary else None
-        dataset = r.get("dataset") or {}
         return {
             "id": r.get("id"),
             "at": r.get("evaluated_at"),
@@ -602,7 +601,7 @@ class Collector:
             "share": _number(drift.get("share")),
             "drifted": ", ".join(str(c) for c in drifted[:4])
             + (f" +{len(drifted) - 4} more" if len(drifted) > 4 else ""),
-            "dataset": dataset.get("name") or dataset.get("url"),
+            "dataset": data_text(r),
             "challenger": _challenger(r),
         }
 
@@ -663,6 +662,7 @@ class Collector:
             if t is None:
                 continue
             rows = [f"evaluation {r.get('id')} · version {r.get('version')} · {when(r.get('evaluated_at'))}"]
+            rows += [f"data as of {r['as_of']}"] if r.get("as_of") else []
             rows += [f"{label}: {fmt(get(r))}" for label, get in lines if get(r) is not None]
             hover.append((t, "\n".join(rows)))
         return hover
