@@ -8,6 +8,8 @@ The marker is an HTML comment on the line before the fence (docs/index.md#runnab
                                       ```toml block above the marker on the same page
     <!-- runnable: init exit=2 -->    a folder after `modelcycle init .`; every command exits 2
     <!-- runnable: exact -->          the lines printed are exactly the lines shown (numbers aside)
+    <!-- runnable: exit=0,2 -->       one exit status per command, in order
+    <!-- runnable: columns=100 -->    the terminal width tables are drawn for (default 200)
 
 Each `$ ` line is run with bash in that folder, with the installed `modelcycle` first on PATH.
 The lines under it are what it prints: each must appear, in order, among the lines printed (stdout
@@ -43,10 +45,11 @@ class Example:
     page: Path
     lineno: int
     setup: str
-    exit: int
+    exits: list[int]
     settings: str
     commands: list[Command]
     exact: bool = False
+    columns: int = 200
 
     @property
     def id(self) -> str:
@@ -76,7 +79,9 @@ def runnable_examples(page: Path) -> list[Example]:
         options = (marked["options"] or "").split()
         setup = next((o for o in options if "=" not in o and o != "exact"), "empty")
         assert setup in SETUPS, f"{page}:{i + 1}: unknown set-up {setup!r}; one of {SETUPS}"
-        status = int(next((o.split("=", 1)[1] for o in options if o.startswith("exit=")), "0"))
+        values = dict(o.split("=", 1) for o in options if "=" in o)
+        unknown = set(values) - {"exit", "columns"}
+        assert not unknown, f"{page}:{i + 1}: unknown option {sorted(unknown)[0]!r}; exit=N[,N…] or columns=N"
         end = lines.index("```", i + 2)
         commands: list[Command] = []
         for text in lines[i + 2 : end]:
@@ -85,7 +90,14 @@ def runnable_examples(page: Path) -> list[Example]:
             else:
                 assert commands, f"{page}:{i + 3}: a runnable block starts with a '$ ' line"
                 commands[-1].shown.append(text)
-        examples.append(Example(page, i + 1, setup, status, toml, commands, exact="exact" in options))
+        statuses = [int(n) for n in values.get("exit", "0").split(",")]
+        if len(statuses) == 1:
+            statuses *= len(commands)
+        assert len(statuses) == len(commands), (
+            f"{page}:{i + 1}: exit= gives {len(statuses)} statuses for {len(commands)} commands"
+        )
+        columns = int(values.get("columns", "200"))
+        examples.append(Example(page, i + 1, setup, statuses, toml, commands, "exact" in options, columns))
         i = end + 1
     return examples
 
@@ -131,11 +143,11 @@ def cancer_data(folder: Path) -> None:
     frame.iloc[400:].to_csv(folder / "data" / "feedback.csv", index=False)
 
 
-def environment() -> dict[str, str]:
+def environment(columns: int = 200) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELCYCLE_")}
     env.update(
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        COLUMNS="200",
+        COLUMNS=str(columns),
         MODELCYCLE_ACTOR="alice@laptop",
         OMP_NUM_THREADS="1",
         PYTHONWARNINGS="ignore",
@@ -143,11 +155,11 @@ def environment() -> dict[str, str]:
     return env
 
 
-def run(line: str, folder: Path) -> subprocess.CompletedProcess[str]:
+def run(line: str, folder: Path, columns: int = 200) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", "-c", line],
         cwd=folder,
-        env=environment(),
+        env=environment(columns),
         capture_output=True,
         text=True,
         timeout=120,
@@ -167,10 +179,10 @@ def set_up(example: Example, folder: Path) -> None:
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.id)
 def test_the_runnable_example_runs_as_shown(example: Example, tmp_path: Path) -> None:
     set_up(example, tmp_path)
-    for command in example.commands:
-        result = run(command.line, tmp_path)
+    for command, status in zip(example.commands, example.exits, strict=True):
+        result = run(command.line, tmp_path, example.columns)
         said = f"{example.id}: $ {command.line}\n--- stdout\n{result.stdout}--- stderr\n{result.stderr}"
-        assert result.returncode == example.exit, f"exit {result.returncode}, not {example.exit}\n{said}"
+        assert result.returncode == status, f"exit {result.returncode}, not {status}\n{said}"
         printed = result.stdout + result.stderr
         if example.exact:
             differ = [normalized(line) for line in command.shown] != [normalized(line) for line in printed.splitlines()]
@@ -204,3 +216,12 @@ def test_a_marker_without_a_fence_or_with_an_unknown_setup_is_refused(tmp_path: 
     page.write_text("<!-- runnable -->\n\n```console\n$ true\n```\n")
     with pytest.raises(AssertionError, match="must stand right above a fence"):
         runnable_examples(page)
+    page.write_text("<!-- runnable: exit=0,2 -->\n```console\n$ true\n```\n")
+    with pytest.raises(AssertionError, match="exit= gives 2 statuses for 1 commands"):
+        runnable_examples(page)
+    page.write_text("<!-- runnable: timeout=3 -->\n```console\n$ true\n```\n")
+    with pytest.raises(AssertionError, match="unknown option 'timeout'"):
+        runnable_examples(page)
+    page.write_text("<!-- runnable: init exit=0,2 columns=80 -->\n```console\n$ true\n$ false\nout\n```\n")
+    [example] = runnable_examples(page)
+    assert (example.setup, example.exits, example.columns, example.commands[1].shown) == ("init", [0, 2], 80, ["out"])
