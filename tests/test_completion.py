@@ -72,3 +72,14 @@ def test_bash_sources_the_script_and_completes_with_it(tmp_path: Path) -> None:
     result = subprocess.run([bash, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["versions"]
+
+
+@pytest.mark.parametrize("instruction", ["tcsh_source", "bash_script", "bash"])
+def test_an_unknown_completion_request_is_one_error_line(tmp_path: Path, instruction: str) -> None:
+    result = _run({"_MODELCYCLE_COMPLETE": instruction}, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: _MODELCYCLE_COMPLETE='{instruction}' is not a completion request: "
+        "use bash_source, zsh_source or fish_source (see docs/cli.md)\n"
+    )
+    assert result.stdout == ""

@@ -889,8 +889,16 @@ def main(argv: list[str] | None = None) -> None:
 
     instruction = os.environ.get("_MODELCYCLE_COMPLETE")
     if instruction:
-        from click.shell_completion import shell_complete
+        from click.shell_completion import get_completion_class, shell_complete
 
+        shell, _, action = instruction.partition("_")
+        if get_completion_class(shell) is None or action not in ("source", "complete"):
+            click.echo(
+                f"error: _MODELCYCLE_COMPLETE={instruction!r} is not a completion request: "
+                "use bash_source, zsh_source or fish_source (see docs/cli.md)",
+                err=True,
+            )
+            sys.exit(2)
         sys.exit(shell_complete(cli, {}, "modelcycle", "_MODELCYCLE_COMPLETE", instruction))
 
     from .redaction import PROCESS, RedactedStream
