@@ -971,8 +971,26 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: every user error is one `error: …` line and exit status 2.
 
     Everything written to stdout and stderr meanwhile (tracebacks and warnings included)
-    passes through the redactor of every secret the settings interpolated.
+    passes through the redactor of every secret the settings interpolated. With
+    _MODELCYCLE_COMPLETE set, the shell is asking for completions or for its completion
+    script (docs/cli.md): click answers, before any project is opened.
     """
+    import os
+
+    instruction = os.environ.get("_MODELCYCLE_COMPLETE")
+    if instruction:
+        from click.shell_completion import get_completion_class, shell_complete
+
+        shell, _, action = instruction.partition("_")
+        if get_completion_class(shell) is None or action not in ("source", "complete"):
+            click.echo(
+                f"error: _MODELCYCLE_COMPLETE={instruction!r} is not a completion request: "
+                "use bash_source, zsh_source or fish_source (see docs/cli.md)",
+                err=True,
+            )
+            sys.exit(2)
+        sys.exit(shell_complete(cli, {}, "modelcycle", "_MODELCYCLE_COMPLETE", instruction))
+
     from .redaction import PROCESS, RedactedStream
 
     streams = sys.stdout, sys.stderr
