@@ -114,8 +114,11 @@ def settings(mail_port: int) -> str:
         sender = "ml@example.com"
         to = ["oncall@example.com"]
         timeout = 2
+        [notifiers.box]
+        type = "file"
+        path = "alerts.log"
         [alerts]
-        notify = ["mail"]
+        notify = ["mail", "box"]
         [checks.auc]
         model = "m"
         metric = "roc_auc"
@@ -488,3 +491,171 @@ def test_challenger_evaluations_are_shown_beside_the_active_versions_in_chromium
     context.close()
     assert errors == []
     assert project.status("r")[0]["status"] == "OK"
+
+
+# -- distributions, version changes, alert history ---------------------------------------------
+
+
+DRIFTING = """
+[project]
+name = "drifting"
+[datasets.customers]
+url = "customers.parquet"
+[models.churn]
+dataset = "customers"
+target = "churned"
+exclude = ["customer_id"]
+params = { max_iter = 20 }
+threads = 1
+[checks.drift_share]
+model = "churn"
+metric = "drift.share"
+soft_max = 0.0001
+[notifiers.box]
+type = "file"
+path = "outbox.txt"
+[alerts]
+notify = ["box"]
+"""
+
+
+@pytest.fixture(scope="module")
+def drifting(tmp_path_factory: pytest.TempPathFactory):
+    """Version 1, an evaluation, version 2 activated, an evaluation, a rollback to version 1, an
+    evaluation, then version 2 evaluated as a challenger; a drift check whose alert is sent."""
+    from modelcycle.demo_data import month
+
+    folder = tmp_path_factory.mktemp("drifting") / "proj"
+    folder.mkdir()
+    month(0, 1500).to_parquet(folder / "customers.parquet", index=False)
+    (folder / "modelcycle.toml").write_text(DRIFTING)
+    project = open_project(folder)
+    project.train("churn")
+    project.evaluate("churn", month(1, 600))
+    project.train("churn")  # policy "always": version 2 is active
+    project.evaluate("churn", month(2, 600))
+    project.rollback("churn", reason="back to the first one")
+    project.evaluate("churn", month(5, 600))
+    project.run_checks()
+    project.evaluate("churn", month(5, 600), version=2)  # a challenger
+    return project
+
+
+def _titles(locator) -> list[str]:  # noqa: ANN001 - a Playwright Locator
+    return [t.strip() for t in locator.locator("title").all_text_contents()]
+
+
+def _rows(text: str, which: str) -> int:
+    """The rows a tooltip gives for `which` ("reference" or "current")."""
+    import re
+
+    found = re.search(rf"{which} ([\d,]+) rows", text)
+    assert found, text
+    return int(found.group(1).replace(",", ""))
+
+
+def test_distributions_version_changes_and_alerts_in_chromium(drifting, browser, tmp_path: Path) -> None:
+    import json
+
+    project = drifting
+    latest = project.latest_evaluation("churn", 1)
+    profile = json.loads(project.registry.read_attachment("churn", 1, "profile.json"))
+    columns = latest["drift"]["columns"]
+    path = build(project, tmp_path / "drifting.html")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri(), wait_until="load")
+
+    # one figure per feature, most drifted first, reference and current on the same bins
+    figures = page.locator("#model-churn figure.dist")
+    assert figures.count() == len(profile["columns"])
+    names = [h.strip() for h in figures.locator("h4 > span:first-child").all_inner_texts()]
+    assert set(names) == set(profile["columns"])
+    assert columns[names[0]]["drifted"]
+    for name in ("tenure_months", "contract"):
+        figure = figures.nth(names.index(name))
+        assert figure.locator("svg rect.ref-bar").count() > 0 and figure.locator("svg rect.cur-bar").count() > 0
+        assert figure.locator("svg").bounding_box()["width"] > 200
+        titles = _titles(figure.locator("svg rect.hit"))
+        present = latest["rows"] - columns[name]["current"]["missing"] if name == "tenure_months" else None
+        assert sum(_rows(t, "current") for t in titles) == sum(columns[name]["counts"]) == (present or latest["rows"])
+        ref = profile["columns"][name]
+        assert sum(_rows(t, "reference") for t in titles) == ref["count"] - ref["missing"]
+    contract = figures.nth(names.index("contract"))
+    reference = profile["columns"]["contract"]
+    for i, category in enumerate(reference["top"]):
+        title = next(t for t in _titles(contract.locator("svg rect.hit")) if t.startswith(f"{category}:"))
+        assert _rows(title, "reference") == reference["top"][category]
+        assert _rows(title, "current") == columns["contract"]["counts"][i]
+    caption = figures.nth(names.index("tenure_months")).locator("figcaption").inner_text()
+    tenure = profile["columns"]["tenure_months"]["mean"], columns["tenure_months"]["current"]["mean"]
+    assert f"mean {charts.fmt(tenure[0])} → {charts.fmt(tenure[1])}" in caption
+
+    # the predictions: reference and latest on the profile's 20 probability bins
+    prediction = page.locator("#model-churn h3", has_text="Prediction distribution").locator(
+        "xpath=following-sibling::div[1]"
+    )
+    titles = _titles(prediction.locator("svg rect.hit"))
+    assert len(titles) == 20
+    assert [_rows(t, "current") for t in titles] == latest["drift"]["prediction"]["counts"]
+    assert [_rows(t, "reference") for t in titles] == profile["prediction"]["counts"]
+
+    # every time chart marks the activation of version 2 and the rollback, inside its range
+    activations = project.registry.activations("churn")
+    assert [a["kind"] for a in activations] == ["activate", "activate", "rollback"]
+    charts_over_time = page.locator("#model-churn svg.chart", has=page.locator("g.event"))
+    time_charts = page.locator("#perf-churn + p + div.grid svg.chart, #drift-churn + div.two svg.chart")
+    assert time_charts.count() >= 3
+    for i in range(time_charts.count()):
+        events = _titles(time_charts.nth(i).locator("g.event"))
+        assert len(events) == 2, events
+        assert events[0].startswith("activate version 2 (was 1)")
+        assert events[1].startswith("rollback version 1 (was 2)") and events[1].endswith("back to the first one")
+    assert charts_over_time.count() == time_charts.count()
+
+    # the challenger's evaluation beside the active version's on the metric charts
+    dots = _titles(page.locator("#perf-churn + p + div.grid svg circle.dot.s4"))
+    challenger = project.latest_evaluation("churn", 2)
+    assert dots and all(t.startswith(f"challenger: evaluation {challenger['id']} of version 2") for t in dots)
+    assert f"roc_auc: {charts.fmt(challenger['metrics']['roc_auc'])}" in "\n".join(dots)
+
+    # the sent alert says what triggered it, and links to the distributions
+    sent = page.locator("#alerts table.sent tbody tr")
+    assert sent.count() == 1
+    trigger = sent.locator("td.trigger").inner_text()
+    assert f"drift.share = {charts.fmt(latest['drift']['share'])}" in trigger
+    assert f"on evaluation {latest['id']} of version 1" in trigger
+    top = max(latest["drift"]["drifted_columns"], key=lambda n: columns[n]["statistic"] / columns[n]["threshold"])
+    assert f"drifted: {top} ({columns[top]['method']} {charts.fmt(columns[top]['statistic'])}" in trigger
+    assert sent.locator("td.trigger a").get_attribute("href") == "#dist-churn"
+    assert page.locator("#alerts").get_by_text("None: every alert was delivered.").is_visible()
+    context.close()
+    assert errors == []
+
+
+def test_evaluations_recorded_before_histograms_were_stored_still_show(drifting, tmp_path: Path) -> None:
+    """An older record has no `counts`: the reference is drawn alone, with a note, and nothing breaks."""
+    project = drifting
+    old = json_copy(project.latest_evaluation("churn", 1))
+    old.pop("id")
+    for column in [*old["drift"]["columns"].values(), old["drift"]["prediction"], old["drift"]["label"]]:
+        column.pop("counts", None)
+    folder = tmp_path / "copy"
+    shutil.copytree(project.settings.root, folder)
+    copy = open_project(folder)
+    copy.record_evaluation("churn", old)
+    html = build(copy, tmp_path / "old.html").read_text()
+    section = html[html.index('id="dist-churn"') : html.index("<h3>Prediction distribution</h3>")]
+    assert "recorded before evaluations stored their histograms" in section
+    assert section.count('class="bar ref-bar"') > 0 and 'class="bar cur-bar"' not in section
+    prediction = html[html.index("<h3>Prediction distribution</h3>") : html.index("<h3>Insights")]
+    assert "recorded before evaluations stored their histograms" in prediction and "cur-bar" not in prediction
+
+
+def json_copy(value):  # noqa: ANN001, ANN201
+    import json
+
+    return json.loads(json.dumps(value))

@@ -44,6 +44,7 @@ def fingerprint(project: Project) -> str:
     """Changes whenever something the page shows changes in the store."""
     from .. import checks
     from ..history import journal as evaluations
+    from ..journal import Journal
     from ..retention import tombstones
     from ..scenarios import runs_journal
 
@@ -58,6 +59,7 @@ def fingerprint(project: Project) -> str:
         parts.append(f"check/{name}={checks.journal(project, name).last()[0]}")
     for name in project.settings.scenarios:
         parts.append(f"scenario/{name}={runs_journal(project, name).last()[0]}")
+    parts.append(f"alerts/log={Journal(project.store, 'alerts/log').last()[0]}")  # sent alerts
     for key in sorted(project.store.list("alerts/pending")):
         raw = project.store.get(key)
         parts.append(f"{key}={hashlib.sha256(raw or b'').hexdigest()}")
