@@ -4,12 +4,16 @@ evaluation records of one model on the local store.
 A small model is trained (20 numeric + 4 categorical features, 5,000 rows,
 HistGradientBoosting max_iter=20, `threads = 1`) and evaluated once, in a scratch
 project, on 20,000 labelled, drifted rows: that real record (six binary metrics, CBPE
-estimates, drift details of 24 columns, the prediction and the label, 8.5 KiB of JSON)
-is the template. A second project with the same model gets `--records` (10,000) varied
-copies through `project.record_evaluation(model, record)`: one an hour, metrics and
-estimates declining slowly with noise, every drift statistic jittered, drift decisions
-redrawn. Three checks (the primary metric, the drift share, one column's drift
-statistic) are run `--check-runs` (20) times along the way, so their history is drawn.
+estimates, drift details of 24 columns with their current histograms, the prediction and
+the label, about 40 KiB of JSON) is the template. A second project with the same model
+gets `--records` (10,000) varied copies through `project.record_evaluation(model, record)`:
+one an hour up to the time the writing starts, metrics and estimates declining slowly with
+noise, every drift statistic and histogram jittered, drift decisions redrawn. Three checks
+(the primary metric, the drift share, one column's drift statistic) are run `--check-runs`
+(20) times along the way and alert through a file notifier, so their history and the sent
+alerts are drawn. After the records, a second version is trained and the active version
+changes `--switches` (20) times (activations and rollbacks), one more record per change
+(every other one a challenger's), so every time chart marks them.
 
 Then, `--runs` (3) times in fresh processes with OMP_NUM_THREADS=1, the wall time of
 `modelcycle --project DIR dashboard build OUT` (start-up included) and the size of the
@@ -66,6 +70,10 @@ SETTINGS = textwrap.dedent(
     model = "churn"
     metric = "drift.columns.num0.statistic"
     max = 0.25
+    [notifiers.box]
+    type = "file"
+    [alerts]
+    notify = ["box"]
     """
 )
 
@@ -93,13 +101,16 @@ def varied(template: dict, i: int, total: int, rng, start: datetime) -> dict:  #
         if "current" in column:
             column["current"]["mean"] = float(column["current"]["mean"] + rng.normal(scale=0.1))
             column["current"]["count"] = record["rows"]
+        if column.get("counts"):
+            column["counts"] = [int(c * rng.uniform(0.5, 1.5)) for c in column["counts"]]
     drift["drifted_columns"] = sorted(n for n, c in drift["columns"].items() if c["drifted"])
     drift["share"] = len(drift["drifted_columns"]) / len(drift["columns"])
     return record
 
 
-def make_project(folder: Path, records: int, check_runs: int):  # noqa: ANN201 - modelcycle is imported lazily
-    """A trained model with `records` evaluation records, its checks run `check_runs` + 1 times."""
+def make_project(folder: Path, records: int, check_runs: int, switches: int):  # noqa: ANN201 - lazy import
+    """A trained model with `records` evaluation records, its checks run `check_runs` + 1 times, then
+    `switches` changes of the active version, each followed by one more record."""
     import numpy as np
     from modelcycle import open_project
 
@@ -119,17 +130,29 @@ def make_project(folder: Path, records: int, check_runs: int):  # noqa: ANN201 -
         flush=True,
     )
     rng = np.random.default_rng(0)
-    start = datetime(2025, 1, 1, tzinfo=UTC)
+    start = datetime.now(UTC) - timedelta(hours=records)
     started = time.perf_counter()
     every = max(1, records // max(check_runs, 1))
     for i in range(records):
         project.record_evaluation("churn", varied(template, i, records, rng, start))
         if i % every == 0:
-            project.run_checks(alert=False)
+            project.run_checks()
         if (i + 1) % 2_000 == 0:
             print(f"  {i + 1:,} records written in {time.perf_counter() - started:.1f} s", flush=True)
-    project.run_checks(alert=False)
+    project.run_checks()
     print(f"wrote {records:,} records in {time.perf_counter() - started:.1f} s, checks run {check_runs + 1} times")
+    project.train("churn")  # version 2, active
+    for n in range(switches):
+        if n % 2 == 0:
+            project.rollback("churn", reason=f"bench switch {n}")
+        else:
+            project.activate("churn", 2, reason=f"bench switch {n}")
+        record = varied(template, records, records, rng, start)
+        record["evaluated_at"] = datetime.now(UTC).isoformat()
+        active = project.active_version("churn")
+        record["version"], record["active_version"] = (2 if active == 1 else 1) if n % 2 else active, active
+        project.record_evaluation("churn", record)
+    print(f"then {switches} changes of the active version, one record after each")
     return project
 
 
@@ -137,6 +160,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--check-runs", type=int, default=20)
+    parser.add_argument("--switches", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--folder", help="build the project here and keep it (reused when it exists)")
     args = parser.parse_args()
@@ -151,7 +175,7 @@ def main() -> None:
             project = open_project(folder)
             print(f"reusing {folder}", flush=True)
         else:
-            project = make_project(folder, args.records, args.check_runs)
+            project = make_project(folder, args.records, args.check_runs, args.switches)
         total = len(project.evaluations("churn"))
 
         out = Path(tmp) / "dashboard.html"

@@ -659,3 +659,24 @@ def json_copy(value):  # noqa: ANN001, ANN201
     import json
 
     return json.loads(json.dumps(value))
+
+
+def test_reference_and_current_share_the_profiles_bins() -> None:
+    from modelcycle.dashboard.build import category_bins, paired_bins
+
+    ref = {"edges": [1.0, 2.0, 3.0], "counts": [5, 10, 10, 5], "min": 0.5, "max": 3.5}
+    # the outer bins close at the lowest and highest value of either side, at most one inner span out
+    bins = paired_bins(ref, [1, 2, 3, 40], probability=False, extent={"min": 0.0, "max": 1e9})
+    assert bins == [(0.0, 1.0, 5, 1), (1.0, 2.0, 10, 2), (2.0, 3.0, 10, 3), (3.0, 5.0, 5, 40)]
+    # counts of another length (another profile's) are not drawn; old records have none
+    assert [b[3] for b in paired_bins(ref, [1, 2], probability=False)] == [None] * 4
+    assert [b[3] for b in paired_bins(ref, None, probability=False)] == [None] * 4
+    # 100 percentile bins are merged in runs of 5, both sides alike
+    many = {"edges": [float(e) for e in range(1, 100)], "counts": [1] * 100, "min": 0.0, "max": 100.0}
+    merged = paired_bins(many, list(range(100)), probability=False)
+    assert len(merged) == 20 and merged[0] == (0.0, 5.0, 5, 0 + 1 + 2 + 3 + 4) and merged[-1][1] == 100.0
+    assert sum(b[3] for b in merged) == sum(range(100))
+    # categories: the reference's order, then everything else (new values included) summed
+    top = {"top": {"a": 6, "b": 3}, "other": 1}
+    assert category_bins(top, [2, 2, 7]) == [("a", 6, 2), ("b", 3, 2), ("(other values)", 1, 7)]
+    assert category_bins(top, None) == [("a", 6, None), ("b", 3, None), ("(other values)", 1, None)]

@@ -550,13 +550,21 @@ class Collector:
                 for key, record in zip(missing, pool.map(read, missing), strict=True):
                     if record is not None:
                         self.records[key] = record
-        return self.redact([self.alert_row(a) | self.trigger(a.get("about") or {}) for a in rows])
+        return self.redact([self.alert_row(a) | self.trigger(a) for a in rows])
 
-    def trigger(self, about: dict[str, Any]) -> dict[str, Any]:
+    def trigger(self, alert: dict[str, Any]) -> dict[str, Any]:
         """What made a check raise an alert: its value against its thresholds, on which evaluation,
-        and for a drift check, the drifted columns of that evaluation with their effect sizes."""
+        and for a drift check, the drifted columns of that evaluation with their effect sizes.
+        A scenario's alert: the run and its outcome, or the message its notify step sent."""
+        about = alert.get("about") or {}
+        if about.get("kind") == "scenario":
+            run = f"run {about.get('run')} of scenario {about.get('scenario')}"
+            text = f"{run} ({about.get('trigger')}) ended {about.get('outcome')}"
+            return {"trigger": text, "columns": "", "link": "#scenarios"}
         if about.get("kind") not in (None, "check") or not about.get("check"):
-            return {"trigger": about.get("message") or "", "columns": "", "link": None}
+            first = charts.short(str(alert.get("text") or "").strip().split("\n", 1)[0], 240)
+            where = f"notify step of scenario {about.get('scenario')}" if about.get("scenario") else "message"
+            return {"trigger": f"{where}: {first}" if first else where, "columns": "", "link": None}
         metric = str(about.get("metric") or "")
         text = f"{metric} = {fmt(_number(about.get('value')))} ({_threshold_text(about.get('thresholds'))})"
         if about.get("evaluation") is not None:

@@ -426,17 +426,20 @@ def _events(frame: Frame, events: list[Event]) -> Markup:
     """A vertical line per version change inside the chart's time range, labelled at the top."""
     parts: list[Markup] = []
     bottom = frame.top + frame.inner_height
-    for event in events:
+    last, row = -math.inf, 0
+    for event in sorted(events, key=lambda e: e.x):
         if not frame.x0 <= event.x <= frame.x1:
             continue
         x = frame.x(event.x)
+        row = (row + 1) % 3 if x - last < 22 else 0  # labels of close changes step down, not on top of each other
+        last = x
         parts.append(
             el(
                 "g",
                 {"class": f"event ev-{event.kind}"},
                 title(event.text),
                 el("line", {"x1": x, "x2": x, "y1": frame.top, "y2": bottom}),
-                el("text", {"x": x + 2, "y": frame.top + 9}, event.label),
+                el("text", {"x": x + 2, "y": frame.top + 9 + 10 * row}, event.label),
             )
         )
     return Markup("").join(parts)
