@@ -12,8 +12,9 @@ noise, every drift statistic and histogram jittered, drift decisions redrawn. Th
 (the primary metric, the drift share, one column's drift statistic) are run `--check-runs`
 (20) times along the way and alert through a file notifier, so their history and the sent
 alerts are drawn. After the records, a second version is trained and the active version
-changes `--switches` (20) times (activations and rollbacks), one more record per change
-(every other one a challenger's), so every time chart marks them.
+changes `--switches` (20) times (activations and rollbacks), each followed by a record of
+the active version (and every other one by a challenger's too), so every time chart marks
+them and draws challengers.
 
 Then, `--runs` (3) times in fresh processes with OMP_NUM_THREADS=1, the wall time of
 `modelcycle --project DIR dashboard build OUT` (start-up included) and the size of the
@@ -34,6 +35,7 @@ import argparse
 import copy
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -147,12 +149,13 @@ def make_project(folder: Path, records: int, check_runs: int, switches: int):  #
             project.rollback("churn", reason=f"bench switch {n}")
         else:
             project.activate("churn", 2, reason=f"bench switch {n}")
-        record = varied(template, records, records, rng, start)
-        record["evaluated_at"] = datetime.now(UTC).isoformat()
         active = project.active_version("churn")
-        record["version"], record["active_version"] = (2 if active == 1 else 1) if n % 2 else active, active
-        project.record_evaluation("churn", record)
-    print(f"then {switches} changes of the active version, one record after each")
+        for version in [active, 3 - active] if n % 2 else [active]:  # the active one's, and a challenger's
+            record = varied(template, records, records, rng, start)
+            record["evaluated_at"] = datetime.now(UTC).isoformat()
+            record["version"], record["active_version"] = version, active
+            project.record_evaluation("churn", record)
+    print(f"then {switches} changes of the active version, each followed by its evaluation (and a challenger's)")
     return project
 
 
@@ -180,13 +183,20 @@ def main() -> None:
 
         out = Path(tmp) / "dashboard.html"
         command = [exe, "--project", str(folder), "dashboard", "build", str(out)]
-        walls, sizes = [], []
+        walls, cpus, sizes = [], [], []
         for run in range(args.runs):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             began = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True, env=env)
             walls.append(time.perf_counter() - began)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
             sizes.append(out.stat().st_size)
-            print(f"run {run + 1}: modelcycle dashboard build {walls[-1]:.2f} s, {sizes[-1] / 1e6:.2f} MB", flush=True)
+            print(
+                f"run {run + 1}: modelcycle dashboard build {walls[-1]:.2f} s (CPU {cpus[-1]:.2f} s), "
+                f"{sizes[-1] / 1e6:.2f} MB",
+                flush=True,
+            )
 
         from modelcycle.dashboard.build import Collector, render
 
@@ -200,6 +210,8 @@ def main() -> None:
     wall, size = statistics.median(walls), max(sizes)
     print(f"\n{total:,} evaluation records, median of {args.runs} runs:")
     print(f"  modelcycle dashboard build (whole process)  {wall:.2f} s")
+    print(f"  its CPU time (user + system)                 {statistics.median(cpus):.2f} s (a busy machine's wall time")
+    print("    counts the waits for a core; the CPU time is what the build costs)")
     print(f"  file size                                    {size / 1e6:.2f} MB ({size:,} bytes)")
     print(
         f"  in process, for information: reading the store and shaping {collected:.2f} s, "

@@ -516,6 +516,9 @@ type = "file"
 path = "outbox.txt"
 [alerts]
 notify = ["box"]
+[scenarios.weekly]
+steps = [ { type = "check", checks = ["drift_share"] } ]
+notify = { WARNING = ["box"], SUCCESS = ["box"], FAILED = ["box"] }
 """
 
 
@@ -538,6 +541,7 @@ def drifting(tmp_path_factory: pytest.TempPathFactory):
     project.evaluate("churn", month(5, 600))
     project.run_checks()
     project.evaluate("churn", month(5, 600), version=2)  # a challenger
+    project.run_scenario("weekly")
     return project
 
 
@@ -623,7 +627,13 @@ def test_distributions_version_changes_and_alerts_in_chromium(drifting, browser,
     assert f"roc_auc: {charts.fmt(challenger['metrics']['roc_auc'])}" in "\n".join(dots)
 
     # the sent alert says what triggered it, and links to the distributions
-    sent = page.locator("#alerts table.sent tbody tr")
+    rows = page.locator("#alerts table.sent tbody tr")
+    assert rows.count() == 2  # the scenario's, then the check's (its rerun in the scenario is in cooldown)
+    run = project.scenario_runs("weekly")[-1]
+    assert rows.nth(0).locator("td.trigger").inner_text().startswith(
+        f"run {run['id']} of scenario weekly (manual) ended {run['outcome']}"
+    )
+    sent = rows.filter(has=page.locator("td.trigger", has_text=f"on evaluation {latest['id']} of"))
     assert sent.count() == 1
     trigger = sent.locator("td.trigger").inner_text()
     assert f"drift.share = {charts.fmt(latest['drift']['share'])}" in trigger
@@ -680,3 +690,14 @@ def test_reference_and_current_share_the_profiles_bins() -> None:
     top = {"top": {"a": 6, "b": 3}, "other": 1}
     assert category_bins(top, [2, 2, 7]) == [("a", 6, 2), ("b", 3, 2), ("(other values)", 1, 7)]
     assert category_bins(top, None) == [("a", 6, None), ("b", 3, None), ("(other values)", 1, None)]
+
+
+def test_the_screenshots_linked_from_the_docs_exist_and_stay_small() -> None:
+    import re
+
+    docs = Path(__file__).parent.parent / "docs"
+    linked = re.findall(r"\((images/[^)\s]+\.png)\)", (docs / "dashboard.md").read_text(encoding="utf-8"))
+    assert {"images/dashboard-distributions.png", "images/dashboard-full.png"} <= set(linked)
+    for name in linked:
+        data = (docs / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 300_000, name
