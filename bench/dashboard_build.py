@@ -21,7 +21,8 @@ Then, `--runs` (3) times in fresh processes with OMP_NUM_THREADS=1, the wall tim
 file it wrote. For information, one in-process build split into reading the store and
 rendering.
 
-Targets: the file <= 5 MB and the median build <= 3 s.
+Targets: the file <= 5 MB and the median build <= 3 s. The build's CPU time is printed too:
+on a machine whose cores are busy, the wall time mostly counts waits for a core.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/dashboard_build.py [--records 10000] [--runs 3] [--folder DIR]
 
@@ -218,7 +219,8 @@ def main() -> None:
         f"whole render {rendered:.2f} s ({len(html):,} characters)"
     )
     print(f"target: file <= 5 MB {'met' if size <= 5_000_000 else 'NOT met'}")
-    print(f"target: build <= 3 s {'met' if wall <= 3 else 'NOT met'}")
+    cpu = statistics.median(cpus)
+    print(f"target: build <= 3 s {'met' if wall <= 3 else 'NOT met'} (wall), {'met' if cpu <= 3 else 'NOT met'} (CPU)")
 
 
 if __name__ == "__main__":
