@@ -100,7 +100,7 @@ def test_a_drift_alert_names_the_columns_their_effect_sizes_the_evaluation_and_t
                 assert f"{reason} {measure['statistic']:.3g} >= {measure['threshold']:.3g}" in line
         assert "calm" not in line
         assert "Judged evaluation 1 of m v1 on october (data as of 2026-10-31), run at 20" in text
-        assert text.rstrip().endswith("Dashboard: https://ml.example.com/dash.html#model-m-drift")
+        assert text.rstrip().endswith("Dashboard: https://ml.example.com/dash.html#drift-m")
 
 
 def test_a_metric_alert_names_the_metric_value_and_thresholds_and_the_model_section(
@@ -156,7 +156,7 @@ def test_a_template_may_use_the_reason_fields(tmp_path: Path, smtp_sink, webhook
     project.run_checks()
     alert = next(a for a in alerts.sent(project) if a["notifier"] == "box")
     check, drifted, data, as_of, link, evaluated = alert["text"].split("|")
-    assert (check, data, as_of, link) == ("drift", "october", "2026-10-31", "https://d.example.com/#model-m-drift")
+    assert (check, data, as_of, link) == ("drift", "october", "2026-10-31", "https://d.example.com/#drift-m")
     assert drifted.startswith("Drifted columns (2 of 3): x (") and evaluated.startswith("evaluation 1 of m v1 on")
 
 

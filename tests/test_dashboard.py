@@ -114,8 +114,11 @@ def settings(mail_port: int) -> str:
         sender = "ml@example.com"
         to = ["oncall@example.com"]
         timeout = 2
+        [notifiers.box]
+        type = "file"
+        path = "alerts.log"
         [alerts]
-        notify = ["mail"]
+        notify = ["mail", "box"]
         [checks.auc]
         model = "m"
         metric = "roc_auc"
@@ -488,3 +491,213 @@ def test_challenger_evaluations_are_shown_beside_the_active_versions_in_chromium
     context.close()
     assert errors == []
     assert project.status("r")[0]["status"] == "OK"
+
+
+# -- distributions, version changes, alert history ---------------------------------------------
+
+
+DRIFTING = """
+[project]
+name = "drifting"
+[datasets.customers]
+url = "customers.parquet"
+[models.churn]
+dataset = "customers"
+target = "churned"
+exclude = ["customer_id"]
+params = { max_iter = 20 }
+threads = 1
+[checks.drift_share]
+model = "churn"
+metric = "drift.share"
+soft_max = 0.0001
+[notifiers.box]
+type = "file"
+path = "outbox.txt"
+[alerts]
+notify = ["box"]
+[scenarios.weekly]
+steps = [ { type = "check", checks = ["drift_share"] } ]
+notify = { WARNING = ["box"], SUCCESS = ["box"], FAILED = ["box"] }
+"""
+
+
+@pytest.fixture(scope="module")
+def drifting(tmp_path_factory: pytest.TempPathFactory):
+    """Version 1, an evaluation, version 2 activated, an evaluation, a rollback to version 1, an
+    evaluation, then version 2 evaluated as a challenger; a drift check whose alert is sent."""
+    from modelcycle.demo_data import month
+
+    folder = tmp_path_factory.mktemp("drifting") / "proj"
+    folder.mkdir()
+    month(0, 1500).to_parquet(folder / "customers.parquet", index=False)
+    (folder / "modelcycle.toml").write_text(DRIFTING)
+    project = open_project(folder)
+    project.train("churn")
+    project.evaluate("churn", month(1, 600))
+    project.train("churn")  # policy "always": version 2 is active
+    project.evaluate("churn", month(2, 600))
+    project.rollback("churn", reason="back to the first one")
+    project.evaluate("churn", month(5, 600))
+    project.run_checks()
+    project.evaluate("churn", month(5, 600), version=2)  # a challenger
+    project.run_scenario("weekly")
+    return project
+
+
+def _titles(locator) -> list[str]:  # noqa: ANN001 - a Playwright Locator
+    return [t.strip() for t in locator.locator("title").all_text_contents()]
+
+
+def _rows(text: str, which: str) -> int:
+    """The rows a tooltip gives for `which` ("reference" or "current")."""
+    import re
+
+    found = re.search(rf"{which} ([\d,]+) rows", text)
+    assert found, text
+    return int(found.group(1).replace(",", ""))
+
+
+def test_distributions_version_changes_and_alerts_in_chromium(drifting, browser, tmp_path: Path) -> None:
+    import json
+
+    project = drifting
+    latest = project.latest_evaluation("churn", 1)
+    profile = json.loads(project.registry.read_attachment("churn", 1, "profile.json"))
+    columns = latest["drift"]["columns"]
+    path = build(project, tmp_path / "drifting.html")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri(), wait_until="load")
+
+    # one figure per feature, most drifted first, reference and current on the same bins
+    figures = page.locator("#model-churn figure.dist")
+    assert figures.count() == len(profile["columns"])
+    names = [h.strip() for h in figures.locator("h4 > span:first-child").all_inner_texts()]
+    assert set(names) == set(profile["columns"])
+    assert columns[names[0]]["drifted"]
+    for name in ("tenure_months", "contract"):
+        figure = figures.nth(names.index(name))
+        assert figure.locator("svg rect.ref-bar").count() > 0 and figure.locator("svg rect.cur-bar").count() > 0
+        assert figure.locator("svg").bounding_box()["width"] > 200
+        titles = _titles(figure.locator("svg rect.hit"))
+        present = latest["rows"] - columns[name]["current"]["missing"] if name == "tenure_months" else None
+        assert sum(_rows(t, "current") for t in titles) == sum(columns[name]["counts"]) == (present or latest["rows"])
+        ref = profile["columns"][name]
+        assert sum(_rows(t, "reference") for t in titles) == ref["count"] - ref["missing"]
+    contract = figures.nth(names.index("contract"))
+    reference = profile["columns"]["contract"]
+    for i, category in enumerate(reference["top"]):
+        title = next(t for t in _titles(contract.locator("svg rect.hit")) if t.startswith(f"{category}:"))
+        assert _rows(title, "reference") == reference["top"][category]
+        assert _rows(title, "current") == columns["contract"]["counts"][i]
+    caption = figures.nth(names.index("tenure_months")).locator("figcaption").inner_text()
+    tenure = profile["columns"]["tenure_months"]["mean"], columns["tenure_months"]["current"]["mean"]
+    assert f"mean {charts.fmt(tenure[0])} → {charts.fmt(tenure[1])}" in caption
+
+    # the predictions: reference and latest on the profile's 20 probability bins
+    prediction = page.locator("#model-churn h3", has_text="Prediction distribution").locator(
+        "xpath=following-sibling::div[1]"
+    )
+    titles = _titles(prediction.locator("svg rect.hit"))
+    assert len(titles) == 20
+    assert [_rows(t, "current") for t in titles] == latest["drift"]["prediction"]["counts"]
+    assert [_rows(t, "reference") for t in titles] == profile["prediction"]["counts"]
+
+    # every time chart marks the activation of version 2 and the rollback, inside its range
+    activations = project.registry.activations("churn")
+    assert [a["kind"] for a in activations] == ["activate", "activate", "rollback"]
+    charts_over_time = page.locator("#model-churn svg.chart", has=page.locator("g.event"))
+    time_charts = page.locator("#perf-churn + p + div.grid svg.chart, #drift-churn + div.two svg.chart")
+    assert time_charts.count() >= 3
+    for i in range(time_charts.count()):
+        events = _titles(time_charts.nth(i).locator("g.event"))
+        assert len(events) == 2, events
+        assert events[0].startswith("activate version 2 (was 1)")
+        assert events[1].startswith("rollback version 1 (was 2)") and events[1].endswith("back to the first one")
+    assert charts_over_time.count() == time_charts.count()
+
+    # the challenger's evaluation beside the active version's on the metric charts
+    dots = _titles(page.locator("#perf-churn + p + div.grid svg circle.dot.s4"))
+    challenger = project.latest_evaluation("churn", 2)
+    assert dots and all(t.startswith(f"challenger: evaluation {challenger['id']} of version 2") for t in dots)
+    assert f"roc_auc: {charts.fmt(challenger['metrics']['roc_auc'])}" in "\n".join(dots)
+
+    # the sent alert says what triggered it, and links to the distributions
+    rows = page.locator("#alerts table.sent tbody tr")
+    assert rows.count() == 2  # the scenario's, then the check's (its rerun in the scenario is in cooldown)
+    run = project.scenario_runs("weekly")[-1]
+    assert rows.nth(0).locator("td.trigger").inner_text().startswith(
+        f"run {run['id']} of scenario weekly (manual) ended {run['outcome']}"
+    )
+    sent = rows.filter(has=page.locator("td.trigger", has_text=f"on evaluation {latest['id']} of"))
+    assert sent.count() == 1
+    trigger = sent.locator("td.trigger").inner_text()
+    assert f"drift.share = {charts.fmt(latest['drift']['share'])}" in trigger
+    assert f"on evaluation {latest['id']} of version 1" in trigger
+    top = max(latest["drift"]["drifted_columns"], key=lambda n: columns[n]["statistic"] / columns[n]["threshold"])
+    assert f"drifted: {top} ({columns[top]['method']} {charts.fmt(columns[top]['statistic'])}" in trigger
+    assert sent.locator("td.trigger a").get_attribute("href") == "#dist-churn"
+    assert page.locator("#alerts").get_by_text("None: every alert was delivered.").is_visible()
+    context.close()
+    assert errors == []
+
+
+def test_evaluations_recorded_before_histograms_were_stored_still_show(drifting, tmp_path: Path) -> None:
+    """An older record has no `counts`: the reference is drawn alone, with a note, and nothing breaks."""
+    project = drifting
+    old = json_copy(project.latest_evaluation("churn", 1))
+    old.pop("id")
+    for column in [*old["drift"]["columns"].values(), old["drift"]["prediction"], old["drift"]["label"]]:
+        column.pop("counts", None)
+    folder = tmp_path / "copy"
+    shutil.copytree(project.settings.root, folder)
+    copy = open_project(folder)
+    copy.record_evaluation("churn", old)
+    html = build(copy, tmp_path / "old.html").read_text()
+    section = html[html.index('id="dist-churn"') : html.index("<h3>Prediction distribution</h3>")]
+    assert "recorded before evaluations stored their histograms" in section
+    assert section.count('class="bar ref-bar"') > 0 and 'class="bar cur-bar"' not in section
+    prediction = html[html.index("<h3>Prediction distribution</h3>") : html.index("<h3>Insights")]
+    assert "recorded before evaluations stored their histograms" in prediction and "cur-bar" not in prediction
+
+
+def json_copy(value):  # noqa: ANN001, ANN201
+    import json
+
+    return json.loads(json.dumps(value))
+
+
+def test_reference_and_current_share_the_profiles_bins() -> None:
+    from modelcycle.dashboard.build import category_bins, paired_bins
+
+    ref = {"edges": [1.0, 2.0, 3.0], "counts": [5, 10, 10, 5], "min": 0.5, "max": 3.5}
+    # the outer bins close at the lowest and highest value of either side, at most one inner span out
+    bins = paired_bins(ref, [1, 2, 3, 40], probability=False, extent={"min": 0.0, "max": 1e9})
+    assert bins == [(0.0, 1.0, 5, 1), (1.0, 2.0, 10, 2), (2.0, 3.0, 10, 3), (3.0, 5.0, 5, 40)]
+    # counts of another length (another profile's) are not drawn; old records have none
+    assert [b[3] for b in paired_bins(ref, [1, 2], probability=False)] == [None] * 4
+    assert [b[3] for b in paired_bins(ref, None, probability=False)] == [None] * 4
+    # 100 percentile bins are merged in runs of 5, both sides alike
+    many = {"edges": [float(e) for e in range(1, 100)], "counts": [1] * 100, "min": 0.0, "max": 100.0}
+    merged = paired_bins(many, list(range(100)), probability=False)
+    assert len(merged) == 20 and merged[0] == (0.0, 5.0, 5, 0 + 1 + 2 + 3 + 4) and merged[-1][1] == 100.0
+    assert sum(b[3] for b in merged) == sum(range(100))
+    # categories: the reference's order, then everything else (new values included) summed
+    top = {"top": {"a": 6, "b": 3}, "other": 1}
+    assert category_bins(top, [2, 2, 7]) == [("a", 6, 2), ("b", 3, 2), ("(other values)", 1, 7)]
+    assert category_bins(top, None) == [("a", 6, None), ("b", 3, None), ("(other values)", 1, None)]
+
+
+def test_the_screenshots_linked_from_the_docs_exist_and_stay_small() -> None:
+    import re
+
+    docs = Path(__file__).parent.parent / "docs"
+    linked = re.findall(r"\((images/[^)\s]+\.png)\)", (docs / "dashboard.md").read_text(encoding="utf-8"))
+    assert {"images/dashboard-distributions.png", "images/dashboard-full.png"} <= set(linked)
+    for name in linked:
+        data = (docs / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 300_000, name

@@ -194,7 +194,7 @@ def test_the_dashboard_time_axis_can_be_the_period_the_data_covers(tmp_path: Pat
         "2020-07-31",
     ]
     assert "data as of 2020-04-30" in by_period and "data as of 2020-04-30" in by_run  # the hover says both
-    assert 'id="model-m-drift"' in by_run  # where an alert about drift points
+    assert 'id="drift-m"' in by_run  # where an alert about drift points
     assert ">feedback (as of 2020-04-30)</td>" in by_run  # the evaluations table names the data and its period
 
 

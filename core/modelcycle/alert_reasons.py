@@ -30,7 +30,7 @@ def section_link(ctx: Context, model: str | None, drift: bool = False) -> str:
     url = dashboard_url(ctx)
     if not url or not model:
         return url
-    return f"{url}#model-{model}" + ("-drift" if drift else "")
+    return f"{url}#drift-{model}" if drift else f"{url}#model-{model}"
 
 
 def evaluation_record(ctx: Context, result: dict[str, Any]) -> dict[str, Any] | None:

@@ -247,6 +247,9 @@ def _compare(
         result["new_categories"] = current.new_categories()
     if isinstance(current, NumericState):
         result["current"] = current.summary()
+    # the current rows per reference bin (the profile's edges, or its top values then all others):
+    # what a reference-versus-current histogram is drawn from, a few hundred bytes of integers
+    result["counts"] = cur_counts.astype("int64").tolist()
     return result
 
 

@@ -32,7 +32,7 @@ from ..model_versions import list_versions
 from ..scenarios import scenario_runs
 from ..status import model_status
 from . import charts
-from .charts import Band, LineChart, Marker, Series, fmt, timestamp, when
+from .charts import Band, Event, LineChart, Marker, Series, fmt, timestamp, when
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..context import Context, ContextSource
@@ -43,6 +43,11 @@ TABLE_ROWS = 50  # newest rows shown in each table
 SPARK_POINTS = 60
 TOP_FEATURES = 20
 DRIFT_ROWS = 200
+DIST_COLUMNS = 40  # per-feature distribution charts, most drifted first
+DIST_BINS = 20  # percentile bins are merged in runs of neighbours down to about this many
+DIST_CATEGORIES = 12  # the reference's most frequent values drawn; the rest summed
+EVENTS = 200  # version changes drawn per time chart
+CHALLENGERS = 3  # challenger versions drawn beside the active one on the metric charts
 
 HERE = Path(__file__).parent
 OUTCOMES = ("OK", "WARNING", "ERROR", "EMPTY")
@@ -78,6 +83,10 @@ def _number(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
 
 
 def _newest(items: list[dict[str, Any]], limit: int = TABLE_ROWS) -> list[dict[str, Any]]:
@@ -146,28 +155,64 @@ def _threshold_text(thresholds: dict[str, Any] | None) -> str:
     return ", ".join(f"{k} {fmt(v) if not isinstance(v, list) else v}" for k, v in (thresholds or {}).items()) or "–"
 
 
-def _numeric_bins(ref: dict[str, Any], *, probability: bool, most: int = 25) -> list[tuple[float, float, int]]:
-    """A numeric profile's bins as (lo, hi, count) on the value axis.
+def paired_bins(
+    ref: dict[str, Any], current: list[int] | None, *, probability: bool, extent: dict[str, Any] | None = None
+) -> list[tuple[float, float, int, int | None]]:
+    """A numeric profile's bins as (lo, hi, reference rows, current rows or None) on the value axis.
 
     The outer bins are open in the profile; they are closed here at 0 and 1 for a
-    probability, else at the holdout's min and max. More than `most` bins (percentile
-    bins: about 100) are merged in runs of neighbours, so the shape reads at a glance.
+    probability, else at the smallest and largest value of the reference and of the
+    current data (`extent`: the current summary), but no further out than the span of
+    the inner edges, so that one far outlier does not squeeze the rest. More than 25
+    bins (percentile bins: about 100) are merged in runs of neighbours, so the shape
+    reads at a glance. `current` must have one count per profile bin, else it is ignored.
     """
     edges = [float(e) for e in ref.get("edges") or []]
     counts = [int(c) for c in ref.get("counts") or []]
     if not edges or len(counts) != len(edges) + 1:
         return []
-    low = 0.0 if probability else min(_number(ref.get("min")) if ref.get("min") is not None else edges[0], edges[0])
-    high = 1.0 if probability else max(_number(ref.get("max")) if ref.get("max") is not None else edges[-1], edges[-1])
+    cur: list[int | None] = (
+        [int(c) for c in current] if current is not None and len(current) == len(counts) else [None] * len(counts)
+    )
+    if probability:
+        low, high = 0.0, 1.0
+    else:
+        span = (edges[-1] - edges[0]) or max(abs(edges[0]), 1.0)
+        lows = [v for v in (_number(ref.get("min")), _number((extent or {}).get("min"))) if v is not None]
+        highs = [v for v in (_number(ref.get("max")), _number((extent or {}).get("max"))) if v is not None]
+        low = max(min([edges[0], *lows]), edges[0] - span)
+        high = min(max([edges[-1], *highs]), edges[-1] + span)
+        if high <= edges[-1] and counts[-1] + (cur[-1] or 0):  # values at the top edge itself
+            high = edges[-1] + span / 40
     bounds = [low, *edges, high]
-    bins = [(bounds[i], bounds[i + 1], counts[i]) for i in range(len(counts))]
-    bins = [b for b in bins if b[1] > b[0] or b[2]]
-    if len(bins) > most:
-        size = math.ceil(len(bins) / 20)
+    bins = [(bounds[i], bounds[i + 1], counts[i], cur[i]) for i in range(len(counts))]
+    bins = [b for b in bins if b[1] > b[0] or b[2] or b[3]]
+    if len(bins) > 25:
+        size = math.ceil(len(bins) / DIST_BINS)
         bins = [
-            (group[0][0], group[-1][1], sum(c for _, _, c in group))
+            (
+                group[0][0],
+                group[-1][1],
+                sum(r for _, _, r, _ in group),
+                None if group[0][3] is None else sum(c or 0 for *_, c in group),
+            )
             for group in (bins[i : i + size] for i in range(0, len(bins), size))
         ]
+    return bins
+
+
+def category_bins(ref: dict[str, Any], current: list[int] | None) -> list[tuple[str, int, int | None]]:
+    """A categorical profile's values as (name, reference rows, current rows or None): the most
+    frequent DIST_CATEGORIES, then every other value summed (values new in the current data included)."""
+    top = [(str(k), int(v)) for k, v in (ref.get("top") or {}).items()]
+    cur: list[int | None] = (
+        [int(c) for c in current] if current is not None and len(current) == len(top) + 1 else [None] * (len(top) + 1)
+    )
+    bins = [(name, count, cur[i]) for i, (name, count) in enumerate(top[:DIST_CATEGORIES])]
+    rest_ref = sum(c for _, c in top[DIST_CATEGORIES:]) + int(ref.get("other") or 0)
+    rest_cur = None if cur[-1] is None else sum(c or 0 for c in cur[DIST_CATEGORIES : len(top)]) + cur[-1]
+    if rest_ref or rest_cur:
+        bins.append(("(other values)", rest_ref, rest_cur))
     return bins
 
 
@@ -363,6 +408,7 @@ class Collector:
         self.redact = ctx.settings.redactor
         self._check_history: dict[str, list[dict[str, Any]]] = {}
         self._pending: list[dict[str, Any]] | None = None
+        self.records: dict[tuple[str, Any], dict[str, Any]] = {}  # (model, evaluation id) -> record read
 
     def check_history(self, name: str) -> list[dict[str, Any]]:
         from .. import checks
@@ -376,6 +422,7 @@ class Collector:
         status = model_status(ctx)
         models = [self.model(entry) for entry in status]
         pending = self.pending()
+        sent = self.sent()
         counts = {o: sum(1 for m in models if m["status"] == o) for o in OUTCOMES}
         return {
             "project": ctx.name,
@@ -386,6 +433,8 @@ class Collector:
             "counts": counts,
             "pending": self.redact([self.alert_row(a) for a in _newest(pending)]),
             "pending_total": len(pending),
+            "alerts": self.alert_history(_newest(pending), sent[0]),
+            "sent_total": sent[1],
             "scenarios": [self.scenario(name) for name in ctx.settings.scenarios],
             "limits": {"series": SERIES_POINTS, "rows": TABLE_ROWS},
         }
@@ -408,7 +457,10 @@ class Collector:
             latest = latest or latest_evaluation(ctx, name, active)
         else:
             latest = newest[-1] if newest else None
+        challengers = {r.get("id"): r for r in sample + newest if _challenger(r)}
         sample = [r for r in sample if not _challenger(r)]  # the charts follow the version in production
+        for r in sample + newest:
+            self.records[(name, r.get("id"))] = r
         if primary is None and latest is not None:
             primary = next(iter(latest.get("metrics") or latest.get("estimated") or {}), None)
         checks_latest = self.redact([self.check_row(r) for r in status.get("checks") or []])
@@ -440,9 +492,12 @@ class Collector:
         out["versions"] = self.redact([self.version_row(v, primary) for v in _newest(versions)])
         out["evaluations"] = self.redact([self.evaluation_row(r, primary) for r in reversed(newest)])
         out["by_version"] = self.redact(self.by_version(latest, newest, active, primary))
-        out["metric_charts"] = self.metric_charts(sample, times, primary, model_checks, ids_to_time)
-        out["drift_chart"] = self.drift_chart(sample, times, model_checks, ids_to_time)
-        out["other_charts"] = self.other_check_charts(model_checks, ids_to_time)
+        events = self.version_events(activations)
+        others = sorted(challengers.values(), key=lambda r: timestamp(r.get("evaluated_at")) or 0.0)
+        out["metric_charts"] = self.metric_charts(sample, times, primary, model_checks, ids_to_time, events, others)
+        out["drift_chart"] = self.drift_chart(sample, times, model_checks, ids_to_time, events)
+        out["other_charts"] = self.other_check_charts(model_checks, ids_to_time, events)
+        out["events"] = len(events)
         out["drift"] = self.drift_table(latest)
         if shown is not None and active is not None:
             profile, profile_error = _attachment(ctx, name, active, "profile.json")
@@ -457,6 +512,11 @@ class Collector:
             why = f"the prediction profile could not be drawn: {type(exc).__name__}: {exc}"
             out["prediction"] = {"error": why, "svg": None}
         try:
+            out["distributions"] = self.distributions(profile, latest)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            why = f"the distributions could not be drawn: {type(exc).__name__}: {exc}"
+            out["distributions"] = {"figures": [], "hidden": 0, "error": why, "stored": False}
+        try:
             out["insights"] = self.insights(insights, insights_error, task, name)
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             why = f"the insights could not be drawn: {type(exc).__name__}: {exc}"
@@ -469,6 +529,81 @@ class Collector:
         if self._pending is None:
             self._pending = alerts.pending(self.ctx)
         return self._pending
+
+    def sent(self) -> tuple[list[dict[str, Any]], int]:
+        """(the newest TABLE_ROWS sent alerts, oldest first; how many were sent in all)."""
+        from .. import alerts
+
+        logged = alerts.sent(self.ctx)
+        return logged[-TABLE_ROWS:], len(logged)
+
+    def alert_history(self, pending: list[dict[str, Any]], sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Pending then sent alerts, newest first, each with what triggered it."""
+        rows = [a | {"status": "pending"} for a in pending]
+        rows += sorted(({**a, "status": "sent"} for a in sent), key=lambda a: str(a.get("sent_at")), reverse=True)
+        about = [(a.get("about") or {}) for a in rows]
+        wanted = {
+            (x.get("model"), x.get("evaluation"))
+            for x in about
+            if x.get("model") in self.ctx.settings.models and isinstance(x.get("evaluation"), int)
+        }
+        missing = sorted(k for k in wanted if k not in self.records)
+        if missing:
+            def read(key: tuple[str, int]) -> dict[str, Any] | None:
+                return evaluation_journal(self.ctx, key[0]).get(key[1])
+
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                for key, record in zip(missing, pool.map(read, missing), strict=True):
+                    if record is not None:
+                        self.records[key] = record
+        return self.redact([self.alert_row(a) | self.trigger(a) for a in rows])
+
+    def trigger(self, alert: dict[str, Any]) -> dict[str, Any]:
+        """What made a check raise an alert: its value against its thresholds, on which evaluation,
+        and for a drift check, the drifted columns of that evaluation with their effect sizes.
+        A scenario's alert: the run and its outcome, or the message its notify step sent."""
+        about = alert.get("about") or {}
+        if about.get("kind") == "scenario":
+            run = f"run {about.get('run')} of scenario {about.get('scenario')}"
+            text = f"{run} ({about.get('trigger')}) ended {about.get('outcome')}"
+            return {"trigger": text, "columns": "", "link": "#scenarios"}
+        if about.get("kind") not in (None, "check") or not about.get("check"):
+            first = charts.short(str(alert.get("text") or "").strip().split("\n", 1)[0], 240)
+            where = f"notify step of scenario {about.get('scenario')}" if about.get("scenario") else "message"
+            return {"trigger": f"{where}: {first}" if first else where, "columns": "", "link": None}
+        metric = str(about.get("metric") or "")
+        text = f"{metric} = {fmt(_number(about.get('value')))} ({_threshold_text(about.get('thresholds'))})"
+        if about.get("evaluation") is not None:
+            text += f" on evaluation {about.get('evaluation')} of version {about.get('version')}"
+        model = about.get("model")
+        record = self.records.get((model, about.get("evaluation")))
+        columns = ""
+        kind, _ = _check_path(metric)
+        link = f"#perf-{model}" if kind in ("metric", "estimated") else f"#drift-{model}"
+        drift = (record or {}).get("drift") or {}
+        if metric.startswith("drift.") and isinstance(drift.get("columns"), dict):
+            if metric.startswith("drift.columns."):  # one column's check (its name may hold dots)
+                found = [(str(n), c) for n, c in drift["columns"].items() if metric.startswith(f"drift.columns.{n}.")]
+            else:
+                found = [(str(n), c) for n, c in drift["columns"].items() if isinstance(c, dict) and c.get("drifted")]
+
+            def ratio(item: tuple[str, dict[str, Any]]) -> float:
+                stat, limit = _number(item[1].get("statistic")), _number(item[1].get("threshold"))
+                return -1.0 if stat is None else stat / limit if limit else stat
+
+            found.sort(key=ratio, reverse=True)
+            columns = (
+                ("column: " if metric.startswith("drift.columns.") else "drifted: ")
+                + ", ".join(
+                    f"{n} ({c.get('method')} {fmt(_number(c.get('statistic')))} vs {fmt(_number(c.get('threshold')))})"
+                    for n, c in found[:6]
+                )
+                + (f" +{len(found) - 6} more" if len(found) > 6 else "")
+            )
+            link = f"#dist-{model}"
+        elif metric.startswith("drift.") and record is None and about.get("evaluation") is not None:
+            columns = "(evaluation not found in the store)"
+        return {"trigger": text, "columns": columns, "link": link if model else None}
 
     @staticmethod
     def _metric_names(versions: list[dict[str, Any]], primary: str | None) -> list[str]:
@@ -633,6 +768,9 @@ class Collector:
             "attempts": a.get("attempts"),
             "last_error": a.get("last_error"),
             "next_attempt_at": a.get("next_attempt_at"),
+            "status": a.get("status"),
+            "sent_at": a.get("sent_at"),
+            "message": about.get("message"),
         }
 
     # -- charts over time ----------------------------------------------------------------
@@ -656,6 +794,20 @@ class Collector:
             out.append(Marker(at, float(r["value"]), outcome, text))
         return out
 
+    def version_events(self, activations: list[dict[str, Any]]) -> list[Event]:
+        """Every activation and rollback (the newest EVENTS), as moments to mark on the time charts."""
+        out = []
+        for a in charts.downsample(activations, EVENTS):
+            at = timestamp(a.get("at"))
+            if at is None:
+                continue
+            kind = "rollback" if a.get("kind") == "rollback" else "activate"
+            was = f" (was {a.get('previous')})" if a.get("previous") is not None else ""
+            why = f": {a.get('reason')}" if a.get("reason") else ""
+            text = f"{kind} version {a.get('version')}{was} · {when(a.get('at'))} · by {a.get('actor') or '–'}{why}"
+            out.append(Event(at, f"v{a.get('version')}", self.redact(text), kind))
+        return out
+
     def _hover(self, sample: list[dict[str, Any]], times: list[float | None], lines: list[tuple[str, Any]]) -> list:
         hover = []
         for r, t in zip(sample, times, strict=True):
@@ -674,9 +826,15 @@ class Collector:
         primary: str | None,
         model_checks: dict[str, Any],
         ids_to_time: EvaluationTimes,
+        events: list[Event] | None = None,
+        challengers: list[dict[str, Any]] | None = None,
     ) -> list[dict[str, Any]]:
         from ..checks import thresholds
 
+        by_version: dict[Any, list[dict[str, Any]]] = {}
+        for r in challengers or []:
+            by_version.setdefault(r.get("version"), []).append(r)
+        drawn_versions = sorted(by_version, key=lambda v: by_version[v][-1].get("id") or 0)[-CHALLENGERS:]
         found: set[str] = set()
         for r in sample:
             for part in ("metrics", "estimated"):
@@ -706,6 +864,26 @@ class Collector:
                     Series(f"{metric} (estimated without labels)", self._points(sample, times, estimated), "s1", True)
                 )
                 lines.append((f"estimated {metric}", estimated))
+            for v in drawn_versions:
+
+                def value(r: dict[str, Any], m: str = metric) -> float | None:
+                    measured = _number((r.get("metrics") or {}).get(m))
+                    return measured if measured is not None else _number((r.get("estimated") or {}).get(m))
+
+                points, texts = [], []
+                for r in by_version[v]:
+                    t, y = timestamp(r.get("evaluated_at")), value(r)
+                    if t is None or y is None:
+                        continue
+                    points.append((t, y))
+                    texts.append(
+                        f"challenger: evaluation {r.get('id')} of version {v} (version {r.get('active_version')} "
+                        f"active) · {when(r.get('evaluated_at'))}\n{metric}: {fmt(y)}"
+                        + ("" if _number((r.get("metrics") or {}).get(metric)) is not None else " (estimated)")
+                    )
+                if points:
+                    name = f"version {v} (challenger)"
+                    series.append(Series(name, points, "s4", dots=True, texts=self.redact(texts)))
             bands: list[Band] = []
             limits: list[tuple[float, str]] = []
             markers: list[Marker] = []
@@ -728,6 +906,7 @@ class Collector:
                 thresholds=limits,
                 markers=markers,
                 hover=self._hover(sample, times, lines),
+                events=events or [],
             )
             out.append(
                 {
@@ -751,6 +930,7 @@ class Collector:
         times: list[float | None],
         model_checks: dict[str, Any],
         ids_to_time: EvaluationTimes,
+        events: list[Event] | None = None,
     ) -> dict[str, Any] | None:
         def share(r: dict[str, Any]) -> float | None:
             return _number((r.get("drift") or {}).get("share"))
@@ -791,11 +971,14 @@ class Collector:
                 [("drift share", share), ("drifted columns", drifted), ("prediction drift statistic", prediction)],
             ),
             y_domain=None,
+            events=events or [],
         )
         series = [(x.css, x.dashed, x.name) for x in chart.series]
         return {"svg": charts.line_chart(chart), "checks": self.redact(legend), "series": series}
 
-    def other_check_charts(self, model_checks: dict[str, Any], ids_to_time: EvaluationTimes) -> list[dict[str, Any]]:
+    def other_check_charts(
+        self, model_checks: dict[str, Any], ids_to_time: EvaluationTimes, events: list[Event] | None = None
+    ) -> list[dict[str, Any]]:
         """Checks on values that have no chart of their own (a column's drift, a training metric…)."""
         from ..checks import thresholds
 
@@ -823,6 +1006,7 @@ class Collector:
                 thresholds=limits,
                 markers=self._markers(check, ids_to_time),
                 hover=hover,
+                events=events or [],
             )
             out.append(
                 {
@@ -903,6 +1087,94 @@ class Collector:
             }
         ) | {"bar": charts.drift_bar(stat, limit, bool(c.get("drifted")), text, scale)}
 
+    # -- reference against current, per feature ---------------------------------------------
+
+    def distributions(self, profile: dict[str, Any] | None, latest: dict[str, Any] | None) -> dict[str, Any]:
+        """Each feature's reference histogram (the profile's bins) beside the latest evaluation's,
+        most drifted first; an evaluation recorded before counts were stored shows the reference alone."""
+        out: dict[str, Any] = {
+            "figures": [],
+            "hidden": 0,
+            "evaluation": None,
+            "at": None,
+            "stored": False,
+            "error": None,
+        }
+        if profile is None or not isinstance(profile.get("columns"), dict):
+            return out
+        drift = ((latest or {}).get("drift") or {}).get("columns") or {}
+        out["evaluation"], out["at"] = (latest or {}).get("id"), (latest or {}).get("evaluated_at")
+        out["stored"] = any(isinstance(c, dict) and c.get("counts") is not None for c in drift.values())
+
+        def order(name: str) -> tuple[bool, float]:
+            c = drift.get(name) or {}
+            stat, limit = _number(c.get("statistic")), _number(c.get("threshold"))
+            ratio = -1.0 if stat is None else stat / limit if limit else stat
+            return (not c.get("drifted"), -ratio)
+
+        names = sorted(profile["columns"], key=order)
+        for name in names[:DIST_COLUMNS]:
+            ref = profile["columns"][name]
+            try:
+                out["figures"].append(self._distribution(str(name), ref, drift.get(name)))
+            except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:  # an odd profile costs its chart
+                why = f"could not be drawn: {type(exc).__name__}: {exc}"
+                out["figures"].append(
+                    {"name": str(name), "svg": None, "error": why, "verdict": "", "facts": "", "drifted": False}
+                )
+        out["hidden"] = max(len(names) - DIST_COLUMNS, 0)
+        return self.redact({k: v for k, v in out.items() if k != "figures"}) | {"figures": out["figures"]}
+
+    def _distribution(self, name: str, ref: dict[str, Any], c: dict[str, Any] | None) -> dict[str, Any]:
+        c = c if isinstance(c, dict) else {}
+        counts = c.get("counts")
+        current = c.get("current") if isinstance(c.get("current"), dict) else None
+        numeric = ref.get("kind") in ("numeric", "datetime") and ref.get("edges") is not None
+        label = f"distribution of {name}: reference" + (" and latest evaluation" if counts is not None else "")
+        facts: list[str] = []
+        missing = c.get("missing_rate") or {}
+        ref_missing, cur_missing = _number(missing.get("reference")), _number(missing.get("current"))
+        if ref_missing or cur_missing:
+            facts.append(f"missing {_pct(ref_missing)} → {_pct(cur_missing)}")
+        if numeric:
+            show = when if ref.get("kind") == "datetime" else fmt
+            markers = []
+            if _number(ref.get("mean")) is not None:
+                markers.append((float(ref["mean"]), "ref-mean", f"reference mean {show(ref['mean'])}"))
+            if current and _number(current.get("mean")) is not None:
+                markers.append((float(current["mean"]), "cur-mean", f"latest evaluation mean {show(current['mean'])}"))
+                facts.insert(0, f"mean {show(ref.get('mean'))} → {show(current['mean'])}")
+            bins = paired_bins(ref, counts, probability=False, extent=current)
+            svg = charts.compare_histogram(
+                label, bins, markers=markers, x_time=ref.get("kind") == "datetime", x_name=""
+            )
+        else:
+            bins_c = category_bins(ref, counts)
+            svg = charts.compare_categories(label, bins_c)
+            new = [str(x) for x in (c.get("new_categories") or [])[:5]]
+            if new:
+                facts.append("new values: " + ", ".join(new))
+        stat, limit = _number(c.get("statistic")), _number(c.get("threshold"))
+        if c.get("excluded"):
+            verdict = "excluded by the settings"
+        elif c.get("absent"):
+            verdict = "absent from the data"
+        elif stat is None:
+            verdict = "no result" if c else "not measured"
+        else:
+            verdict = f"{c.get('method')} {fmt(stat)} vs {fmt(limit)}" + (" · drifted" if c.get("drifted") else "")
+        return self.redact(
+            {
+                "name": name,
+                "kind": ref.get("kind"),
+                "drifted": bool(c.get("drifted")),
+                "verdict": verdict,
+                "facts": " · ".join(facts),
+                "stored": counts is not None,
+                "error": None,
+            }
+        ) | {"svg": svg}
+
     # -- the active version's attachments ---------------------------------------------------
 
     def prediction(
@@ -924,7 +1196,10 @@ class Collector:
         of = ref.get("of", "prediction")
         what = "predicted probability of the positive class" if of == "proba_positive" else "predictions"
         markers: list[tuple[float, str, str]] = []
+        counts = current_drift.get("counts") if isinstance(current_drift, dict) else None
+        out["stored"] = counts is not None
         out["numeric"] = ref.get("kind") in ("numeric", "datetime") and ref.get("edges") is not None
+        label = f"the {what} of {model}: reference" + (" and latest evaluation" if counts is not None else "")
         if out["numeric"]:
             mean = _number(ref.get("mean"))
             if mean is not None:
@@ -932,17 +1207,16 @@ class Collector:
             if isinstance(current, dict) and _number(current.get("mean")) is not None:
                 text = f"latest evaluation mean {fmt(current.get('mean'))} (std {fmt(current.get('std'))})"
                 markers.append((float(current["mean"]), "cur-mean", text))
-            out["svg"] = charts.value_histogram(
-                f"reference distribution of the {what} of {model}",
-                _numeric_bins(ref, probability=of == "proba_positive"),
+            out["svg"] = charts.compare_histogram(
+                label,
+                paired_bins(ref, counts, probability=of == "proba_positive", extent=current),
                 markers=markers,
                 x_name="predicted probability" if of == "proba_positive" else "prediction",
+                width=560,
+                height=230,
             )
         else:
-            bins = [(str(k), int(v)) for k, v in (ref.get("top") or {}).items()]
-            if ref.get("other"):
-                bins.append(("(other values)", int(ref["other"])))
-            out["svg"] = charts.category_chart(f"reference distribution of the {what} of {model}", bins)
+            out["svg"] = charts.compare_categories(label, category_bins(ref, counts), width=560, height=230)
         out["of"] = what
         out["reference"] = {k: ref.get(k) for k in ("count", "missing", "mean", "std", "min", "max")}
         out["reference_rows"] = profile.get("rows")

@@ -248,6 +248,18 @@ class Series:
     points: list[tuple[float, float | None]]  # (x, y); None breaks the line
     css: str = "s0"
     dashed: bool = False
+    dots: bool = False  # a dot at every point (a challenger's few evaluations), however many
+    texts: list[str] | None = None  # with dots: each dot's tooltip
+
+
+@dataclass
+class Event:
+    """A moment drawn across a time chart: the active version changed (an activation or a rollback)."""
+
+    x: float
+    label: str  # short, above the line: "v2"
+    text: str  # the tooltip
+    kind: str = "activate"
 
 
 @dataclass
@@ -276,6 +288,7 @@ class LineChart:
     thresholds: list[tuple[float, str]] = field(default_factory=list)  # (value, label) drawn as dashed lines
     markers: list[Marker] = field(default_factory=list)
     hover: list[tuple[float, str]] = field(default_factory=list)  # (x, tooltip) one column per point
+    events: list[Event] = field(default_factory=list)  # version changes, drawn when inside the x range
     x_time: bool = True
     y_domain: tuple[float, float] | None = None
     x_domain: tuple[float, float] | None = None
@@ -357,6 +370,8 @@ def line_chart(chart: LineChart) -> Markup:
             css = f"line {series.css}" + (" dashed" if series.dashed else "")
             parts.append(el("path", {"class": css, "d": d}, title(series.name)))
         present = [(x, y) for x, y in series.points if y is not None and math.isfinite(y)]
+        if series.dots:
+            continue  # drawn last, above the hover columns, so that each keeps its tooltip
         if 0 < len(present) <= 40:
             for x, y in present:
                 parts.append(el("circle", {"class": f"dot {series.css}", "cx": frame.x(x), "cy": frame.y(y), "r": 2.5}))
@@ -381,6 +396,16 @@ def line_chart(chart: LineChart) -> Markup:
                     title(text),
                 )
             )
+    parts.append(_events(frame, chart.events))
+    for series in chart.series:
+        if not series.dots:
+            continue
+        texts = series.texts or [series.name] * len(series.points)
+        for (x, y), text in zip(series.points, texts, strict=False):
+            if y is None or not math.isfinite(y):
+                continue
+            dot = {"class": f"dot {series.css}", "cx": frame.x(x), "cy": frame.y(frame.clamp_y(y)), "r": 3.5}
+            parts.append(el("circle", dot, title(text)))
     for marker in chart.markers:
         parts.append(
             el(
@@ -395,6 +420,29 @@ def line_chart(chart: LineChart) -> Markup:
             )
         )
     return svg(frame, chart.label, *parts)
+
+
+def _events(frame: Frame, events: list[Event]) -> Markup:
+    """A vertical line per version change inside the chart's time range, labelled at the top."""
+    parts: list[Markup] = []
+    bottom = frame.top + frame.inner_height
+    last, row = -math.inf, 0
+    for event in sorted(events, key=lambda e: e.x):
+        if not frame.x0 <= event.x <= frame.x1:
+            continue
+        x = frame.x(event.x)
+        row = (row + 1) % 3 if x - last < 22 else 0  # labels of close changes step down, not on top of each other
+        last = x
+        parts.append(
+            el(
+                "g",
+                {"class": f"event ev-{event.kind}"},
+                title(event.text),
+                el("line", {"x1": x, "x2": x, "y1": frame.top, "y2": bottom}),
+                el("text", {"x": x + 2, "y": frame.top + 9 + 10 * row}, event.label),
+            )
+        )
+    return Markup("").join(parts)
 
 
 def sparkline(values: list[float | None], label: str, width: float = 132, height: float = 34) -> Markup:
@@ -693,3 +741,143 @@ def number_labels(ticks: list[float]) -> list[str]:
     if max(abs(t) for t in ticks) >= 1e6 or decimals > 6:
         return [f"{t:.3g}" for t in ticks]
     return [f"{t:,.{decimals}f}" for t in ticks]
+
+
+def _bin_text(lo: float, hi: float, first: bool, last: bool, show: Any) -> str:
+    if first and last:
+        return "all values"
+    if first:
+        return f"below {show(hi)}"
+    if last:
+        return f"{show(lo)} and above"
+    return f"{show(lo)} to {show(hi)}"
+
+
+def compare_histogram(
+    label: str,
+    bins: list[tuple[float, float, int, int | None]],
+    *,
+    markers: list[tuple[float, str, str]] | None = None,
+    x_name: str = "",
+    x_time: bool = False,
+    width: float = 400,
+    height: float = 190,
+) -> Markup:
+    """Reference against current on the reference's bins: (lo, hi, reference rows, current rows).
+
+    The reference is a grey bar per bin, the current a narrower coloured bar inside it
+    (None: not stored, the reference alone). Equal bins show each bin's share of rows;
+    unequal ones (percentile bins) the density, share per unit of the axis. The outer bins
+    are open: their tooltip says "below" and "and above".
+    """
+    frame = Frame(width=width, height=height, left=46, bottom=36, top=8)
+    ref_total = sum(r for _, _, r, _ in bins) or 1
+    cur_total = sum(c or 0 for *_, c in bins) or 1
+    widths = [hi - lo for lo, hi, _, _ in bins]
+    equal = bool(widths) and max(widths) - min(widths) <= 1e-6 * max(abs(max(widths)), 1e-12)
+
+    def height_of(share: float, w: float) -> float:
+        return share / (1.0 if equal else max(w, 1e-12))
+
+    ref_h = [height_of(r / ref_total, w) for (_, _, r, _), w in zip(bins, widths, strict=True)]
+    cur_h = [height_of((c or 0) / cur_total, w) for (_, _, _, c), w in zip(bins, widths, strict=True)]
+    frame.x0 = min((lo for lo, *_ in bins), default=0.0)
+    frame.x1 = max((hi for _, hi, *_ in bins), default=1.0)
+    if frame.x1 <= frame.x0:
+        frame.x1 = frame.x0 + 1.0
+    frame.y0, frame.y1 = 0.0, (max(ref_h + cur_h, default=1.0) * 1.1) or 1.0
+    parts = [axes(frame, x_time=x_time, y_percent=equal)]
+    baseline = frame.y(0)
+    show = when if x_time else (lambda v: fmt(v, 3))
+    for i, ((lo, hi, ref, cur), rh, ch) in enumerate(zip(bins, ref_h, cur_h, strict=True)):
+        left, right = frame.x(lo), frame.x(hi)
+        span = max(right - left - 1, 0.5)
+        text = f"{_bin_text(lo, hi, i == 0, i == len(bins) - 1, show)}: reference {ref:,} rows ({ref / ref_total:.1%})"
+        if cur is not None:
+            text += f", current {cur:,} rows ({cur / cur_total:.1%})"
+        y = frame.y(rh)
+        parts.append(
+            el(
+                "rect",
+                {"class": "bar ref-bar", "x": left + 0.5, "y": y, "width": span, "height": baseline - y},
+            )
+        )
+        if cur is not None:
+            y = frame.y(ch)
+            inset = min(span * 0.22, 4.0)
+            parts.append(
+                el(
+                    "rect",
+                    {
+                        "class": "bar cur-bar",
+                        "x": left + 0.5 + inset,
+                        "y": y,
+                        "width": max(span - 2 * inset, 0.5),
+                        "height": baseline - y,
+                    },
+                )
+            )
+        parts.append(
+            el(
+                "rect",
+                {
+                    "class": "hit",
+                    "x": left,
+                    "y": frame.top,
+                    "width": max(right - left, 0.5),
+                    "height": baseline - frame.top,
+                },
+                title(text),
+            )
+        )
+    for value, css, text in markers or []:
+        if frame.x0 <= value <= frame.x1:
+            x = frame.x(value)
+            line = {"class": f"marker {css}", "x1": x, "x2": x, "y1": frame.top, "y2": baseline}
+            parts.append(el("line", line, title(text)))
+    parts.append(axis_names(frame, x_name, "share of rows" if equal else "density"))
+    return svg(frame, label, *parts)
+
+
+def compare_categories(
+    label: str, bins: list[tuple[str, int, int | None]], *, width: float = 400, height: float = 190
+) -> Markup:
+    """Reference against current share of each category: (name, reference rows, current rows or None)."""
+    rotate = len(bins) > 6
+    frame = Frame(width=width, height=height, left=46, top=8, bottom=56 if rotate else 30)
+    ref_total = sum(r for _, r, _ in bins) or 1
+    cur_total = sum(c or 0 for _, _, c in bins) or 1
+    frame.x0, frame.x1 = 0.0, float(max(len(bins), 1))
+    shares = [r / ref_total for _, r, _ in bins] + [(c or 0) / cur_total for _, _, c in bins]
+    frame.y0, frame.y1 = 0.0, (max(shares, default=1.0) * 1.1) or 1.0
+    parts = [axes(frame, x_time=False, x_ticks=[], y_percent=True)]
+    slot = frame.inner_width / max(len(bins), 1)
+    every = max(1, math.ceil(len(bins) / 20))
+    baseline = frame.y(0)
+    for i, (name, ref, cur) in enumerate(bins):
+        text = f"{name}: reference {ref:,} rows ({ref / ref_total:.1%})"
+        if cur is not None:
+            text += f", current {cur:,} rows ({cur / cur_total:.1%})"
+        half = max((slot - 3) / 2, 0.5)
+        x = frame.x(i) + 1.5
+        y = frame.y(ref / ref_total)
+        parts.append(el("rect", {"class": "bar ref-bar", "x": x, "y": y, "width": half, "height": baseline - y}))
+        if cur is not None:
+            y = frame.y(cur / cur_total)
+            parts.append(
+                el("rect", {"class": "bar cur-bar", "x": x + half, "y": y, "width": half, "height": baseline - y})
+            )
+        parts.append(
+            el(
+                "rect",
+                {"class": "hit", "x": frame.x(i), "y": frame.top, "width": slot, "height": baseline - frame.top},
+                title(text),
+            )
+        )
+        if i % every == 0:
+            cx = frame.x(i + 0.5)
+            attrs: dict[str, Any] = {"class": "tick", "x": cx, "y": baseline + 14, "text-anchor": "middle"}
+            if rotate:
+                attrs.update({"text-anchor": "end", "transform": f"rotate(-35 {num(cx)} {num(baseline + 14)})"})
+            parts.append(el("text", attrs, title(name), short(name, 14)))
+    return svg(frame, label, *parts)

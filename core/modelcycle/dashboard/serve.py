@@ -46,6 +46,7 @@ def fingerprint(ctx: ContextSource) -> str:
     ctx = context_of(ctx)
     from .. import checks
     from ..history import evaluation_journal as evaluations
+    from ..journal import Journal
     from ..retention import tombstones
     from ..scenarios import runs_journal
 
@@ -60,6 +61,7 @@ def fingerprint(ctx: ContextSource) -> str:
         parts.append(f"check/{name}={checks.check_journal(ctx, name).last()[0]}")
     for name in ctx.settings.scenarios:
         parts.append(f"scenario/{name}={runs_journal(ctx, name).last()[0]}")
+    parts.append(f"alerts/log={Journal(ctx.store, 'alerts/log').last()[0]}")  # sent alerts
     for key in sorted(ctx.store.list("alerts/pending")):
         raw = ctx.store.get(key)
         parts.append(f"{key}={hashlib.sha256(raw or b'').hexdigest()}")
