@@ -87,7 +87,10 @@ def test_rows_show_types_defaults_limits_and_durations() -> None:
     assert "(random, stratified, time). Must be > 0 and < 1. |" in block
     assert "| `folds` | integer | `5` | kfold: number of folds. Must be >= 2 and <= 100. |" in block
     assert "| `threshold` | number or string | unset |" in block
-    assert '| `cooldown` | duration: seconds, or text like "90s", "30m", "6h", "1d", "2w"; at most "366d" | `21600.0` |' in block
+    assert (
+        '| `cooldown` | duration: seconds, or text like "90s", "30m", "6h", "1d", "2w"; at most "366d" | `21600.0` |'
+        in block
+    )
     assert "| `split` | table | see below | The `[models.NAME.split]` table below. |" in block
     assert block.count("| *other keys* | any | |") == 3  # notifiers, steps, triggers
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import NotFoundError, SettingsError
 from .journal import Journal
 from .names import suggest
+from .plugin import PluginContext
 
 if TYPE_CHECKING:  # pragma: no cover
     from .project import Project
@@ -58,7 +59,8 @@ def journal(project: Project, check: str) -> Journal:
 def run_check(project: Project, name: str) -> dict[str, Any]:
     """Judge one check on the latest evaluation it follows (see module docstring) and record the result."""
     check = project.settings.checks[name]
-    kind = project.plugin_class("check_types", check.type, f"checks.{name}.type")()
+    project.plugin_class("check_types", check.type, f"checks.{name}.type")
+    kind = project.plugins.create("check_types", check.type, {}, key=f"checks.{name}", context=PluginContext(project))
     active = project.registry.active(check.model)
     active_version = active["version"] if active else None
     if check.version == "any":
@@ -226,7 +228,7 @@ def metric_names(project: Project, model: str) -> list[str]:
     """The registered metrics a check on `model` may name: those of its task, every one when the
     task is left to be inferred at training."""
     task = getattr(project.settings.models.get(model), "task", None)
-    registry = project.plugins.registry("metrics")
+    registry = project.plugins.classes("metrics")
     return sorted(n for n, r in registry.items() if not task or task in (getattr(r.cls, "tasks", ()) or (task,)))
 
 

@@ -45,7 +45,7 @@ def column_drift(settings: Any, name: str | None) -> ColumnDrift:
 def validate_drift_settings(project: Project) -> None:
     """Threshold names and values, and per-column tables, of every model's drift settings."""
     s = project.settings
-    registry = project.plugins.registry("drift_tests")
+    registry = project.plugins.classes("drift_tests")
     auto = registry["auto"].cls if "auto" in registry else None
     measures = tuple(getattr(auto, "measures", ()))
     for model, m in s.models.items():

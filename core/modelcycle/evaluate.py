@@ -184,7 +184,7 @@ def drift_report(project: Project, model: str, state: EvaluationState, profile: 
     """Per column, prediction and label drift against the profile, by effect size."""
     ms = project.settings.models.get(model)
     settings = ms.drift if ms is not None else None
-    registry = project.plugins.registry("drift_tests")
+    registry = project.plugins.classes("drift_tests")
     columns: dict[str, Any] = {}
     for name, column in state.columns.items():
         chosen = column_drift(settings, name)
@@ -446,7 +446,7 @@ def _context(project: Project, model: str, v: int) -> dict[str, Any]:
     if raw is None:
         raise DataError(f"model '{model}' version {v} has no reference profile: retrain it to evaluate")
     metric_set = MetricSet(
-        project.plugins.registry("metrics"),
+        project.plugins.classes("metrics"),
         meta["task"],
         list(meta.get("metrics", {})),
         meta.get("primary_metric"),

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from ._plugins import PluginHost
-from .errors import IntegrityError, ModelcycleError, NotFoundError, SettingsError
+from .errors import IntegrityError, ModelcycleError, NotFoundError
 from .interfaces import Store
 from .names import check_name, suggest
+from .plugin import PluginContext
 from .registry import Registry
 from .settings import Settings, find_settings_file, load_settings
 
@@ -28,7 +29,7 @@ def open_project(
 
     Without `path`: $MODELCYCLE_PROJECT, else the nearest modelcycle.toml upward from
     the current folder. `plugins` are extra plugin objects (a test's, say); with
-    `entry_points=False` no installed plugin is loaded, built-ins included.
+    `entry_points=False` no installed third-party plugin is loaded (the built-ins are).
     """
     settings = load_settings(find_settings_file(path), env)
     return Project(settings, plugins=plugins, entry_points=entry_points)
@@ -92,32 +93,19 @@ class Project:
 
             check_templates(self)
         for name, spec in s.notifiers.items():
-            cls = self.plugin_class("notifiers", spec.type, f"notifiers.{name}.type")
-            if cls.Options is not None:
-                from .settings import validate_options
-
-                validate_options(s, cls.Options, spec.model_extra or {}, ("notifiers", name))
-        self._executor_options()
-
-    def _executor_options(self) -> Any:
-        """[project.executor_options] validated against the chosen executor's schema."""
-        s = self.settings
-        cls = self.plugin_class("executors", s.project.executor, "project.executor")
-        if cls.Options is None:
-            if s.project.executor_options:
-                first = next(iter(s.project.executor_options))
-                raise s.error(f"project.executor_options.{first}", f"executor '{cls.name}' takes no options")
-            return None
-        from .settings import validate_options
-
-        return validate_options(s, cls.Options, s.project.executor_options, ("project", "executor_options"))
+            self.plugins.validate("notifiers", spec.type, spec.model_extra, key=f"notifiers.{name}", settings=s)
+        options = s.project.executor_options
+        self.plugins.validate("executors", s.project.executor, options, key="project.executor_options", settings=s)
 
     @property
     def executor(self) -> Any:
         """The executor that scores and evaluates datasets ([project] executor), made on first use."""
         if self._executor is None:
-            cls = self.plugin_class("executors", self.settings.project.executor, "project.executor")
-            self._executor = cls(self._executor_options(), project=self)
+            s = self.settings.project
+            options = s.executor_options
+            self._executor = self.plugins.create(
+                "executors", s.executor, options, key="project.executor_options", context=PluginContext(self)
+            )
         return self._executor
 
     def close(self) -> None:
@@ -134,7 +122,7 @@ class Project:
 
     def plugin_class(self, kind: str, name: str, key: str) -> type:
         """The class registered as `name` for `kind`, or an error listing the registered ones."""
-        registry = self.plugins.registry(kind)
+        registry = self.plugins.classes(kind)
         if name in registry:
             return registry[name].cls
         what = kind[:-1].replace("_", " ")
@@ -148,15 +136,17 @@ class Project:
         if scheme in ("", "file") and Path(url.split("://", 1)[-1]).is_file():
             shown = self.settings.redactor(self.settings.project.store)
             raise self.settings.error("project.store", f"'{shown}' is a file: give a folder (default .modelcycle)")
-        registry = self.plugins.registry("stores")
-        chosen = next((r.cls for r in registry.values() if scheme in r.cls.protocols), None)
-        chosen = chosen or next((r.cls for r in registry.values() if "*" in r.cls.protocols), None)
+        registry = self.plugins.classes("stores")
+        chosen = next((n for n, r in registry.items() if scheme in r.cls.protocols), None)
+        chosen = chosen or next((n for n, r in registry.items() if "*" in r.cls.protocols), None)
         if chosen is None:
-            raise SettingsError(
-                f"{self.settings.file.name}: project.store: no store plugin serves '{scheme or 'file'}' URLs; "
-                f"registered: {', '.join(sorted(registry)) or 'none'}"
+            raise self.settings.error(
+                "project.store",
+                f"no store plugin serves '{scheme or 'file'}' URLs; "
+                f"registered: {', '.join(sorted(registry)) or 'none'}",
             )
-        return chosen(url, self.settings.project.store_options)
+        options = {"url": url, "options": dict(self.settings.project.store_options)}
+        return self.plugins.create("stores", chosen, options, key="project", context=PluginContext(self))
 
     @property
     def actor(self) -> str:
@@ -311,8 +301,14 @@ class Project:
             entry, data = self.registry.read_artifact(model, version)
             if not entry.get("trainer"):
                 raise ModelcycleError(f"model '{model}' version {version} names no trainer: it cannot be loaded")
-            trainer_cls = self.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
-            trainer = trainer_cls(self.settings.models.get(model), task=entry.get("task", ""))
+            self.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
+            trainer = self.plugins.create(
+                "trainers",
+                entry["trainer"],
+                self.settings.models.get(model),
+                key=f"models.{model}",
+                context=PluginContext(self, task=entry.get("task", "")),
+            )
             self._models[key] = trainer.load(data, self._artifact_format(model, version, entry))
         return self._models[key]
 
@@ -436,28 +432,19 @@ class Project:
 
     def notifier(self, name: str) -> Any:
         """The configured notifier `name`, its options validated."""
-        from .settings import validate_options
-
         if name not in self.settings.notifiers:
             known = ", ".join(sorted(self.settings.notifiers)) or "none"
             raise NotFoundError(f"unknown notifier '{name}'; notifiers in {self.settings.file.name}: {known}")
         if name not in self._notifiers:
             spec = self.settings.notifiers[name]
-            cls = self.plugin_class("notifiers", spec.type, f"notifiers.{name}.type")
-            options = (
-                validate_options(self.settings, cls.Options, spec.model_extra or {}, ("notifiers", name))
-                if cls.Options is not None
-                else None
+            self.plugin_class("notifiers", spec.type, f"notifiers.{name}.type")
+            self._notifiers[name] = self.plugins.create(
+                "notifiers",
+                spec.type,
+                spec.model_extra or {},
+                key=f"notifiers.{name}",
+                context=PluginContext(self, notifier=name),
             )
-            try:
-                self._notifiers[name] = cls(name, options, project=self)
-            except SettingsError as exc:
-                message = str(exc)
-                if message.startswith(self.settings.file.name):
-                    raise
-                raise self.settings.error(
-                    f"notifiers.{name}.{message.split(': ', 1)[0]}", message.split(": ", 1)[-1]
-                ) from None
         return self._notifiers[name]
 
     def status(self, model: str | None = None) -> list[dict[str, Any]]:

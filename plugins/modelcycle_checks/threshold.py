@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelcycle.interfaces import CheckType
+from modelcycle.plugin import CheckType
 
 
 def _fmt(value: Any) -> str:
