@@ -59,8 +59,7 @@ def journal(project: Project, check: str) -> Journal:
 def run_check(project: Project, name: str) -> dict[str, Any]:
     """Judge one check on the latest evaluation it follows (see module docstring) and record the result."""
     check = project.settings.checks[name]
-    project.plugin_class("check_types", check.type, f"checks.{name}.type")
-    kind = project.plugins.create("check_types", check.type, {}, key=f"checks.{name}", context=PluginContext(project))
+    kind = _check_type(project, name)
     active = project.registry.active(check.model)
     active_version = active["version"] if active else None
     if check.version == "any":
@@ -278,21 +277,22 @@ def metric_error(project: Project, name: str, check: Any) -> str | None:
     )
 
 
+def _check_type(project: Project, name: str) -> Any:
+    """The check's CheckType object, built from the check's section (its own rules checked)."""
+    check = project.settings.checks[name]
+    project.plugin_class("check_types", check.type, f"checks.{name}.type")
+    context = PluginContext(project)
+    return project.plugins.create("check_types", check.type, check, key=f"checks.{name}", context=context)
+
+
 def validate_check_settings(project: Project) -> None:
-    """Check types must exist; metrics must be producible; thresholds must make sense."""
+    """Check types must exist; metrics must be producible; the check type's own rules must hold."""
     for name, check in project.settings.checks.items():
         project.plugin_class("check_types", check.type, f"checks.{name}.type")
         wrong = metric_error(project, name, check)
         if wrong is not None:
             raise project.settings.error(f"checks.{name}.metric", wrong)
-        if check.type == "threshold" and not thresholds(check):
-            raise project.settings.error(
-                f"checks.{name}", "no threshold: set min, soft_min, max, soft_max, max_drop, max_rise or value_in"
-            )
-        if check.min is not None and check.soft_min is not None and check.soft_min < check.min:
-            raise project.settings.error(f"checks.{name}.soft_min", "is below min: warn before the error")
-        if check.max is not None and check.soft_max is not None and check.soft_max > check.max:
-            raise project.settings.error(f"checks.{name}.soft_max", "is above max: warn before the error")
+        _check_type(project, name)
 
 
 __all__ = ["SettingsError", "latest_results", "lookup", "run_checks", "worst"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ._validate import Field, Section
-from .settings import ModelSettings
+from .settings import CheckSettings, ModelSettings
 
 
 class NoOptions(Section):
@@ -355,9 +355,13 @@ class Notifier(Plugged, ABC):
 class CheckType(Plugged, ABC):
     """Judges one metric value: OK, WARNING or ERROR, with a message saying why.
 
-    A ``[checks.NAME]`` section picks the type with ``type`` (default "threshold"); the
-    keys the type understands are in the check's settings.
+    A ``[checks.NAME]`` section picks the type with ``type`` (default "threshold"). The type
+    is built from the check's whole section (``options``); ``__init__`` enforces the type's own
+    rules, raising SettingsError with keys relative to the section, when the project opens.
     """
+
+    #: a check type is built from its check's whole ``[checks.NAME]`` section
+    Options: ClassVar[type[Section]] = CheckSettings
 
     def __init__(self, options: Any = None, *, context: Any = None) -> None:
         super().__init__(options, context=context)
