@@ -226,3 +226,25 @@ def test_no_warning_without_a_failing_plugin() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         host.fire("after_alert_sent", project=None, alert={"id": "a1"})
+
+
+class Around:
+    __name__ = "around"
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+
+    @hookimpl(wrapper=True)
+    def after_alert_sent(self, alert):
+        self.order.append("before")
+        yield
+        self.order.append("after")
+
+
+def test_a_hook_wrapper_wraps_an_event() -> None:
+    host = PluginHost()
+    around, loud = Around(), Loud()
+    host.load(entry_points=False, builtins=False, extra=[loud, Broken(), around])
+    with pytest.warns(PluginWarning, match="broken-events"):  # the wrapper still sees the call end
+        host.fire("after_alert_sent", project=None, alert={"id": "a2"})
+    assert around.order == ["before", "after"] and loud.seen == ["a2"]

@@ -170,7 +170,9 @@ class PluginHost:
         for caller in self.pm.get_hookcallers(module) or []:
             if caller.name in EVENTS:
                 for impl in caller.get_hookimpls():
-                    if impl.plugin is module and not getattr(impl.function, "_modelcycle_guarded", False):
+                    if impl.plugin is not module or impl.wrapper or impl.hookwrapper:
+                        continue
+                    if not getattr(impl.function, "_modelcycle_guarded", False):
                         impl.function = _guarded(impl.function, name, caller.name)
 
     def _name_of(self, plugin: object) -> str:

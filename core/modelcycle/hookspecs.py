@@ -123,7 +123,7 @@ def categorical_support(estimator: Any) -> CategoricalSupport | None:
 
     Asked by the built-in ``sklearn`` trainer with ``preprocessing = "auto"``, with the
     unfitted estimator (user params set). The answer, a
-    :class:`modelcycle.interfaces.CategoricalSupport`, gives the most categories a column
+    :class:`modelcycle.plugin.CategoricalSupport`, gives the most categories a column
     may have and a function that marks the categorical columns on the estimator; those
     columns are then ordinal-coded instead of one-hot encoded. The built-in plugin
     answers for scikit-learn's HistGradientBoosting models.
