@@ -248,3 +248,29 @@ def test_a_hook_wrapper_wraps_an_event() -> None:
     with pytest.warns(PluginWarning, match="broken-events"):  # the wrapper still sees the call end
         host.fire("after_alert_sent", project=None, alert={"id": "a2"})
     assert around.order == ["before", "after"] and loud.seen == ["a2"]
+
+
+# -- the context ------------------------------------------------------------------------------------------
+
+SCENARIO = """
+[project]
+name = "p"
+[notifiers.box]
+type = "file"
+[scenarios.hello]
+steps = [{ type = "notify", notifiers = ["box"], message = "hello from {scenario}" }]
+"""
+
+
+def test_the_context_runs_scenarios_and_reads_their_runs(make_project) -> None:
+    project = make_project(SCENARIO)
+    context = PluginContext(project)
+    assert context.last_scenario_run("hello")[1] is None
+    run = context.run_scenario("hello", trigger="a plugin")
+    assert run["outcome"] == "SUCCESS" and run["trigger"] == "a plugin"
+    seq, last = context.last_scenario_run("hello")
+    assert last["outcome"] == "SUCCESS" and context.scenario_run("hello", seq) == last
+    [sent] = project.notifier("box").sent()  # the notify step queued and delivered through the context
+    assert sent["text"] == "hello from hello" and sent["notifier"] == "box"
+    assert context.compression_suffixes() == (".gz", ".bz2", ".zst", ".xz")
+    assert context.project_name == "p" and context.store is project.store

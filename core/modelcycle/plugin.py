@@ -117,10 +117,6 @@ class PluginContext:
         self.notifier = notifier
         self.task = task
 
-    def where(self, *, scenario: str | None = None, notifier: str | None = None, task: str | None = None) -> Any:
-        """The same project seen from another place in the settings (a step of `scenario`, say)."""
-        return PluginContext(self._project, scenario=scenario, notifier=notifier, task=task)
-
     # -- the project ------------------------------------------------------------------------
 
     @property
