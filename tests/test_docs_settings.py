@@ -97,3 +97,20 @@ def test_rows_show_types_defaults_limits_and_durations() -> None:
 
 def test_the_script_does_not_need_pydantic() -> None:
     assert "pydantic" not in (DOCS / "gen_settings.py").read_text(encoding="utf-8")
+
+
+def test_every_option_of_every_built_in_plugin_is_documented() -> None:
+    from modelcycle._plugins import PluginHost
+
+    block = gen.split_doc((DOCS / "settings.md").read_text(encoding="utf-8"))[1]
+    host = PluginHost()
+    host.load(entry_points=False)
+    documented = 0
+    for kind, heading, _ in gen.PLUGIN_OPTIONS:
+        for name, registered in host.classes(kind).items():
+            fields = registered.cls.Options.model_fields
+            if fields:
+                section = block.split(heading.format(name=name), 1)[1].split("\n### ", 1)[0]
+                assert all(f"| `{key}` |" in section for key in fields), (kind, name)
+                documented += 1
+    assert documented >= 10  # the email notifier, the dask executor, the steps and triggers…
