@@ -211,7 +211,8 @@ def lossy_s3(s3_endpoint: str, s3_bucket: str) -> Iterator[tuple[LossyProxy, str
     """(proxy, [project] section) of a project whose S3 store is reached through a LossyProxy."""
     proxy = LossyProxy(s3_endpoint)
     settings = (
-        f'[project]\nname = "t"\nstore = "s3://{s3_bucket}/store"\nstore_options = {{ endpoint_url = "{proxy.url}" }}\n'
+        f'[project]\nname = "t"\nstore = "s3://{s3_bucket}/store"\n'
+        f'store_options = {{ endpoint_url = "{proxy.url}" }}\n'
     )
     yield proxy, settings
     proxy.close()

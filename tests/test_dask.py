@@ -72,9 +72,7 @@ def projects(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str):
     frame(6_000, 0).to_parquet(folder / "train.parquet", index=False)
     feedback = frame(24_000, 1, drift=True)
     feedback.loc[feedback.index % 7 == 0, "y"] = np.nan  # unlabelled rows
-    pq.write_table(
-        pa.Table.from_pandas(feedback, preserve_index=False), folder / "feedback.parquet", row_group_size=4000
-    )
+    pq.write_table(pa.Table.from_pandas(feedback, preserve_index=False), folder / "feedback.parquet", row_group_size=4000)
     feedback.to_csv(folder / "feedback.csv", index=False)
     write_settings(folder, LOCAL + MODEL)
     (folder / "dask.toml").write_text(DASK + MODEL)

@@ -297,12 +297,7 @@ def test_a_long_history_reads_segment_summaries_and_matches_the_full_records(tra
 def test_a_misspelled_drift_test_fails_when_the_project_opens(tmp_path: Path) -> None:
     from modelcycle.errors import SettingsError
 
-    write_settings(
-        tmp_path,
-        '[project]\n[datasets.d]\nurl = "d.csv"\n[models.m]\ndataset = "d"\ntarget = "y"\n'
-        '[models.m.drift]\ncolumns = { age = "kss" }\n',
-    )
-    with pytest.raises(
-        SettingsError, match=r"models.m.drift.columns.age: unknown drift test 'kss'; did you mean 'ks'\?"
-    ):
+    write_settings(tmp_path, '[project]\n[datasets.d]\nurl = "d.csv"\n[models.m]\ndataset = "d"\ntarget = "y"\n'
+                   '[models.m.drift]\ncolumns = { age = "kss" }\n')
+    with pytest.raises(SettingsError, match=r"models.m.drift.columns.age: unknown drift test 'kss'; did you mean 'ks'\?"):
         open_project(tmp_path)

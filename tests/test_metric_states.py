@@ -29,7 +29,9 @@ def stream(metric: Metric, case: Case, cuts: list[int], order: str = "left") -> 
     """`metric` over `case` cut at `cuts`, states merged left to right or as a tree, pickled on the way."""
     bounds = [0, *cuts, len(case.y)]
     parts = [
-        metric.partial(case.y[a:b], case.pred[a:b], None if case.proba is None else case.proba[a:b], labels=case.labels)
+        metric.partial(
+            case.y[a:b], case.pred[a:b], None if case.proba is None else case.proba[a:b], labels=case.labels
+        )
         for a, b in zip(bounds[:-1], bounds[1:], strict=True)
     ]
     parts = [pickle.loads(pickle.dumps(p)) for p in parts]  # as a Dask worker hands them back
@@ -130,7 +132,7 @@ def test_distinct_counts_are_exact_below_the_cap_and_bounded_above(monkeypatch) 
     assert np.array_equal(one.values, many.values) and np.array_equal(one.counts, many.counts)
     assert one.bits == many.bits
     # truncation moves a value toward zero by less than 2**-bits of itself
-    assert np.all(np.abs(np.interp(values, one.values, one.values) - values) <= values * 2.0**-one.bits + 1e-300)
+    assert np.all(np.abs(np.interp(values, one.values, one.values) - values) <= values * 2.0 ** -one.bits + 1e-300)
 
 
 def test_a_ranking_metric_past_the_cap_stays_close_and_chunk_independent(monkeypatch) -> None:

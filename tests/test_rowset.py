@@ -68,11 +68,8 @@ def test_the_same_values_hash_alike_whatever_their_dtype() -> None:
     ]
     day = pd.Series(pd.to_datetime(["2024-03-01 10:00", None]))
     days = [day, day.dt.as_unit("s"), day.dt.as_unit("ns"), day.dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo")]
-    narrow = [
-        pd.Series([0.1, 3.3, None], dtype="float64"),
-        pd.Series([0.1, 3.3, None], dtype="float32"),
-        pd.Series([0.1, 3.3, None], dtype="Float32"),
-    ]  # noqa: E128
+    narrow = [pd.Series([0.1, 3.3, None], dtype="float64"), pd.Series([0.1, 3.3, None], dtype="float32"),
+              pd.Series([0.1, 3.3, None], dtype="Float32")]  # noqa: E128
     for group in (numbers, missing, flags, texts, days, narrow, [pd.Series([0.0]), pd.Series([-0.0])]):
         first = column_hashes(group[0])
         for other in group[1:]:

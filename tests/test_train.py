@@ -362,10 +362,7 @@ def test_an_empty_file_and_a_missing_file(tmp_path: Path, capsys) -> None:
     folder = tmp_path / "p"
     write_settings(folder, f'[project]\n[datasets.d]\nurl = "data.csv"\n{CANCER_MODEL}')
     (folder / "data.csv").write_text("")
-    for expected in (
-        "error: dataset 'd' is empty: ",
-        f"error: dataset 'd': no file at {(folder / 'data.csv').resolve()}: ",
-    ):
+    for expected in ("error: dataset 'd' is empty: ", f"error: dataset 'd': no file at {(folder / 'data.csv').resolve()}: "):
         with pytest.raises(SystemExit) as info:
             main(["--project", str(folder), "train", "m"])
         err = capsys.readouterr().err
