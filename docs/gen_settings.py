@@ -1,8 +1,10 @@
-"""Render the settings reference in docs/settings.md from modelcycle.settings.
+"""Render the settings reference in docs/settings.md from modelcycle.settings and the
+``Options`` of the built-in plugins.
 
 The block between ``<!-- BEGIN GENERATED -->`` and ``<!-- END GENERATED -->`` is
-rewritten from the settings sections (key, type, default, description), so the
-reference cannot drift from the code. tests/test_docs_settings.py checks it.
+rewritten from the settings sections (key, type, default, description), then from the
+options each built-in plugin declares (a notifier's keys, a step's…), so the reference
+cannot drift from the code. tests/test_docs_settings.py checks it.
 
     python docs/gen_settings.py           # rewrite the block in docs/settings.md
     python docs/gen_settings.py --check   # exit 1 if the block is out of date
@@ -157,25 +159,52 @@ def _row(name: str, field: Any, path: str) -> str:
     return "| " + " | ".join([f"`{name}`", _cell(kind), _cell(default_text(field)), _cell(description)]) + " |"
 
 
+#: where each kind's options sit, and how its type is chosen: (kind, heading, path for sub-tables)
+PLUGIN_OPTIONS = (
+    ("notifiers", '### `[notifiers.NAME]` with `type = "{name}"`', "notifiers.NAME"),
+    ("executors", '### `[project.executor_options]` with `executor = "{name}"`', "project.executor_options"),
+    ("steps", '### `scenarios.NAME.steps` item with `type = "{name}"`', "scenarios.NAME.steps[]"),
+    ("triggers", '### `scenarios.NAME.triggers` item with `type = "{name}"`', "scenarios.NAME.triggers[]"),
+)
+
+
+def _table(out: list[str], model: type[settings.Section], path: str) -> None:
+    doc = model.__dict__.get("__doc__")
+    if doc:
+        out.append(" ".join(doc.split()))
+        out.append("")
+    out.append("| key | type | default | description |")
+    out.append("|---|---|---|---|")
+    for name, field in model.model_fields.items():
+        out.append(_row(name, field, path))
+
+
 def render() -> str:
-    """The generated Markdown: one heading and one table per settings table."""
+    """The generated Markdown: one heading and one table per settings table, then one per
+    built-in plugin class with options."""
+    from modelcycle._plugins import PluginHost
+
     out: list[str] = []
     for path, model in _sections(settings.SettingsModel, ""):
         if not path:
             continue  # the top level only holds the sections themselves
         out.append(_heading(path))
         out.append("")
-        doc = model.__dict__.get("__doc__")
-        if doc:
-            out.append(" ".join(doc.split()))
-            out.append("")
-        out.append("| key | type | default | description |")
-        out.append("|---|---|---|---|")
-        for name, field in model.model_fields.items():
-            out.append(_row(name, field, path))
+        _table(out, model, path)
         if model.model_config.get("extra") == "allow":
-            out.append("| *other keys* | any | | Kept and handed to the plugin that `type` names. |")
+            out.append("| *other keys* | any | | Kept and handed to the plugin that `type` names (below). |")
         out.append("")
+    host = PluginHost()
+    host.load(entry_points=False)  # the built-ins only
+    for kind, heading, path in PLUGIN_OPTIONS:
+        for name, registered in sorted(host.classes(kind).items()):
+            options = registered.cls.Options
+            if not options.model_fields:
+                continue
+            out.append(heading.format(name=name))
+            out.append("")
+            _table(out, options, path)
+            out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -191,7 +191,7 @@ def test_every_pipeline_the_trainer_makes_round_trips_through_skops(
     spec = {"dataset": "d", "target": "target", "task": task, "preprocessing": preprocessing}
     if estimator:
         spec["estimator"] = estimator
-    trainer = SklearnTrainer(ModelSettings.model_validate(spec), task=task)
+    trainer = SklearnTrainer(ModelSettings.model_validate(spec))
     fitted = trainer.fit(data, y)
     loaded = trainer.load(trainer.dump(fitted, "skops"), "skops")
     np.testing.assert_array_equal(loaded.predict(data), fitted.predict(data))

@@ -87,10 +87,30 @@ def test_rows_show_types_defaults_limits_and_durations() -> None:
     assert "(random, stratified, time). Must be > 0 and < 1. |" in block
     assert "| `folds` | integer | `5` | kfold: number of folds. Must be >= 2 and <= 100. |" in block
     assert "| `threshold` | number or string | unset |" in block
-    assert '| `cooldown` | duration: seconds, or text like "90s", "30m", "6h", "1d", "2w"; at most "366d" | `21600.0` |' in block
+    assert (
+        '| `cooldown` | duration: seconds, or text like "90s", "30m", "6h", "1d", "2w"; at most "366d" | `21600.0` |'
+        in block
+    )
     assert "| `split` | table | see below | The `[models.NAME.split]` table below. |" in block
     assert block.count("| *other keys* | any | |") == 3  # notifiers, steps, triggers
 
 
 def test_the_script_does_not_need_pydantic() -> None:
     assert "pydantic" not in (DOCS / "gen_settings.py").read_text(encoding="utf-8")
+
+
+def test_every_option_of_every_built_in_plugin_is_documented() -> None:
+    from modelcycle._plugins import PluginHost
+
+    block = gen.split_doc((DOCS / "settings.md").read_text(encoding="utf-8"))[1]
+    host = PluginHost()
+    host.load(entry_points=False)
+    documented = 0
+    for kind, heading, _ in gen.PLUGIN_OPTIONS:
+        for name, registered in host.classes(kind).items():
+            fields = registered.cls.Options.model_fields
+            if fields:
+                section = block.split(heading.format(name=name), 1)[1].split("\n### ", 1)[0]
+                assert all(f"| `{key}` |" in section for key in fields), (kind, name)
+                documented += 1
+    assert documented >= 10  # the email notifier, the dask executor, the steps and triggers…

@@ -235,7 +235,7 @@ def test_a_profile_without_minimum_and_maximum_still_evaluates_and_says_what_is_
 
     profile = {k: v for k, v in reference(trained)["columns"]["x"].items() if k not in ("min", "max")}
     state = counted(profile, fresh()["x"].to_numpy() + 1.0)
-    registry = trained.host.registry("drift_tests")
+    registry = trained.host.classes("drift_tests")
     result = _compare(registry, None, "x", profile, state)
     assert result["drifted"] is True and "out_of_range" not in result["measures"]
     assert result["notes"] == ["the reference profile has no minimum and maximum: out_of_range not measured"]

@@ -138,7 +138,7 @@ class MeanShiftPlugin:
 def test_a_plugin_drift_test_is_found_beside_the_built_ins(make_project, monkeypatch) -> None:
     monkeypatch.setenv("MODELCYCLE_BLOCK_PLUGINS", "sklearn")
     project = make_project(plugins=[MeanShiftPlugin()])
-    registry = project.host.registry("drift_tests")
+    registry = project.host.classes("drift_tests")
     assert registry["mean_shift"].cls is MeanShift
     assert registry["mean_shift"].plugin == "meanshift" and registry["mean_shift"].source == "explicit"
     assert {name: registry[name].plugin for name in TESTS} == dict.fromkeys(TESTS, "metrics")

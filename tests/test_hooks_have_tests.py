@@ -113,8 +113,8 @@ class ListNotifier(Notifier):
 
     name = "hook_notifier"
 
-    def __init__(self, name, options, *, project):
-        super().__init__(name, options, project=project)
+    def __init__(self, options, *, context):
+        super().__init__(options, context=context)
         self.sent: list[Any] = []
 
     def send(self, message):
@@ -273,9 +273,9 @@ def test_the_test_plugin_implements_every_hook() -> None:
 
 def test_every_hook_is_callable_with_no_implementation() -> None:
     host = PluginHost()
-    host.load(entry_points=False)
+    host.load(entry_points=False, builtins=False)
     for kind in KINDS:
-        assert dict(host.registry(kind)) == {}
+        assert dict(host.classes(kind)) == {}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for name in EVENT_HOOKS:
@@ -454,6 +454,8 @@ def test_a_failing_question_hook_fails_the_training_naming_the_plugin(modelcycle
     from modelcycle.errors import PluginError
 
     project = modelcycle_project(QUESTION_SETTINGS, plugins=[BrokenAnswer()], files={"train.parquet": frame()})
-    with pytest.raises(PluginError, match="^plugin 'BrokenAnswer' failed in categorical_support: RuntimeError: no idea$"):
+    with pytest.raises(
+        PluginError, match="^plugin 'BrokenAnswer' failed in categorical_support: RuntimeError: no idea$"
+    ):
         project.train("m")
     assert project.versions("m") == []

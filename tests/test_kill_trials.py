@@ -355,9 +355,9 @@ class SnapshotStore(Store):
     name = "kill_snapshot"
     protocols: ClassVar[tuple[str, ...]] = ("snapshot",)
 
-    def __init__(self, url: str, options: Any) -> None:
-        super().__init__(url, options)
-        self.objects = SNAPSHOTS[url.split("://", 1)[1]]
+    def __init__(self, options: Any, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
+        self.objects = SNAPSHOTS[self.url.split("://", 1)[1]]
 
     def get(self, key: str) -> bytes | None:
         return self.objects.get(key)

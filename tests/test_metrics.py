@@ -391,7 +391,7 @@ class LiftPlugin:
 def test_a_plugin_metric_is_found_beside_the_built_ins(make_project, monkeypatch, binary) -> None:
     monkeypatch.setenv("MODELCYCLE_BLOCK_PLUGINS", "sklearn")  # only metrics matter here
     project = make_project(plugins=[LiftPlugin()])
-    registry = project.host.registry("metrics")
+    registry = project.host.classes("metrics")
     assert registry["top_decile_lift"].cls is TopDecileLift
     assert registry["top_decile_lift"].source == "explicit"
     assert registry["roc_auc"].plugin == "metrics" and registry["roc_auc"].source == "built-in"

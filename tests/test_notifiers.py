@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from modelcycle.errors import SettingsError
 from modelcycle.interfaces import Message
+from modelcycle.plugin import PluginContext
 from modelcycle.settings import validate_options
 from modelcycle_apprise import AppriseNotifier
 from modelcycle_apprise import DeliveryError as AppriseDeliveryError
@@ -53,11 +54,12 @@ def build(project: Any, name: str) -> Any:
     section = project.settings.notifiers[name]
     cls = project.plugin_class("notifiers", section.type, f"notifiers.{name}.type")
     options = validate_options(project.settings, cls.Options, section.model_extra or {}, ("notifiers", name))
-    return cls(name, options, project=project)
+    return cls(options, context=PluginContext(project, notifier=name))
 
 
 def make(cls: type, project: Any, name: str = "n", **options: Any) -> Any:
-    return cls(name, validate_options(project.settings, cls.Options, options, ("notifiers", name)), project=project)
+    options = validate_options(project.settings, cls.Options, options, ("notifiers", name))
+    return cls(options, context=PluginContext(project, notifier=name))
 
 
 @pytest.fixture

@@ -133,7 +133,7 @@ def test_two_plugins_registering_one_name_are_both_named(make_project) -> None:
     [
         (
             [object],
-            "returned <class 'object'> from register_trainers: expected a subclass of modelcycle.interfaces.Trainer",
+            "returned <class 'object'> from register_trainers: expected a subclass of modelcycle.plugin.Trainer",
         ),
         ([type("NoName", (Trainer,), {})], "registered NoName without a valid name"),
         ([type("Upper", (Trainer,), {"name": "Upper"})], "registered Upper without a valid name"),
@@ -299,8 +299,8 @@ def test_a_third_party_duplicate_of_a_builtin_store_is_named(make_project, site:
     fake_distribution(site, "modelcycle-clash", "2.0", "mc_clash", code, "clash")
     with pytest.raises(PluginError) as info:
         make_project()
-    assert str(info.value).startswith(  # entry points load in name order
-        "two plugins register the store 'local': 'clash' (modelcycle-clash 2.0) and 'fsspec' (built-in)"
+    assert str(info.value).startswith(  # the built-ins load first, then entry points in name order
+        "two plugins register the store 'local': 'fsspec' (built-in) and 'clash' (modelcycle-clash 2.0)"
     )
 
 
@@ -317,7 +317,7 @@ def test_settings_plugins_by_path_and_by_module_name(tmp_path: Path, make_projec
     sources = {p["name"]: p["source"] for p in project.describe_plugins()}
     assert sources["hooks"] == "settings (hooks.py)"
     assert sources["morehooks"] == "settings (morehooks)"
-    assert set(project.host.registry("trainers")) == {"thirdparty", "other", "sklearn"}
+    assert set(project.host.classes("trainers")) == {"thirdparty", "other", "sklearn"}
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def trainer(task: str = "binary", estimator: str | None = None, **settings) -> S
     settings.setdefault("params", FAST.get(estimator or default, {}))
     # one thread: OpenMP (HistGradientBoosting) on a busy machine can take 100x longer than it should
     settings.setdefault("threads", 1)
-    return SklearnTrainer(ModelSettings(dataset="d", target="y", estimator=estimator, **settings), task=task)
+    return SklearnTrainer(ModelSettings(dataset="d", target="y", estimator=estimator, task=task, **settings))
 
 
 def mixed(n: int = 400, task: str = "binary", seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -221,7 +221,10 @@ def test_histgradientboosting_takes_categorical_columns_natively_with_a_reserved
     from modelcycle_sklearn.preprocessing import CategoryCodes
 
     kept = CategoryCodes().fit(rare.to_frame())
-    assert kept.categories_ == [["red"]] and kept.transform(pd.DataFrame({"c": ["blue", "gold"]})).tolist() == [[1], [1]]
+    assert kept.categories_ == [["red"]] and kept.transform(pd.DataFrame({"c": ["blue", "gold"]})).tolist() == [
+        [1],
+        [1],
+    ]
     plan = model.describe_fitted(fitted)["preprocessing_plan"]
     assert plan["columns"]["native"] == ["color", "shape", "size", "city"]
     assert plan["notes"] == [
@@ -259,15 +262,17 @@ def test_the_plugins_answer_travels_with_a_pickled_trainer() -> None:
     from modelcycle.interfaces import CategoricalSupport
     from modelcycle_sklearn.estimators import mark_categorical_features
 
-    class Host:
+    class Context:  # what a project hands a trainer: its question hooks answer through `ask`
+        task = "binary"
+
         def ask(self, question, **kwargs):
             assert question == "categorical_support"
             return CategoricalSupport(max_categories=4, configure=mark_categorical_features)
 
     model = trainer("binary", HGB)
-    model.plugins = Host()
-    copy = pickle.loads(pickle.dumps(model))  # as a Dask worker gets it: no plugin host, the answer kept
-    assert copy.plugins is None
+    model.context = Context()
+    copy = pickle.loads(pickle.dumps(model))  # as a Dask worker gets it: no context, the answer kept
+    assert copy.context is None
     X, y = mixed()
     assert groups(copy.fit(X, y))["native"][0] == ["shape", "size"]  # 3 codes + the reserved one; color needs 5
 
@@ -574,15 +579,15 @@ def test_feature_importances_without_preprocessing_and_without_any() -> None:
 
 def test_describe_records_the_estimator_actually_used() -> None:
     settings = ModelSettings(dataset="d", target="y", params={"max_iter": 5})
-    assert SklearnTrainer.describe(settings, task="regression") == {
+    assert SklearnTrainer.recorded_settings(settings, task="regression") == {
         "estimator": "sklearn.ensemble.HistGradientBoostingRegressor",
         "params": {"max_iter": 5},
         "preprocessing": "auto",
     }
-    assert SklearnTrainer.describe(ModelSettings(dataset="d", target="y", task="binary"))["estimator"] == HGB
-    assert SklearnTrainer.describe(settings)["estimator"] is None  # unknown until the task is
+    assert SklearnTrainer.recorded_settings(ModelSettings(dataset="d", target="y", task="binary"))["estimator"] == HGB
+    assert SklearnTrainer.recorded_settings(settings)["estimator"] is None  # unknown until the task is
     given = ModelSettings(dataset="d", target="y", estimator=LR, preprocessing="none")
-    assert SklearnTrainer.describe(given) == {"estimator": LR, "params": {}, "preprocessing": "none"}
+    assert SklearnTrainer.recorded_settings(given) == {"estimator": LR, "params": {}, "preprocessing": "none"}
 
 
 def test_skops_refuses_functions_even_from_trusted_modules() -> None:

@@ -1,5 +1,6 @@
-"""One plugin manager per Project: entry points (built-ins included), settings modules,
-and explicit plugin objects; then `collect` turns register hooks into name → class maps.
+"""One plugin manager per Project: the built-ins (DEFAULT_PLUGINS), third-party entry points,
+settings modules and explicit plugin objects; `classes` turns register hooks into name → class
+maps and `create` is the one factory that builds a plugin object from its options.
 """
 
 from __future__ import annotations
@@ -18,10 +19,28 @@ from typing import Any
 import pluggy
 
 from . import hookspecs, interfaces, logs
-from .errors import PluginError
+from .errors import PluginError, SettingsError
 
 ENTRY_POINT_GROUP = "modelcycle"
 BLOCK_ENV = "MODELCYCLE_BLOCK_PLUGINS"
+TRACE_ENV = "MODELCYCLE_TRACE_PLUGINS"
+
+#: the built-in plugins, imported directly (as pytest and datasette do); each is named by its
+#: module name without the ``modelcycle_`` prefix, the name ``block_plugins`` takes
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "modelcycle_fsspec",
+    "modelcycle_metrics",
+    "modelcycle_sklearn",
+    "modelcycle_email",
+    "modelcycle_apprise",
+    "modelcycle_outbox",
+    "modelcycle_checks",
+    "modelcycle_scenarios",
+    "modelcycle_executors",
+)
+
+#: event hooks: every implementation runs, and one that raises is reported, never fatal
+EVENTS = tuple(name for name in dir(hookspecs) if name.startswith("after_"))
 
 #: register hook → the base class its classes must subclass
 KINDS: Mapping[str, type[interfaces.Plugged]] = MappingProxyType(
@@ -64,6 +83,9 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self._registries: dict[str, Mapping[str, Registered]] = {}
+        if os.environ.get(TRACE_ENV, "") not in ("", "0"):
+            self.pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
+            self.pm.enable_tracing()
 
     @property
     def hook(self) -> Any:
@@ -77,15 +99,24 @@ class PluginHost:
         root: Path | None = None,
         extra: Iterable[object] = (),
         entry_points: bool = True,
+        builtins: bool = True,
     ) -> None:
-        """Load plugins in a fixed order: entry points, settings modules, explicit objects."""
+        """Load plugins in a fixed order: built-ins, entry points, settings modules, explicit objects.
+
+        `entry_points=False` leaves out installed third-party plugins only; `builtins=False`
+        leaves out the built-ins too (an empty host, for tests of the machinery itself).
+        """
         blocked = {b.strip() for b in blocked if b.strip()}
         blocked |= {b.strip() for b in os.environ.get(BLOCK_ENV, "").split(",") if b.strip()}
         for name in blocked:
             self.pm.set_blocked(name)
+        for module_name in DEFAULT_PLUGINS if builtins else ():
+            name = module_name.removeprefix("modelcycle_")
+            if name not in blocked:
+                self._register(importlib.import_module(module_name), name, "built-in")
         if entry_points:
             for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-                if ep.name in blocked:
+                if ep.name in blocked or ep.value in DEFAULT_PLUGINS:  # an older install's entry for a built-in
                     continue
                 source = _source_of(ep)
                 try:
@@ -135,6 +166,13 @@ class PluginHost:
         except (pluggy.PluginValidationError, ValueError) as exc:
             raise PluginError(f"plugin '{name}' ({source}) cannot be registered: {exc}", plugin=name) from None
         self.infos[name] = PluginInfo(name=name, source=source, module=module)
+        for caller in self.pm.get_hookcallers(module) or []:
+            if caller.name in EVENTS:
+                for impl in caller.get_hookimpls():
+                    if impl.plugin is not module or impl.wrapper or impl.hookwrapper:
+                        continue
+                    if not getattr(impl.function, "_modelcycle_guarded", False):
+                        impl.function = _guarded(impl.function, name, caller.name)
 
     def _name_of(self, plugin: object) -> str:
         for name, info in self.infos.items():
@@ -142,8 +180,8 @@ class PluginHost:
                 return name
         return repr(plugin)
 
-    def registry(self, kind: str) -> Mapping[str, Registered]:
-        """name → Registered for one register hook, validated and cached."""
+    def classes(self, kind: str) -> Mapping[str, Registered]:
+        """name → Registered (class and provenance) for one register hook, validated and cached."""
         if kind not in self._registries:
             self._registries[kind] = self._collect(kind)
         return self._registries[kind]
@@ -166,7 +204,7 @@ class PluginHost:
                 if not (isinstance(cls, type) and issubclass(cls, base)):
                     raise PluginError(
                         f"plugin '{plugin}' ({source}) returned {cls!r} from register_{kind}: "
-                        f"expected a subclass of modelcycle.interfaces.{base.__name__}",
+                        f"expected a subclass of modelcycle.plugin.{base.__name__}",
                         plugin=plugin,
                     )
                 name = getattr(cls, "name", "")
@@ -191,18 +229,49 @@ class PluginHost:
 
     def collect_all(self) -> None:
         for kind in KINDS:
-            self.registry(kind)
+            self.classes(kind)
+
+    def create(self, kind: str, name: str, options: Any, *, key: str, context: Any) -> Any:
+        """The one factory: the `kind` plugin registered as `name`, built as ``cls(options, context=context)``.
+
+        `options` (a mapping of the user's keys, or an instance of the class's ``Options``)
+        is validated against ``cls.Options``; `key` is the dotted key the options sit at
+        ("notifiers.oncall"), so that every error, the plugin's own included, names the
+        full key. `context` is the :class:`modelcycle.plugin.PluginContext` the object keeps.
+        """
+        settings = context.settings
+        found = self.classes(kind)
+        if name not in found:
+            from .names import suggest
+
+            choices = ", ".join(sorted(found)) or "none (is the plugin that provides it installed?)"
+            raise settings.error(
+                key, f"unknown {_kind_word(kind)} '{name}'; {suggest(name, found)}registered: {choices}"
+            )
+        cls = found[name].cls
+        if not isinstance(options, cls.Options):
+            options = self.validate(kind, name, options, key=key, settings=settings)
+        try:
+            return cls(options, context=context)
+        except SettingsError as exc:
+            raise settings.place(exc, key) from None
+
+    def validate(self, kind: str, name: str, options: Mapping[str, Any] | None, *, key: str, settings: Any) -> Any:
+        """`options` (the user's keys) validated against the ``Options`` of the `kind` plugin `name`;
+        errors name the full key below `key`."""
+        from .settings import validate_options
+
+        schema = self.classes(kind)[name].cls.Options
+        given = dict(options or {})
+        if given and not schema.model_fields and schema.model_config.get("extra") != "allow":
+            first = next(iter(given))
+            raise settings.error(f"{key}.{first}", f"{_kind_word(kind)} '{name}' takes no options")
+        return validate_options(settings, schema, given, key)
 
     def fire(self, event: str, **kwargs: Any) -> None:
-        """Call an event hook; a failing implementation is reported, never fatal."""
-        hook = getattr(self.pm.hook, event)
-        for impl in reversed(hook.get_hookimpls()):
-            args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
-            try:
-                impl.function(**args)
-            except Exception as exc:  # noqa: BLE001 - a plugin's bug must not undo stored work
-                message = f"plugin '{impl.plugin_name}' failed in {event}: {type(exc).__name__}: {exc}"
-                logs.warn(logs.get_logger("plugins"), message, PluginWarning, stacklevel=2)
+        """Call an event hook through pluggy's hook caller (so hook-call monitoring and
+        MODELCYCLE_TRACE_PLUGINS see it); a failing implementation is reported, never fatal."""
+        getattr(self.pm.hook, event)(**kwargs)
 
     def ask(self, question: str, **kwargs: Any) -> Any:
         """Call a question hook: the first answer that is not None, the latest-loaded plugin first."""
@@ -229,6 +298,28 @@ class PluginHost:
             registers = {kind: info.registers[kind] for kind in KINDS if kind in info.registers}  # a stable order
             out.append({"name": name, "source": info.source, "hooks": hooks, "registers": registers})
         return out
+
+
+def _kind_word(kind: str) -> str:
+    """'check_types' → 'check type': the kind as errors name it."""
+    return kind[:-1].replace("_", " ")
+
+
+def _guarded(function: Any, plugin: str, event: str) -> Any:
+    """An event implementation that reports its failure as a PluginWarning naming its plugin,
+    so that the other implementations still run and the stored work stands."""
+
+    def guarded(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except Exception as exc:  # noqa: BLE001 - a plugin's bug must not undo stored work
+            message = f"plugin '{plugin}' failed in {event}: {type(exc).__name__}: {exc}"
+            logs.warn(logs.get_logger("plugins"), message, PluginWarning, stacklevel=2)
+            return None
+
+    guarded._modelcycle_guarded = True  # type: ignore[attr-defined]
+    guarded.__wrapped__ = function  # type: ignore[attr-defined]
+    return guarded
 
 
 class PluginWarning(UserWarning):

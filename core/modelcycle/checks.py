@@ -60,7 +60,7 @@ def check_journal(ctx: ContextSource, check: str) -> Journal:
 def run_check(ctx: Context, name: str) -> dict[str, Any]:
     """Judge one check on the latest evaluation it follows (see module docstring) and record the result."""
     check = ctx.settings.checks[name]
-    kind = ctx.plugin_class("check_types", check.type, f"checks.{name}.type")()
+    kind = _check_type(ctx, name)
     active = ctx.registry.active(check.model)
     active_version = active["version"] if active else None
     if check.version == "any":
@@ -229,7 +229,7 @@ def metric_names(ctx: Context, model: str) -> list[str]:
     """The registered metrics a check on `model` may name: those of its task, every one when the
     task is left to be inferred at training."""
     task = getattr(ctx.settings.models.get(model), "task", None)
-    registry = ctx.host.registry("metrics")
+    registry = ctx.host.classes("metrics")
     return sorted(n for n, r in registry.items() if not task or task in (getattr(r.cls, "tasks", ()) or (task,)))
 
 
@@ -279,21 +279,21 @@ def metric_error(ctx: Context, name: str, check: Any) -> str | None:
     )
 
 
+def _check_type(ctx: Context, name: str) -> Any:
+    """The check's CheckType object, built from the check's section (its own rules checked)."""
+    check = ctx.settings.checks[name]
+    ctx.plugin_class("check_types", check.type, f"checks.{name}.type")
+    return ctx.create("check_types", check.type, check, key=f"checks.{name}")
+
+
 def validate_check_settings(ctx: Context) -> None:
-    """Check types must exist; metrics must be producible; thresholds must make sense."""
+    """Check types must exist; metrics must be producible; the check type's own rules must hold."""
     for name, check in ctx.settings.checks.items():
         ctx.plugin_class("check_types", check.type, f"checks.{name}.type")
         wrong = metric_error(ctx, name, check)
         if wrong is not None:
             raise ctx.settings.error(f"checks.{name}.metric", wrong)
-        if check.type == "threshold" and not thresholds(check):
-            raise ctx.settings.error(
-                f"checks.{name}", "no threshold: set min, soft_min, max, soft_max, max_drop, max_rise or value_in"
-            )
-        if check.min is not None and check.soft_min is not None and check.soft_min < check.min:
-            raise ctx.settings.error(f"checks.{name}.soft_min", "is below min: warn before the error")
-        if check.max is not None and check.soft_max is not None and check.soft_max > check.max:
-            raise ctx.settings.error(f"checks.{name}.soft_max", "is above max: warn before the error")
+        _check_type(ctx, name)
 
 
 __all__ = ["SettingsError", "latest_results", "lookup", "run_checks", "worst"]

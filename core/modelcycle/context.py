@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from .errors import NotFoundError, SettingsError
+from .errors import NotFoundError
 from .names import check_name, suggest
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,7 +45,7 @@ def current_actor() -> str:
 
 def plugin_class(settings: Settings, host: PluginHost, kind: str, name: str, key: str) -> type:
     """The class registered as `name` for `kind`, or an error at `key` listing the registered ones."""
-    registered = host.registry(kind)
+    registered = host.classes(kind)
     if name in registered:
         return registered[name].cls
     what = kind[:-1].replace("_", " ")
@@ -81,6 +81,7 @@ class Context:
         registry: Registry,
         host: PluginHost,
         facade: object,
+        plugin_context: Callable[..., Any],
         clock: Callable[[], datetime] = wall_clock,
     ) -> None:
         self.settings = settings
@@ -89,8 +90,10 @@ class Context:
         self.host = host
         self.events = Events(host, facade)
         self.clock = clock
-        # what plugins are built with today (`project=`): the facade, typed as an opaque object
+        # the facade, typed as an opaque object: what events name as `project=`
         self.facade = facade
+        # builds the modelcycle.plugin.PluginContext a plugin object keeps (the facade knows how)
+        self.plugin_context = plugin_context
         self.models: dict[tuple[str, int], Any] = {}
         self._notifiers: dict[str, Notifier] = {}
         self._executor: Executor | None = None
@@ -127,51 +130,39 @@ class Context:
 
     # -- plugin objects made once per project ---------------------------------------------------
 
+    def create(self, kind: str, name: str, options: Any, *, key: str, **where: Any) -> Any:
+        """The one way a plugin object is made: `options` checked against its class's Options
+        (errors placed under `key`), and a PluginContext saying `where` it sits (scenario=,
+        notifier=, task=)."""
+        return self.host.create(kind, name, options, key=key, context=self.plugin_context(**where))
+
     def executor_options(self) -> Any:
         """[project.executor_options] validated against the chosen executor's schema."""
         s = self.settings
-        cls: Any = self.plugin_class("executors", s.project.executor, "project.executor")
-        if cls.Options is None:
-            if s.project.executor_options:
-                first = next(iter(s.project.executor_options))
-                raise s.error(f"project.executor_options.{first}", f"executor '{cls.name}' takes no options")
-            return None
-        from .settings import validate_options
-
-        return validate_options(s, cls.Options, s.project.executor_options, ("project", "executor_options"))
+        self.plugin_class("executors", s.project.executor, "project.executor")
+        options = s.project.executor_options
+        return self.host.validate("executors", s.project.executor, options, key="project.executor_options", settings=s)
 
     @property
     def executor(self) -> Executor:
         """The executor that scores and evaluates datasets ([project] executor), made on first use."""
         if self._executor is None:
-            cls: Any = self.plugin_class("executors", self.settings.project.executor, "project.executor")
-            self._executor = cls(self.executor_options(), project=self.facade)
+            s = self.settings.project
+            self.plugin_class("executors", s.executor, "project.executor")
+            self._executor = self.create("executors", s.executor, s.executor_options, key="project.executor_options")
         return self._executor
 
     def notifier(self, name: str) -> Notifier:
         """The configured notifier `name`, its options validated, made on first use."""
-        from .settings import validate_options
-
         if name not in self.settings.notifiers:
             known = ", ".join(sorted(self.settings.notifiers)) or "none"
             raise NotFoundError(f"unknown notifier '{name}'; notifiers in {self.settings.file.name}: {known}")
         if name not in self._notifiers:
             spec = self.settings.notifiers[name]
-            cls: Any = self.plugin_class("notifiers", spec.type, f"notifiers.{name}.type")
-            options = (
-                validate_options(self.settings, cls.Options, spec.model_extra or {}, ("notifiers", name))
-                if cls.Options is not None
-                else None
+            self.plugin_class("notifiers", spec.type, f"notifiers.{name}.type")
+            self._notifiers[name] = self.create(
+                "notifiers", spec.type, spec.model_extra or {}, key=f"notifiers.{name}", notifier=name
             )
-            try:
-                self._notifiers[name] = cls(name, options, project=self.facade)
-            except SettingsError as exc:
-                message = str(exc)
-                if message.startswith(self.settings.file.name):
-                    raise
-                raise self.settings.error(
-                    f"notifiers.{name}.{message.split(': ', 1)[0]}", message.split(": ", 1)[-1]
-                ) from None
         return self._notifiers[name]
 
     def close(self) -> None:

@@ -45,7 +45,7 @@ def column_drift(settings: Any, name: str | None) -> ColumnDrift:
 def validate_drift_settings(ctx: Context) -> None:
     """Threshold names and values, and per-column tables, of every model's drift settings."""
     s = ctx.settings
-    registry = ctx.host.registry("drift_tests")
+    registry = ctx.host.classes("drift_tests")
     auto = registry["auto"].cls if "auto" in registry else None
     measures = tuple(getattr(auto, "measures", ()))
     for model, m in s.models.items():

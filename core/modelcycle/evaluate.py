@@ -187,7 +187,7 @@ def drift_report(ctx: Context, model: str, state: EvaluationState, profile: dict
     """Per column, prediction and label drift against the profile, by effect size."""
     ms = ctx.settings.models.get(model)
     settings = ms.drift if ms is not None else None
-    registry = ctx.host.registry("drift_tests")
+    registry = ctx.host.classes("drift_tests")
     columns: dict[str, Any] = {}
     for name, column in state.columns.items():
         chosen = column_drift(settings, name)
@@ -460,7 +460,7 @@ def _context(ctx: Context, model: str, v: int) -> dict[str, Any]:
     if raw is None:
         raise DataError(f"model '{model}' version {v} has no reference profile: retrain it to evaluate")
     metric_set = MetricSet(
-        ctx.host.registry("metrics"),
+        ctx.host.classes("metrics"),
         meta["task"],
         list(meta.get("metrics", {})),
         meta.get("primary_metric"),

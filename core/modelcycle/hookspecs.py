@@ -3,11 +3,12 @@
 Two families:
 
 * **Register hooks** (`register_*`) take no arguments and return a list of classes
-  (subclasses of the bases in :mod:`modelcycle.interfaces`). Each runs at most once
+  (subclasses of the bases in :mod:`modelcycle.plugin`). Each runs at most once
   per Project, the first time that kind is needed (when the Project opens, for the
-  kinds its settings name), and must have no side effects. The core instantiates the classes
-  from validated settings. Two plugins registering the same name is an error that
-  names both.
+  kinds its settings name), and must have no side effects. The core builds every class
+  the same way, ``cls(options, context=context)``: `options` validated against the class's
+  ``Options`` schema, `context` a :class:`modelcycle.plugin.PluginContext`. Two plugins
+  registering the same name is an error that names both.
 * **Question hooks** (`categorical_support`) ask plugins about something, with
   arguments; the first answer that is not None wins, the latest-loaded plugin first
   (so a plugin can override a built-in answer). An implementation that raises fails
@@ -18,8 +19,9 @@ Two families:
   the operation.
 
 Implement a hook with ``@modelcycle.hookimpl`` on a function of the same name,
-accepting any subset of its arguments by name. The core calls each implementation
-itself (to name the plugin in errors), so hook wrappers are not supported.
+accepting any subset of its arguments by name. Events go through pluggy's hook caller, so
+``add_hookcall_monitoring`` on the project's plugin manager sees them and ``MODELCYCLE_TRACE_PLUGINS=1``
+prints every hook call to stderr.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def register_stores() -> list[type[Store]]:
 
     The project's ``store`` URL picks the class whose ``protocols`` contain the URL's
     scheme, falling back to a class that declares ``"*"``. The class is created as
-    ``cls(url, options)`` with ``[project] store_options``.
+    ``cls(options, context=context)``, ``options.url`` the store's URL and ``options.options``
+    the ``[project] store_options``.
 
     Example::
 
@@ -69,7 +72,10 @@ def register_stores() -> list[type[Store]]:
 
 @hookspec
 def register_trainers() -> list[type[Trainer]]:
-    """Return Trainer classes; ``[models.NAME] trainer = "<name>"`` picks one."""
+    """Return Trainer classes; ``[models.NAME] trainer = "<name>"`` picks one.
+
+    A trainer's ``options`` is the model's whole ``[models.NAME]`` section and ``context.task``
+    the task being trained (also ``self.task``)."""
 
 
 @hookspec
@@ -84,7 +90,10 @@ def register_drift_tests() -> list[type[DriftTest]]:
 
 @hookspec
 def register_notifiers() -> list[type[Notifier]]:
-    """Return Notifier classes; ``[notifiers.NAME] type = "<name>"`` picks one."""
+    """Return Notifier classes; ``[notifiers.NAME] type = "<name>"`` picks one.
+
+    The section's other keys are validated against the class's ``Options``; ``self.section_name``
+    is NAME."""
 
 
 @hookspec
@@ -94,17 +103,18 @@ def register_check_types() -> list[type[CheckType]]:
 
 @hookspec
 def register_steps() -> list[type[Step]]:
-    """Return scenario Step classes; a step's ``type`` picks one."""
+    """Return scenario Step classes; a step's ``type`` picks one; ``context.scenario`` names its scenario."""
 
 
 @hookspec
 def register_triggers() -> list[type[Trigger]]:
-    """Return scenario Trigger classes; a trigger's ``type`` picks one."""
+    """Return scenario Trigger classes; a trigger's ``type`` picks one; ``self.scenario`` is the one it starts."""
 
 
 @hookspec
 def register_executors() -> list[type[Executor]]:
-    """Return Executor classes; ``[project] executor = "<name>"`` picks one."""
+    """Return Executor classes; ``[project] executor = "<name>"`` picks one, built from
+    ``[project.executor_options]``."""
 
 
 # -- question hooks ---------------------------------------------------------------
@@ -116,7 +126,7 @@ def categorical_support(estimator: Any) -> CategoricalSupport | None:
 
     Asked by the built-in ``sklearn`` trainer with ``preprocessing = "auto"``, with the
     unfitted estimator (user params set). The answer, a
-    :class:`modelcycle.interfaces.CategoricalSupport`, gives the most categories a column
+    :class:`modelcycle.plugin.CategoricalSupport`, gives the most categories a column
     may have and a function that marks the categorical columns on the estimator; those
     columns are then ordinal-coded instead of one-hot encoded. The built-in plugin
     answers for scikit-learn's HistGradientBoosting models.

@@ -1,7 +1,9 @@
 """Base classes that plugins subclass. Register hooks return these classes; the core
-instantiates them from validated settings, so a plugin never guesses its constructor.
+builds every one the same way, ``cls(options, context=context)`` (see PluginHost.create), with
+`options` validated against the class's ``Options`` schema, so a plugin never guesses its constructor.
 
 Every class carries `name`, the word users write in modelcycle.toml to pick it.
+Plugin authors import all of this from :mod:`modelcycle.plugin`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,36 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ._validate import Field, Section
+from .settings import CheckSettings, ModelSettings
+
+
+class NoOptions(Section):
+    """The options of a plugin with nothing to configure: any key given is refused."""
+
 
 class Plugged:
-    """What every registered class has: a unique, lowercase `name` and a docstring."""
+    """What every registered class has: a unique, lowercase `name`, a docstring, an ``Options``
+    schema (a Section subclass) and the one constructor shape ``cls(options, *, context)``.
+
+    `context` is the :class:`modelcycle.plugin.PluginContext` of the project the object serves
+    (None outside a project, in a unit test say).
+    """
 
     name: ClassVar[str] = ""
+    #: the options' schema; the user's keys are validated against it before ``__init__``
+    Options: ClassVar[type[Section]] = NoOptions
+
+    def __init__(self, options: Any = None, *, context: Any = None) -> None:
+        self.options = options if options is not None else type(self).Options()
+        self.context = context
+
+
+class StoreOptions(Section):
+    """What every store is built from: ``[project] store`` and ``store_options``."""
+
+    url: str = Field(description="The store's URL or folder, absolute.")
+    options: dict[str, Any] = Field(default_factory=dict, description="[project] store_options.")
 
 
 class Store(Plugged, ABC):
@@ -32,10 +59,17 @@ class Store(Plugged, ABC):
 
     #: URL schemes this store serves ("file", "s3", …); "*" serves any scheme, as a fallback.
     protocols: ClassVar[tuple[str, ...]] = ()
+    Options: ClassVar[type[Section]] = StoreOptions
 
-    def __init__(self, url: str, options: Mapping[str, Any]) -> None:
-        self.url = url
-        self.options = dict(options)
+    def __init__(self, options: Any, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
+        self.url: str = options.url
+        self.storage_options: dict[str, Any] = dict(options.options)
+
+    @classmethod
+    def at(cls, url: str, storage_options: Mapping[str, Any] | None = None) -> Store:
+        """A store of this class on `url`, outside any project (scripts and tests)."""
+        return cls(StoreOptions(url=url, options=dict(storage_options or {})))
 
     @abstractmethod
     def get(self, key: str) -> bytes | None:
@@ -151,17 +185,20 @@ class Trainer(Plugged, ABC):
 
     #: artifact formats `dump` and `load` understand, e.g. ("joblib", "skops")
     formats: ClassVar[tuple[str, ...]] = ()
+    #: a trainer is built from its model's whole ``[models.NAME]`` section
+    Options: ClassVar[type[Section]] = ModelSettings
 
-    def __init__(self, settings: Any, *, task: str) -> None:
-        self.settings = settings  # the model's validated ModelSettings
-        self.task = task  # "binary" | "multiclass" | "regression"
-        self.plugins: Any = None  # the project's plugin host, set by the core before fitting
+    def __init__(self, options: Any, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
+        self.settings = options  # the model's validated [models.NAME] section
+        #: "binary" | "multiclass" | "regression": the context's, the task the model is trained for
+        self.task: str = getattr(context, "task", None) or getattr(options, "task", None) or ""
 
     def categorical_support(self, estimator: Any) -> CategoricalSupport | None:
         """What the plugins' ``categorical_support`` hooks declare for this estimator, or None."""
-        if self.plugins is None:
+        if self.context is None:
             return None
-        return self.plugins.ask("categorical_support", estimator=estimator)
+        return self.context.ask("categorical_support", estimator=estimator)
 
     def describe_fitted(self, fitted: Any) -> dict[str, Any]:
         """What the version's metadata records of this fitted model beyond `describe` (e.g. the preprocessing plan)."""
@@ -169,7 +206,7 @@ class Trainer(Plugged, ABC):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["plugins"] = None  # the plugin host stays in the process that opened the project
+        state["context"] = None  # the project stays in the process that opened it
         return state
 
     @abstractmethod
@@ -193,7 +230,7 @@ class Trainer(Plugged, ABC):
         return None
 
     @classmethod
-    def describe(cls, settings: Any, *, task: str | None = None) -> dict[str, Any]:
+    def recorded_settings(cls, settings: Any, *, task: str | None = None) -> dict[str, Any]:
         """What the version's metadata records of the trainer (estimator path, params…).
 
         Keys of a SettingsError raised by a trainer are relative to the model's section
@@ -294,18 +331,17 @@ class Notifier(Plugged, ABC):
     """A channel that delivers alerts (email, chat, webhook, file outbox).
 
     The keys of a ``[notifiers.NAME]`` section other than ``type`` are validated against
-    the class's ``Options`` (a :class:`modelcycle.settings.Section`) and handed to
+    the class's ``Options`` (a :class:`modelcycle.plugin.Section`) and handed to
     ``__init__``. ``send`` must raise when the message was not delivered, so the alert
     stays pending and is retried; returning normally means delivered.
+
+    ``name`` is the notifier type (the word of ``type = "…"``); ``section_name`` is the NAME
+    of the ``[notifiers.NAME]`` section this object was configured from.
     """
 
-    #: the options' schema: a Section subclass (None: the notifier takes no options)
-    Options: ClassVar[type | None] = None
-
-    def __init__(self, name: str, options: Any, *, project: Any) -> None:
-        self.notifier_name = name
-        self.options = options
-        self.project = project
+    def __init__(self, options: Any, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
+        self.section_name: str = getattr(context, "notifier", None) or self.name
 
     @abstractmethod
     def send(self, message: Message) -> None:
@@ -319,9 +355,16 @@ class Notifier(Plugged, ABC):
 class CheckType(Plugged, ABC):
     """Judges one metric value: OK, WARNING or ERROR, with a message saying why.
 
-    A ``[checks.NAME]`` section picks the type with ``type`` (default "threshold"); the
-    keys the type understands are in the check's settings.
+    A ``[checks.NAME]`` section picks the type with ``type`` (default "threshold"). The type
+    is built from the check's whole section (``options``); ``__init__`` enforces the type's own
+    rules, raising SettingsError with keys relative to the section, when the project opens.
     """
+
+    #: a check type is built from its check's whole ``[checks.NAME]`` section
+    Options: ClassVar[type[Section]] = CheckSettings
+
+    def __init__(self, options: Any = None, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
 
     @abstractmethod
     def judge(self, value: Any, check: Any, *, baseline: float | None) -> tuple[str, str]:
@@ -344,11 +387,13 @@ class Step(Plugged, ABC):
     FAILED with the exception's text as the message.
     """
 
-    Options: ClassVar[type | None] = None
+    def __init__(self, options: Any, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
 
-    def __init__(self, options: Any, *, project: Any) -> None:
-        self.options = options
-        self.project = project
+    @property
+    def project(self) -> Any:
+        """The public Project facade the step acts on (train, evaluate, score, run_checks…)."""
+        return self.context.project
 
     @abstractmethod
     def run(self, run: dict[str, Any]) -> StepResult:
@@ -364,12 +409,14 @@ class Trigger(Plugged, ABC):
     first evaluation only records its state. Two schedulers agree on a slot, so it runs once.
     """
 
-    Options: ClassVar[type | None] = None
+    def __init__(self, options: Any, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
+        #: the scenario this trigger starts
+        self.scenario: str = getattr(context, "scenario", None) or ""
 
-    def __init__(self, options: Any, *, project: Any, scenario: str) -> None:
-        self.options = options
-        self.project = project
-        self.scenario = scenario
+    def label(self) -> str:
+        """How a run names the trigger that fired it ("cron 0 2 * * *"); default: the type."""
+        return self.name
 
     @abstractmethod
     def check(self, state: dict[str, Any] | None, now: Any) -> tuple[str | None, dict[str, Any]]:
@@ -385,14 +432,11 @@ class Executor(Plugged, ABC):
     as one partition, in bounded batches) and its results merge in any order.
     """
 
-    #: the options' schema (a Section subclass), validated from [project.executor_options]
-    Options: ClassVar[type | None] = None
     #: True when tasks are pickled and run in other processes, which cannot call back
     ships_tasks: ClassVar[bool] = False
 
-    def __init__(self, options: Any, *, project: Any) -> None:
-        self.options = options
-        self.project = project
+    def __init__(self, options: Any, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
 
     @abstractmethod
     def reduce(

@@ -34,9 +34,9 @@ class MetricSet:
         for key, name in [(f"{where}.metrics", n) for n in names] + [(f"{where}.primary_metric", primary)]:
             if name not in registry:
                 usable = sorted(n for n, r in registry.items() if task in r.cls.tasks)
-                raise SettingsError(f"{key}: unknown metric '{name}'; metrics for {task} tasks: {', '.join(usable)}")
+                raise SettingsError(f"unknown metric '{name}'; metrics for {task} tasks: {', '.join(usable)}", key=key)
             if task not in registry[name].cls.tasks:
-                raise SettingsError(f"{key}: metric '{name}' does not apply to {task} tasks")
+                raise SettingsError(f"metric '{name}' does not apply to {task} tasks", key=key)
             self.metrics.setdefault(name, registry[name].cls())
         self.primary = primary
 
@@ -89,22 +89,24 @@ def threshold_plan(
     """Check a threshold setting before any fitting: ("none"|"default"|"fixed"|"optimize", value)."""
     if task != "binary":
         if setting is not None:
-            raise SettingsError(f"{where}.threshold: only binary models take a threshold (this one is {task})")
+            raise SettingsError(f"only binary models take a threshold (this one is {task})", key=f"{where}.threshold")
         return "none", None
     if setting is None:
         return "default", 0.5
     if isinstance(setting, int | float):
         if not 0.0 <= float(setting) <= 1.0:
-            raise SettingsError(f"{where}.threshold: {setting} is not a probability between 0 and 1")
+            raise SettingsError(f"{setting} is not a probability between 0 and 1", key=f"{where}.threshold")
         return "fixed", float(setting)
     if isinstance(setting, str) and setting.startswith("optimize:"):
         name = setting.split(":", 1)[1]
         if name not in metrics or "binary" not in metrics[name].cls.tasks or metrics[name].cls.needs_proba:
             usable = sorted(n for n, r in metrics.items() if "binary" in r.cls.tasks and not r.cls.needs_proba)
-            raise SettingsError(f"{where}.threshold: cannot optimise '{name}'; label metrics: {', '.join(usable)}")
+            raise SettingsError(
+                f"cannot optimise '{name}'; label metrics: {', '.join(usable)}", key=f"{where}.threshold"
+            )
         return "optimize", metrics[name].cls()
     raise SettingsError(
-        f"{where}.threshold: give a probability (0.4) or optimize:METRIC (optimize:f1), not {setting!r}"
+        f"give a probability (0.4) or optimize:METRIC (optimize:f1), not {setting!r}", key=f"{where}.threshold"
     )
 
 

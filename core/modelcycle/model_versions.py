@@ -133,8 +133,9 @@ def load_model(ctx: Context, model: str, version: int | None = None) -> Any:
 
 def version_trainer(ctx: Context, model: str, version: int, entry: dict[str, Any]) -> Trainer:
     """The trainer plugin that wrote `version` (its metadata `entry` names it): what reads its artifacts."""
-    trainer_cls: Any = ctx.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
-    return trainer_cls(ctx.settings.models.get(model), task=entry.get("task", ""))
+    ctx.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
+    options = ctx.settings.models.get(model)
+    return ctx.create("trainers", entry["trainer"], options, key=f"models.{model}", task=entry.get("task", ""))
 
 
 def artifact_format(ctx: Context, model: str, version: int, entry: dict[str, Any]) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import SettingsError
-
 if TYPE_CHECKING:  # pragma: no cover
     from ._plugins import PluginHost
     from .context import Context
@@ -18,22 +16,24 @@ if TYPE_CHECKING:  # pragma: no cover
     from .settings import Settings
 
 
-def open_store(settings: Settings, host: PluginHost) -> Store:
-    """The store at [project] store, served by the store plugin that claims its URL scheme."""
+def open_store(settings: Settings, host: PluginHost, context: Any) -> Store:
+    """The store at [project] store, served by the store plugin that claims its URL scheme
+    (`context`: the PluginContext the store keeps)."""
     url = settings.resolve_url(settings.project.store)
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme in ("", "file") and Path(url.split("://", 1)[-1]).is_file():
         shown = settings.redactor(settings.project.store)
         raise settings.error("project.store", f"'{shown}' is a file: give a folder (default .modelcycle)")
-    registered = host.registry("stores")
-    chosen = next((r.cls for r in registered.values() if scheme in r.cls.protocols), None)
-    chosen = chosen or next((r.cls for r in registered.values() if "*" in r.cls.protocols), None)
+    registered = host.classes("stores")
+    chosen = next((n for n, r in registered.items() if scheme in r.cls.protocols), None)
+    chosen = chosen or next((n for n, r in registered.items() if "*" in r.cls.protocols), None)
     if chosen is None:
-        raise SettingsError(
-            f"{settings.file.name}: project.store: no store plugin serves '{scheme or 'file'}' URLs; "
-            f"registered: {', '.join(sorted(registered)) or 'none'}"
+        raise settings.error(
+            "project.store",
+            f"no store plugin serves '{scheme or 'file'}' URLs; registered: {', '.join(sorted(registered)) or 'none'}",
         )
-    return chosen(url, settings.project.store_options)
+    options = {"url": url, "options": dict(settings.project.store_options)}
+    return host.create("stores", chosen, options, key="project", context=context)
 
 
 def check_settings_against_plugins(ctx: Context) -> None:
@@ -65,9 +65,5 @@ def check_settings_against_plugins(ctx: Context) -> None:
 
         check_templates(ctx)
     for name, spec in s.notifiers.items():
-        cls: Any = ctx.plugin_class("notifiers", spec.type, f"notifiers.{name}.type")
-        if cls.Options is not None:
-            from .settings import validate_options
-
-            validate_options(s, cls.Options, spec.model_extra or {}, ("notifiers", name))
+        ctx.host.validate("notifiers", spec.type, spec.model_extra, key=f"notifiers.{name}", settings=s)
     ctx.executor_options()

@@ -12,6 +12,7 @@ from ._plugins import PluginHost
 from .context import Context
 from .errors import ModelcycleError
 from .opening import check_settings_against_plugins, open_store
+from .plugin import PluginContext
 from .registry import Registry
 from .settings import Settings, find_settings_file, load_settings
 
@@ -30,7 +31,7 @@ def open_project(
 
     Without `path`: $MODELCYCLE_PROJECT, else the nearest modelcycle.toml upward from
     the current folder. `plugins` are extra plugin objects (a test's, say); with
-    `entry_points=False` no installed plugin is loaded, built-ins included.
+    `entry_points=False` no installed third-party plugin is loaded (the built-ins are).
     """
     settings = load_settings(find_settings_file(path), env)
     return Project(settings, plugins=plugins, entry_points=entry_points)
@@ -53,10 +54,17 @@ class Project:
             extra=plugins,
             entry_points=entry_points,
         )
-        self.store = open_store(settings, self.host)
+        self.store = open_store(settings, self.host, PluginContext(self))
         # store records: values redacted, keys left alone (they are structure the readers look up)
         self.registry = Registry(self.store, redact=lambda value: settings.redactor(value, keys=False))
-        self.context = Context(settings, store=self.store, registry=self.registry, host=self.host, facade=self)
+        self.context = Context(
+            settings,
+            store=self.store,
+            registry=self.registry,
+            host=self.host,
+            facade=self,
+            plugin_context=lambda **where: PluginContext(self, **where),
+        )
         check_settings_against_plugins(self.context)
 
     @property
@@ -291,7 +299,7 @@ class Project:
             self.settings,
             self.registry,
             lambda version: self.load_model(model, version),
-            self.host.registry("metrics"),
+            self.host.classes("metrics"),
             model,
             a,
             b,

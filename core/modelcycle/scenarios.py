@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .context import context_of
-from .errors import NotFoundError, SettingsError
+from .errors import NotFoundError
 from .interfaces import StepResult
 from .journal import Journal
 from .logs import get_logger, warn
@@ -78,30 +78,13 @@ def require_scenario(ctx: Context, name: str) -> Any:
     raise NotFoundError(f"unknown scenario '{name}'; {hint}scenarios in {ctx.settings.file.name}: {known}")
 
 
-def instantiate(ctx: Context, kind: str, spec: Any, key: tuple, **kwargs: Any) -> Any:
+def instantiate(ctx: Context, kind: str, spec: Any, key: tuple, *, scenario: str | None = None) -> Any:
     """A step or trigger object from its settings: options validated, errors naming the full key."""
-    from .settings import _dotted, validate_options
+    from .settings import _dotted
 
-    settings = ctx.settings
-    cls = ctx.plugin_class(kind, spec.type, _dotted((*key, "type")))
-    extra = dict(spec.model_extra or {})
-    if cls.Options is not None:
-        options = validate_options(settings, cls.Options, extra, key)
-    elif extra:
-        first = next(iter(extra))
-        raise settings.error(_dotted((*key, first)), f"unknown key: the {kind[:-1]} '{spec.type}' takes no options")
-    else:
-        options = None
-    try:
-        return cls(options, project=ctx.facade, **kwargs)
-    except SettingsError as exc:
-        message = str(exc)
-        if message.startswith(settings.file.name + ":"):
-            raise
-        where, _, problem = message.partition(": ")
-        if not problem:  # no "key: " prefix: the message is about the whole step or trigger
-            raise settings.error(_dotted(key), message) from None
-        raise settings.error(f"{_dotted(key)}.{where}", problem) from None
+    ctx.plugin_class(kind, spec.type, _dotted((*key, "type")))
+    scenario = scenario if scenario is not None else str(key[1])
+    return ctx.create(kind, spec.type, spec.model_extra, key=_dotted(key), scenario=scenario)
 
 
 def build_steps(ctx: Context, name: str) -> list[tuple[Any, Any]]:

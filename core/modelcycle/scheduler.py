@@ -92,10 +92,10 @@ def triggers(ctx: ContextSource, scenario: str) -> list[tuple[int, Any, Any]]:
 
 def label(trigger: Any, spec: Any) -> str:
     """How a run names the trigger that fired it: "cron 0 2 * * *", "dataset-changed customers"."""
-    describe = getattr(trigger, "describe", None)
-    if callable(describe):
+    label = getattr(trigger, "label", None)
+    if callable(label):
         try:
-            return str(describe())
+            return str(label())
         except Exception:  # noqa: BLE001 - a label is not worth failing a run for
             pass
     return spec.type

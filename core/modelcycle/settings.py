@@ -350,7 +350,15 @@ class Settings:
 
     def error(self, key: str, problem: str) -> SettingsError:
         """A one-line error about `key` in this file, never showing an interpolated value."""
-        return SettingsError(self.redactor(f"{self.file.name}: {key}: {problem}"))
+        return SettingsError(self.redactor(problem), key=self.redactor(key), file=self.file.name)
+
+    def place(self, exc: SettingsError, prefix: str | None = None) -> SettingsError:
+        """A plugin's or a helper's error (its key relative to `prefix`) as an error about this file."""
+        if exc.placed:
+            return exc
+        if prefix is not None:
+            exc = exc.under(prefix)
+        return self.error(exc.key or "", exc.problem) if exc.key else SettingsError(exc.problem, file=self.file.name)
 
 
 # -- discovery ----------------------------------------------------------------------------
@@ -389,11 +397,11 @@ def load_settings(file: Path, env: Mapping[str, str] | None = None) -> Settings:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
         _check_depth(raw, file.name)
     except RecursionError:
-        raise SettingsError(f"{file.name}: nested too deeply: {_TOO_DEEP}") from None
+        raise SettingsError(f"nested too deeply: {_TOO_DEEP}", file=file.name) from None
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{file.name}: not valid TOML: {exc}; fix the syntax") from None
+        raise SettingsError(f"not valid TOML: {exc}; fix the syntax", file=file.name) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{file.name}: cannot be read: {exc}") from None
+        raise SettingsError(f"cannot be read: {exc}", file=file.name) from None
     redactor = Redactor(parent=PROCESS)
     interpolated: dict[tuple, list[tuple[str, str]]] = {}
     data = _interpolate(raw, env, file.name, (), interpolated)
@@ -408,7 +416,7 @@ def load_settings(file: Path, env: Mapping[str, str] | None = None) -> Settings:
     try:
         model = SettingsModel.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(_one_line(exc, file.name, redactor)) from None
+        raise _one_line(exc, file.name, redactor) from None
     settings = Settings(file, model, redactor)
     _check_references(settings)
     return settings
@@ -424,7 +432,7 @@ def _check_depth(raw: dict[str, Any], file: str) -> None:
     while stack:
         value, key = stack.pop()
         if len(key) > _MAX_DEPTH:
-            raise SettingsError(f"{file}: {_dotted(key[:3])}…: nested {len(key)} levels deep: {_TOO_DEEP}")
+            raise SettingsError(f"nested {len(key)} levels deep: {_TOO_DEEP}", key=f"{_dotted(key[:3])}…", file=file)
         if isinstance(value, dict):
             stack.extend((v, (*key, k)) for k, v in value.items())
         elif isinstance(value, list):
@@ -461,8 +469,9 @@ def _interpolate(
             result = ""
         else:
             raise SettingsError(
-                f"{file}: {_dotted(key)}: environment variable {name} is not set; "
-                f"set it, or give a default with ${{{name}:-default}}"
+                f"environment variable {name} is not set; set it, or give a default with ${{{name}:-default}}",
+                key=_dotted(key),
+                file=file,
             )
         interpolated.setdefault(key, []).append((result, match.group(0)))
         return result
@@ -545,6 +554,11 @@ def _dotted(key: tuple) -> str:
     return out or "(top level)"
 
 
+def _below(prefix: str, loc: tuple) -> str:
+    """The dotted key of `loc` inside the section at `prefix`."""
+    return SettingsError("", key=_dotted(loc) if loc else None).under(prefix).key or prefix
+
+
 def _unwrap(annotation: Any) -> Any:
     """Strip Optional/Union-with-None to reach the model or container type."""
     origin = typing.get_origin(annotation)
@@ -571,7 +585,7 @@ def _check_unknown_keys(data: Any, annotation: Any, key: tuple, file: str) -> No
 
                 close = difflib.get_close_matches(str(name), list(fields), n=1, cutoff=0.6)
                 hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(fields)
-                raise SettingsError(f"{file}: {_dotted((*key, name))}: unknown key; {hint}")
+                raise SettingsError(f"unknown key; {hint}", key=_dotted((*key, name)), file=file)
     elif origin is dict and isinstance(data, dict):
         value_type = typing.get_args(annotation)[1]
         for name, value in data.items():
@@ -582,13 +596,15 @@ def _check_unknown_keys(data: Any, annotation: Any, key: tuple, file: str) -> No
             _check_unknown_keys(value, item_type, (*key, i), file)
 
 
-def _one_line(exc: ValidationError, file: str, redactor: Redactor) -> str:
+def _one_line(exc: ValidationError, file: str, redactor: Redactor, prefix: str = "") -> SettingsError:
+    """A validation failure as one error; `prefix` is the dotted key the validated section sits at."""
+    key = _dotted(exc.loc) if not prefix else _below(prefix, exc.loc)
     if exc.kind == "missing":
-        return f"{file}: {_dotted(exc.loc)}: required key is missing; add it"
+        return SettingsError("required key is missing; add it", key=key, file=file)
     shown = redactor(repr(exc.input))
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return f"{file}: {_dotted(exc.loc)}: {exc.message} (got {shown})"
+    return SettingsError(f"{exc.message} (got {shown})", key=key, file=file)
 
 
 def _check_references(settings: Settings) -> None:
@@ -632,16 +648,18 @@ def _check_references(settings: Settings) -> None:
                 known("notifiers", target, s.notifiers, f"scenarios.{name}.notify.{outcome}[{i}]")
 
 
-def validate_options(settings: Settings, cls: type[Section], options: Mapping[str, Any], key: tuple) -> Any:
+def validate_options(settings: Settings, cls: type[Section], options: Mapping[str, Any], key: tuple | str) -> Any:
     """Validate a plugin's own options (a notifier's keys, a step's…) as the core validates its sections.
 
-    `key` is where the options sit, e.g. ("notifiers", "oncall"): errors name the full key,
-    unknown keys suggest the nearest known one, and interpolated values stay hidden.
+    `key` is where the options sit, e.g. ("notifiers", "oncall") or "notifiers.oncall": errors
+    name the full key, unknown keys suggest the nearest known one, and interpolated values stay hidden.
     """
     data = dict(options)
-    _check_unknown_keys(data, cls, key, settings.file.name)
+    prefix = key if isinstance(key, str) else _dotted(key)
     try:
+        _check_unknown_keys(data, cls, (), settings.file.name)
         return cls.model_validate(data)
+    except SettingsError as exc:  # an unknown key, relative to the options
+        raise SettingsError(exc.problem, key=f"{prefix}.{exc.key}", file=exc.file) from None
     except ValidationError as exc:
-        exc.loc = (*key, *exc.loc)
-        raise SettingsError(_one_line(exc, settings.file.name, settings.redactor)) from None
+        raise _one_line(exc, settings.file.name, settings.redactor, prefix) from None

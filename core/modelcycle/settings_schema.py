@@ -61,7 +61,7 @@ def builtin_plugins(kind: str) -> dict[str, type]:
 
     host = PluginHost()
     host.load()
-    return {name: r.cls for name, r in sorted(host.registry(kind).items()) if r.source == "built-in"}
+    return {name: r.cls for name, r in sorted(host.classes(kind).items()) if r.source == "built-in"}
 
 
 class _Builder:

@@ -121,7 +121,7 @@ def modelcycle_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[...
     * ``plugins`` are plugin objects registered after the installed ones (see
       ``open_project``); an installed plugin is found through its entry point, so do not pass
       it again;
-    * ``entry_points=False`` loads no installed plugin, built-ins included;
+    * ``entry_points=False`` loads no installed third-party plugin (the built-ins still load);
     * ``env`` replaces the environment ``${NAME}`` values come from.
 
     Each call opens a new folder; ``project.settings.root`` is where it is. The store is the

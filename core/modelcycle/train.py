@@ -87,8 +87,9 @@ def infer_task(y: pd.Series, target: str, model: str) -> str:
     if distinct <= 10 and set(np.unique(values)) == set(range(distinct)):
         return "multiclass"  # 0 … k-1: label-encoded classes
     raise SettingsError(
-        f"models.{model}.task: cannot infer the task of target '{target}' (whole numbers with {distinct} distinct "
-        'values): set task = "multiclass" or task = "regression"'
+        f"cannot infer the task of target '{target}' (whole numbers with {distinct} distinct "
+        'values): set task = "multiclass" or task = "regression"',
+        key=f"models.{model}.task",
     )
 
 
@@ -108,7 +109,7 @@ def select_features(frame: pd.DataFrame, ms: ModelSettings, model: str, label: s
     else:
         features = [c for c in columns if c != ms.target and c not in ms.exclude]
     if not features:
-        raise SettingsError(f"models.{model}: no feature columns left: check features and exclude")
+        raise SettingsError("no feature columns left: check features and exclude", key=f"models.{model}")
     return features
 
 
@@ -194,7 +195,9 @@ def split_rows(
         cut = max(1, int(np.ceil(len(positions) * split.test_size)))  # as scikit-learn rounds
         return [(np.sort(shuffled[cut:]), np.sort(shuffled[:cut]))]
     if not classification:
-        raise SettingsError(f"models.{model}.split.method: 'stratified' needs a classification target; use random")
+        raise SettingsError(
+            "'stratified' needs a classification target; use random", key=f"models.{model}.split.method"
+        )
     if y.value_counts().min() < 2:
         raise DataError(f"target in {label}: a class has a single row, too few to stratify; use method = 'random'")
     from sklearn.model_selection import train_test_split  # here: the random split needs none of it
@@ -254,7 +257,7 @@ def train(
             f"{where}.artifact_format",
             f"trainer '{ms.trainer}' cannot write '{ms.artifact_format}'; it writes: {', '.join(trainer_cls.formats)}",
         )
-    metric_registry = ctx.host.registry("metrics")
+    metric_registry = ctx.host.classes("metrics")
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -268,16 +271,16 @@ def train(
     try:
         features = select_features(frame, ms, model, label)
     except SettingsError as exc:
-        raise settings.error(*str(exc).split(": ", 1)) from None
+        raise settings.place(exc) from None
     y_all = frame[ms.target]
     try:
         task = ms.task or infer_task(y_all, ms.target, model)
     except SettingsError as exc:
-        raise settings.error(*str(exc).split(": ", 1)) from None
+        raise settings.place(exc) from None
     try:
         check_target(y_all, task, ms.target, label)
     except SettingsError as exc:  # the data contradicts the task the settings give
-        raise settings.error(f"{where}.task", str(exc)) from None
+        raise settings.error(f"{where}.task", exc.problem) from None
     X_all = frame[features]
     _refuse_nested(frame, [*features, ms.target], label)
     empty = [c for c in features if X_all[c].isna().all()]
@@ -289,17 +292,16 @@ def train(
         metric_set = MetricSet(metric_registry, task, ms.metrics, ms.primary_metric, where)
         plan = threshold_plan(ms.threshold, metric_registry, task, where)
     except SettingsError as exc:
-        raise settings.error(*str(exc).split(": ", 1)) from None
+        raise settings.place(exc) from None
     try:
         splits = split_rows(frame, y_all, ms, task, model, label)
     except SettingsError as exc:
-        raise settings.error(*str(exc).split(": ", 1)) from None
+        raise settings.place(exc) from None
     if task != "regression":
         _every_class_trains(y_all, splits, ms.target, label)
     expect(step, 6 if len(splits) > 1 or full or ms.refit_full else 5, "stages")  # as many as step() calls
-    trainer = trainer_cls(ms, task=task)
+    trainer = ctx.create("trainers", ms.trainer, ms, key=where, task=task)
     labelled = comparison.read_labelled(settings, ms, model, features) if ms.activation.policy == "if-better" else None
-    trainer.plugins = ctx.host  # its question hooks (categorical_support)
     clock.lap("split")
 
     with _threads(ms.threads), ctx.executor.training(), _keys_under(settings, where):
@@ -379,7 +381,7 @@ def train(
     split_info.update(train_rows=int(len(splits[0][0])), holdout_rows=int(len(holdout_positions)))
     metadata = {
         "trainer": ms.trainer,
-        **trainer_cls.describe(ms, task=task),
+        **trainer_cls.recorded_settings(ms, task=task),
         **trainer.describe_fitted(fitted),
         "task": task,
         "target": ms.target,
@@ -450,11 +452,7 @@ def _keys_under(settings: Any, where: str) -> Any:
     try:
         yield
     except SettingsError as exc:
-        message = str(exc)
-        if message.startswith(settings.file.name):
-            raise
-        key, _, problem = message.partition(": ")
-        raise settings.error(f"{where}.{key}", problem) from None
+        raise settings.place(exc, where) from None
 
 
 def _validate(

@@ -17,9 +17,7 @@ import re
 import threading
 from typing import Any, Literal
 
-from modelcycle.errors import SettingsError
-from modelcycle.interfaces import Message, Notifier
-from modelcycle.settings import Field, Section
+from modelcycle.plugin import Field, Message, Notifier, Section, SettingsError
 
 #: alert outcome (check or scenario run) → apprise NotifyType value
 _NOTIFY_TYPES = {
@@ -57,14 +55,14 @@ class AppriseNotifier(Notifier):
     name = "apprise"
     Options = AppriseOptions
 
-    def __init__(self, name: str, options: AppriseOptions, *, project: Any) -> None:
-        super().__init__(name, options, project=project)
+    def __init__(self, options: AppriseOptions, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
         import logging
 
         import apprise
 
         if not options.urls:
-            raise SettingsError('urls: give at least one apprise URL, e.g. ["json://hooks.example.com/alerts"]')
+            raise SettingsError('give at least one apprise URL, e.g. ["json://hooks.example.com/alerts"]', key="urls")
         self._raw = list(options.urls)
         self.apprise = apprise.Apprise(asset=apprise.AppriseAsset(app_id="modelcycle", app_desc="modelcycle alerts"))
         self.shown: list[str] = []  # privacy form of each URL, in the order given
@@ -76,12 +74,13 @@ class AppriseNotifier(Notifier):
             if not ok:
                 reason = self._scrub(_log_lines(log.getvalue()))
                 raise SettingsError(
-                    f"urls[{i}]: apprise cannot use this URL: {_mask_url(url)}"
+                    f"apprise cannot use this URL: {_mask_url(url)}"
                     + (f" ({reason})" if reason else "")
-                    + "; check it against https://appriseit.com/services/"
+                    + "; check it against https://appriseit.com/services/",
+                    key=f"urls[{i}]",
                 )
             if added != 1:
-                raise SettingsError(f"urls[{i}]: holds {added} URLs; give each URL as its own item of the list")
+                raise SettingsError(f"holds {added} URLs; give each URL as its own item of the list", key=f"urls[{i}]")
             self.shown.append(_short(self.apprise[len(self.apprise) - 1].url(privacy=True)))
 
     # -- showing ----------------------------------------------------------------------
@@ -168,8 +167,7 @@ class AppriseNotifier(Notifier):
         for secret in sorted(secrets - safe, key=len, reverse=True):
             if len(secret) >= 3:
                 text = text.replace(secret, MASK)
-        redactor = getattr(getattr(self.project, "settings", None), "redactor", None)
-        return redactor(text) if redactor is not None else text
+        return self.context.redact(text) if self.context is not None else text
 
 
 def _tokens(url: str) -> list[str]:

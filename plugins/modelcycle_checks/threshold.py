@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelcycle.interfaces import CheckType
+from modelcycle.plugin import CheckType, SettingsError
+
+#: the keys the threshold type reads from its check's section
+KEYS = ("min", "soft_min", "max", "soft_max", "max_drop", "max_rise", "value_in")
 
 
 def _fmt(value: Any) -> str:
@@ -16,6 +19,16 @@ class ThresholdCheck(CheckType):
     """min / soft_min / max / soft_max / max_drop / max_rise / value_in."""
 
     name = "threshold"
+
+    def __init__(self, options: Any = None, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
+        check = self.options
+        if not any(getattr(check, k) is not None for k in KEYS):
+            raise SettingsError("no threshold: set min, soft_min, max, soft_max, max_drop, max_rise or value_in")
+        if check.min is not None and check.soft_min is not None and check.soft_min < check.min:
+            raise SettingsError("is below min: warn before the error", key="soft_min")
+        if check.max is not None and check.soft_max is not None and check.soft_max > check.max:
+            raise SettingsError("is above max: warn before the error", key="soft_max")
 
     def judge(self, value: Any, check: Any, *, baseline: float | None) -> tuple[str, str]:
         metric = check.metric

@@ -12,10 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from modelcycle.errors import SettingsError
-from modelcycle.interfaces import Message, Notifier
-from modelcycle.logs import get_logger, warn
-from modelcycle.settings import Field, Section
+from modelcycle.plugin import Field, Message, Notifier, Section, SettingsError, get_logger, warn
 
 #: (settings file, notifier name) of the notifiers already warned about credentials in the clear
 _WARNED_CLEAR: set[tuple[str, str]] = set()
@@ -95,10 +92,10 @@ def _address(value: str, key: str) -> str:
     from email.utils import getaddresses
 
     if "\r" in value or "\n" in value:
-        raise SettingsError(f"{key}: an address cannot contain a line break")
+        raise SettingsError("an address cannot contain a line break", key=key)
     found = [addr for _, addr in getaddresses([value]) if addr]
     if len(found) != 1 or "@" not in found[0] or found[0].startswith("@") or found[0].endswith("@"):
-        raise SettingsError(f"{key}: {value!r} is not an email address (like alerts@example.com)")
+        raise SettingsError(f"{value!r} is not an email address (like alerts@example.com)", key=key)
     return value
 
 
@@ -108,41 +105,43 @@ class EmailNotifier(Notifier):
     name = "email"
     Options = EmailOptions
 
-    def __init__(self, name: str, options: EmailOptions, *, project: Any) -> None:
-        super().__init__(name, options, project=project)
+    def __init__(self, options: EmailOptions, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
+        settings = context.settings if context is not None else None
         o = options
         if not o.host.strip() or "://" in o.host or "/" in o.host:
-            raise SettingsError(f"host: {o.host!r} is not a host name; write it without scheme or path")
+            raise SettingsError(f"{o.host!r} is not a host name; write it without scheme or path", key="host")
         if o.use_tls and o.starttls:
             raise SettingsError(
-                "use_tls: cannot be true together with starttls = true; choose one: "
-                "use_tls = true for TLS from the start (port 465), or starttls = true to upgrade (port 587)"
+                "cannot be true together with starttls = true; choose one: "
+                "use_tls = true for TLS from the start (port 465), or starttls = true to upgrade (port 587)",
+                key="use_tls",
             )
         self.use_tls = o.use_tls
         self.starttls = (not o.use_tls) if o.starttls is None else o.starttls
         self.port = o.port or (465 if self.use_tls else 587 if self.starttls else 25)
         if (o.username is None) != (o.password is None):
             given, missing = ("username", "password") if o.password is None else ("password", "username")
-            raise SettingsError(f"{missing}: required when {given} is given")
+            raise SettingsError(f"required when {given} is given", key=missing)
         self.sender = _address(o.sender, "sender")
         if not o.to:
-            raise SettingsError("to: give at least one recipient address")
+            raise SettingsError("give at least one recipient address", key="to")
         self.to = [_address(a, f"to[{i}]") for i, a in enumerate(o.to)]
         self.cc = [_address(a, f"cc[{i}]") for i, a in enumerate(o.cc)]
         self.ca_file: str | None = None
         if o.ca_file is not None:
             if not o.validate_certs:
-                raise SettingsError("ca_file: has no effect with validate_certs = false; remove one of them")
+                raise SettingsError("has no effect with validate_certs = false; remove one of them", key="ca_file")
             if not (self.use_tls or self.starttls):
-                raise SettingsError("ca_file: only used with TLS; set starttls = true or use_tls = true")
-            self.ca_file = _local_path(project, o.ca_file, "ca_file")
+                raise SettingsError("only used with TLS; set starttls = true or use_tls = true", key="ca_file")
+            self.ca_file = _local_path(settings, o.ca_file, "ca_file")
         if o.username is not None and not (self.use_tls or self.starttls):
-            key = (str(getattr(getattr(project, "settings", None), "file", "")), name)
+            key = (str(getattr(settings, "file", "")), self.section_name)
             if key not in _WARNED_CLEAR:
                 _WARNED_CLEAR.add(key)
                 warn(
                     log,
-                    f"notifier '{name}': starttls = false and use_tls = false, so the SMTP login to "
+                    f"notifier '{self.section_name}': starttls = false and use_tls = false, so the SMTP login to "
                     f"{o.host}:{self.port} sends the username and password in the clear; "
                     "use this only with a trusted internal relay",
                     UserWarning,
@@ -270,19 +269,17 @@ class EmailNotifier(Notifier):
                     text = text.replace(form, "****")
                 else:  # a short password: only where it stands alone, not inside every word
                     text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", "****", text)
-        redactor = getattr(getattr(self.project, "settings", None), "redactor", None)
-        return redactor(text) if redactor is not None else text
+        return self.context.redact(text) if self.context is not None else text
 
 
-def _local_path(project: Any, path: str, key: str) -> str:
+def _local_path(settings: Any, path: str, key: str) -> str:
     import os
 
-    settings = getattr(project, "settings", None)
     resolved = settings.resolve_url(path) if settings is not None else os.path.abspath(path)
     if "://" in resolved:
-        raise SettingsError(f"{key}: a local file path, not a URL ({path})")
+        raise SettingsError(f"a local file path, not a URL ({path})", key=key)
     if not os.path.isfile(resolved):
-        raise SettingsError(f"{key}: no file at {resolved}")
+        raise SettingsError(f"no file at {resolved}", key=key)
     return resolved
 
 

@@ -20,10 +20,8 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from modelcycle import data
-from modelcycle.errors import DataError, ModelcycleError, SettingsError
-from modelcycle.interfaces import Executor
-from modelcycle.settings import Field, Section
+from modelcycle import plugin
+from modelcycle.plugin import DataError, Executor, Field, ModelcycleError, Section, SettingsError
 
 
 class DaskOptions(Section):
@@ -54,8 +52,8 @@ class DaskExecutor(Executor):
     Options = DaskOptions
     ships_tasks = True
 
-    def __init__(self, options: Any, *, project: Any) -> None:
-        super().__init__(options if options is not None else DaskOptions(), project=project)
+    def __init__(self, options: Any = None, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
         self._client: Any = None
         self._cluster: Any = None
 
@@ -69,7 +67,7 @@ class DaskExecutor(Executor):
             import dask.dataframe  # noqa: F401 - checks the extra is complete
             import distributed
         except ImportError:
-            raise SettingsError("project.executor: 'dask' needs Dask: pip install 'modelcycle[dask]'") from None
+            raise SettingsError("'dask' needs Dask: pip install 'modelcycle[dask]'", key="project.executor") from None
         opts = self.options
         try:
             if opts.address:
@@ -106,11 +104,11 @@ class DaskExecutor(Executor):
         types as the local executor does batch by batch: dask.dataframe.read_csv would
         instead force every partition into the types it guessed from the first rows.
         """
-        data.files(dataset)  # one clear error when nothing is there
+        plugin.dataset_files(dataset)  # one clear error when nothing is there
         options = dict(dataset.read_options)
         storage = dataset.storage_options or {}
         url = dataset.resolved
-        with data.read_errors(dataset, dataset.url):
+        with plugin.read_errors(dataset, dataset.url):
             if dataset.format == "parquet":
                 import dask.dataframe as dd
 
@@ -127,9 +125,8 @@ class DaskExecutor(Executor):
     def _text_partitions(self, dataset: Any, url: str, options: dict[str, Any], storage: dict[str, Any]) -> list[Any]:
         import dask
         from dask.bytes import read_bytes
-        from modelcycle.score import COMPRESSED
 
-        compressed = url.lower().endswith(COMPRESSED)
+        compressed = url.lower().endswith(self.context.compression_suffixes())
         if dataset.format == "csv" and url.endswith(".tsv") and "sep" not in options:
             options["sep"] = "\t"
         _, files = read_bytes(
@@ -237,7 +234,7 @@ def _read_block(dataset: Any, block: bytes, first: bytes | None, options: dict[s
 
     import pandas as pd
 
-    with data.read_errors(dataset, dataset.url):
+    with plugin.read_errors(dataset, dataset.url):
         if dataset.format == "jsonl":
             return pd.read_json(io.BytesIO(block), lines=True, **options)
         if first is not None:

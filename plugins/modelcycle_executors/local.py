@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from modelcycle import data
-from modelcycle.interfaces import Executor
+from modelcycle.plugin import Executor, iter_batches
 
 
 class LocalExecutor(Executor):
@@ -24,7 +23,7 @@ class LocalExecutor(Executor):
         progress: Callable[[str], None],
         batch_rows: int,
     ) -> Any:
-        return task(_counted(data.iter_batches(dataset, batch_rows=batch_rows), progress))
+        return task(_counted(iter_batches(dataset, batch_rows=batch_rows), progress))
 
     def write(
         self,
@@ -35,7 +34,7 @@ class LocalExecutor(Executor):
         progress: Callable[[int], None],
         batch_rows: int,
     ) -> dict[str, Any]:
-        return {"rows": output.stream(transform, data.iter_batches(dataset, batch_rows=batch_rows), progress)}
+        return {"rows": output.stream(transform, iter_batches(dataset, batch_rows=batch_rows), progress)}
 
 
 def _counted(batches: Iterator[Any], progress: Callable[[str], None]) -> Iterator[Any]:

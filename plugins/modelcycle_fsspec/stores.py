@@ -20,12 +20,10 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from modelcycle.errors import StoreError
-from modelcycle.interfaces import Store, confined
+from modelcycle.plugin import Store, StoreError, confined
 
 _MEMORY_LOCK = threading.Lock()
 
@@ -70,12 +68,13 @@ class FsspecStore(Store):
     name = "fsspec"
     protocols = ("*",)
 
-    def __init__(self, url: str, options: Mapping[str, Any]) -> None:
-        super().__init__(url, options)
+    def __init__(self, options: Any, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
         import fsspec
 
+        url = self.url
         protocol = url.split("://", 1)[0]
-        options = dict(self.options)
+        options = dict(self.storage_options)
         self._read_options: dict[str, Any] = {}
         if protocol in ("s3", "s3a"):
             # Another process may write any key at any time: never answer from a cached listing,
@@ -182,8 +181,9 @@ class LocalFolderStore(Store):
     name = "local"
     protocols = ("", "file", "local")
 
-    def __init__(self, url: str, options: Mapping[str, Any]) -> None:
-        super().__init__(url, options)
+    def __init__(self, options: Any, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
+        url = self.url
         path = url.split("://", 1)[1] if "://" in url else url
         self.root = Path(path)
         self.requests = 0

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from modelcycle.errors import DataError
+from modelcycle.plugin import DataError
 
 NAN = float("nan")
 

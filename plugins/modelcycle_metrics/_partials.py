@@ -21,7 +21,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-from modelcycle.states import DistinctCounts, ExactSum
+from modelcycle.plugin import DistinctCounts, ExactSum
 
 from ._arrays import as_1d, encode, known_codes, probabilities
 

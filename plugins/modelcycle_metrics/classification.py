@@ -29,8 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from modelcycle.interfaces import Metric
-from modelcycle.states import MeanState
+from modelcycle.plugin import MeanState, Metric
 
 from ._arrays import NAN, as_1d, encode, known_codes, probabilities, weighted_mean, weights_for
 from ._partials import ClassScores, LabelPairs

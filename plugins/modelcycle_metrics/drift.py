@@ -45,7 +45,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 import numpy as np
-from modelcycle.interfaces import DriftTest
+from modelcycle.plugin import DriftTest
 
 NAN = float("nan")
 #: numeric columns with more bins than this are merged into about this many groups (psi, js)

@@ -24,8 +24,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from modelcycle.interfaces import Metric
-from modelcycle.states import DistinctCounts, MeanState
+from modelcycle.plugin import DistinctCounts, MeanState, Metric
 
 from ._arrays import NAN, as_1d, weighted_mean, weights_for
 from ._partials import R2State

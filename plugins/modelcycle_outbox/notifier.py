@@ -9,10 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from modelcycle.errors import SettingsError
-from modelcycle.interfaces import Message, Notifier
-from modelcycle.names import check_name
-from modelcycle.settings import Field, Section
+from modelcycle.plugin import Field, Message, Notifier, Section, SettingsError, check_name
 
 PREFIX = "outbox"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -30,18 +27,19 @@ class FileNotifier(Notifier):
     name = "file"
     Options = FileOptions
 
-    def __init__(self, name: str, options: FileOptions, *, project: Any) -> None:
-        super().__init__(name, options, project=project)
+    def __init__(self, options: FileOptions, *, context: Any = None) -> None:
+        super().__init__(options, context=context)
+        name = self.section_name
         check_name(name, "notifier name")
         self.prefix = f"{PREFIX}/{name}"
         self.path: str | None = None
         if options.path is not None:
             if not options.path.strip():
-                raise SettingsError("path: empty; give a file name such as alerts.log, or remove the key")
-            resolved = project.settings.resolve_url(options.path)
+                raise SettingsError("empty; give a file name such as alerts.log, or remove the key", key="path")
+            resolved = context.settings.resolve_url(options.path)
             if "://" in resolved:
                 raise SettingsError(
-                    f"path: a local file path, not a URL ({options.path}); alerts in the store are kept"
+                    f"a local file path, not a URL ({options.path}); alerts in the store are kept", key="path"
                 )
             self.path = resolved
 
@@ -57,17 +55,15 @@ class FileNotifier(Notifier):
         stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
         alert_id = _UNSAFE.sub("-", str(message.alert.get("id") or "")).strip(".-")[:80]
         record = {
-            "notifier": self.notifier_name,
+            "notifier": self.section_name,
             "subject": message.subject,
             "text": message.text,
             "html": message.html,
             "alert": message.alert,
             "sent_at": now.isoformat().replace("+00:00", "Z"),
         }
-        redactor = getattr(self.project.settings, "redactor", None)
-        if redactor is not None:  # ${NAME} values never reach the store
-            record = redactor(record)
-        store = self.project.store
+        record = self.context.redact(record)  # ${NAME} values never reach the store
+        store = self.context.store
         key = f"{self.prefix}/{stamp}-{alert_id or uuid.uuid4().hex}.json"
         while not store.put_json_if_absent(key, record):  # taken (same alert, same microsecond): a fresh name
             key = f"{self.prefix}/{stamp}-{alert_id or 'alert'}-{uuid.uuid4().hex[:8]}.json"
@@ -87,5 +83,5 @@ class FileNotifier(Notifier):
 
     def sent(self) -> list[dict[str, Any]]:
         """Every message in this notifier's outbox, oldest first."""
-        store = self.project.store
+        store = self.context.store
         return [store.get_json(key) for key in store.list(self.prefix) if key.endswith(".json")]

@@ -15,10 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from modelcycle.errors import ModelcycleError, SettingsError
-from modelcycle.interfaces import Step, StepResult
-from modelcycle.names import suggest
-from modelcycle.settings import Field, Section
+from modelcycle.plugin import Field, ModelcycleError, Section, SettingsError, Step, StepResult, suggest
 
 
 def _fmt(value: Any) -> str:
@@ -29,31 +26,32 @@ def _choices(names: Any) -> str:
     return ", ".join(sorted(names)) or "none"
 
 
-def _known_model(project: Any, model: str, *, trainable: bool = False) -> None:
+def _known_model(context: Any, model: str, *, trainable: bool = False) -> None:
     """The model must be in the settings (retrain), or in the settings or the store (others)."""
-    models = project.settings.models
+    models = context.settings.models
     if model in models:
         return
     if not trainable:
         try:
-            project.context.require_model(model)
+            context.require_model(model)
             return
         except ModelcycleError:
             pass
     raise SettingsError(
-        f"model: unknown model '{model}'; {suggest(model, models)}models in "
-        f"{project.settings.file.name}: {_choices(models)}"
+        f"unknown model '{model}'; {suggest(model, models)}models in {context.settings.file.name}: {_choices(models)}",
+        key="model",
     )
 
 
-def _known_data(project: Any, key: str, data: str) -> None:
+def _known_data(context: Any, key: str, data: str) -> None:
     """A dataset name from [datasets], or something that looks like a path or URL."""
-    datasets = project.settings.datasets
+    datasets = context.settings.datasets
     if data in datasets or any(ch in data for ch in "/.:"):
         return
     raise SettingsError(
-        f"{key}: unknown dataset '{data}'; {suggest(data, datasets)}give a dataset name "
-        f"({_choices(datasets)}) or a path or URL"
+        f"unknown dataset '{data}'; {suggest(data, datasets)}give a dataset name "
+        f"({_choices(datasets)}) or a path or URL",
+        key=key,
     )
 
 
@@ -73,9 +71,9 @@ class RetrainStep(Step):
     name = "retrain"
     Options = RetrainOptions
 
-    def __init__(self, options: RetrainOptions, *, project: Any) -> None:
-        super().__init__(options, project=project)
-        _known_model(project, options.model, trainable=True)
+    def __init__(self, options: RetrainOptions, *, context: Any) -> None:
+        super().__init__(options, context=context)
+        _known_model(context, options.model, trainable=True)
 
     def run(self, run: dict[str, Any]) -> StepResult:
         result = self.project.train(self.options.model, activate=self.options.activate)
@@ -123,10 +121,10 @@ class EvaluateStep(Step):
     name = "evaluate"
     Options = EvaluateOptions
 
-    def __init__(self, options: EvaluateOptions, *, project: Any) -> None:
-        super().__init__(options, project=project)
-        _known_model(project, options.model)
-        _known_data(project, "dataset", options.dataset)
+    def __init__(self, options: EvaluateOptions, *, context: Any) -> None:
+        super().__init__(options, context=context)
+        _known_model(context, options.model)
+        _known_data(context, "dataset", options.dataset)
 
     def run(self, run: dict[str, Any]) -> StepResult:
         result = self.project.evaluate(self.options.model, self.options.dataset, version=self.options.version)
@@ -147,17 +145,18 @@ class CheckStep(Step):
     name = "check"
     Options = CheckOptions
 
-    def __init__(self, options: CheckOptions, *, project: Any) -> None:
-        super().__init__(options, project=project)
-        defined = project.settings.checks
+    def __init__(self, options: CheckOptions, *, context: Any) -> None:
+        super().__init__(options, context=context)
+        defined = context.settings.checks
         for i, check in enumerate(options.checks or []):
             if check not in defined:
                 raise SettingsError(
-                    f"checks[{i}]: unknown check '{check}'; {suggest(check, defined)}"
-                    f"checks in {project.settings.file.name}: {_choices(defined)}"
+                    f"unknown check '{check}'; {suggest(check, defined)}"
+                    f"checks in {context.settings.file.name}: {_choices(defined)}",
+                    key=f"checks[{i}]",
                 )
         if options.checks is not None and not options.checks:
-            raise SettingsError("checks: empty list; name checks, or remove the key to run them all")
+            raise SettingsError("empty list; name checks, or remove the key to run them all", key="checks")
 
     def run(self, run: dict[str, Any]) -> StepResult:
         results = self.project.run_checks(self.options.checks)
@@ -187,12 +186,12 @@ class ScoreStep(Step):
     name = "score"
     Options = ScoreOptions
 
-    def __init__(self, options: ScoreOptions, *, project: Any) -> None:
-        super().__init__(options, project=project)
-        _known_model(project, options.model)
-        _known_data(project, "input", options.input)
+    def __init__(self, options: ScoreOptions, *, context: Any) -> None:
+        super().__init__(options, context=context)
+        _known_model(context, options.model)
+        _known_data(context, "input", options.input)
         if not options.output.strip():
-            raise SettingsError("output: empty; give a path or URL such as scored/today.parquet")
+            raise SettingsError("empty; give a path or URL such as scored/today.parquet", key="output")
 
     def run(self, run: dict[str, Any]) -> StepResult:
         o = self.options
@@ -230,35 +229,34 @@ class NotifyStep(Step):
     name = "notify"
     Options = NotifyOptions
 
-    def __init__(self, options: NotifyOptions, *, project: Any) -> None:
-        super().__init__(options, project=project)
+    def __init__(self, options: NotifyOptions, *, context: Any) -> None:
+        super().__init__(options, context=context)
         if not options.notifiers:
-            raise SettingsError("notifiers: empty list; name at least one notifier from [notifiers]")
-        defined = project.settings.notifiers
+            raise SettingsError("empty list; name at least one notifier from [notifiers]", key="notifiers")
+        defined = context.settings.notifiers
         for i, target in enumerate(options.notifiers):
             if target not in defined:
                 raise SettingsError(
-                    f"notifiers[{i}]: unknown notifier '{target}'; {suggest(target, defined)}"
-                    f"notifiers in {project.settings.file.name}: {_choices(defined)}"
+                    f"unknown notifier '{target}'; {suggest(target, defined)}"
+                    f"notifiers in {context.settings.file.name}: {_choices(defined)}",
+                    key=f"notifiers[{i}]",
                 )
         for key in ("message", "subject"):
             try:
                 getattr(options, key).format_map(_Fields())
             except (ValueError, IndexError) as exc:
                 raise SettingsError(
-                    f"{key}: not a valid template: {exc}; write a literal brace as {{{{ or }}}}"
+                    f"not a valid template: {exc}; write a literal brace as {{{{ or }}}}", key=key
                 ) from None
 
     def run(self, run: dict[str, Any]) -> StepResult:
-        from modelcycle import alerts
-        from modelcycle.scenarios import outcome_of, summary
-
+        context = self.context
         done = [s for s in run.get("steps", []) if s["outcome"] != "SKIPPED"]
         fields = _Fields(
-            summary=summary(done),
+            summary=context.steps_summary(done),
             scenario=run.get("scenario", ""),
-            project=self.project.name,
-            outcome_so_far=outcome_of(done),
+            project=context.project_name,
+            outcome_so_far=context.steps_outcome(done),
             trigger=run.get("trigger", ""),
         )
         subject, text = self.options.subject.format_map(fields), self.options.message.format_map(fields)
@@ -267,10 +265,10 @@ class NotifyStep(Step):
             "scenario": run.get("scenario"),
             "outcome": fields["outcome_so_far"],
             "seq": uuid.uuid4().hex,
-            "at": alerts.now().isoformat(),
+            "at": context.now().isoformat(),
         }
-        queued = [alerts.queue(self.project, target, subject, text, about) for target in self.options.notifiers]
-        results = [alerts.deliver(self.project, alert) for alert in queued]
+        queued = [context.queue_alert(target, subject, text, about) for target in self.options.notifiers]
+        results = [context.deliver_alert(alert) for alert in queued]
         waiting = [a for a in results if a["status"] != "sent"]
         if waiting:
             errors = "; ".join(f"{a['notifier']}: {a.get('last_error')}" for a in waiting)
@@ -293,8 +291,8 @@ def _split_callable(spec: str) -> tuple[str, str]:
     target, sep, function = spec.rpartition(":")
     if not sep or not target or not all(part.isidentifier() for part in function.split(".")):
         raise SettingsError(
-            f'callable: {spec!r} is not "module:function" or "path/file.py:function"; '
-            'e.g. callable = "jobs/feedback.py:rebuild"'
+            f'{spec!r} is not "module:function" or "path/file.py:function"; e.g. callable = "jobs/feedback.py:rebuild"',
+            key="callable",
         )
     return target, function
 
@@ -313,14 +311,14 @@ class PythonStep(Step):
     name = "python"
     Options = PythonOptions
 
-    def __init__(self, options: PythonOptions, *, project: Any) -> None:
-        super().__init__(options, project=project)
+    def __init__(self, options: PythonOptions, *, context: Any) -> None:
+        super().__init__(options, context=context)
         self.target, self.function = _split_callable(options.callable)
         self.path: Path | None = None
         if _is_path(self.target):
-            self.path = (Path(project.settings.root) / self.target).resolve()
+            self.path = (Path(context.settings.root) / self.target).resolve()
             if not self.path.is_file():
-                raise SettingsError(f"callable: no file {self.target} (looked at {self.path})")
+                raise SettingsError(f"no file {self.target} (looked at {self.path})", key="callable")
         self.kwargs = dict(options.model_extra or {})
 
     def _load(self) -> Any:
@@ -337,17 +335,17 @@ class PythonStep(Step):
                 sys.modules.pop(name, None)
                 raise
         else:
-            root = str(self.project.settings.root)
+            root = str(self.context.settings.root)
             if root not in sys.path:
                 sys.path.insert(0, root)
             module = importlib.import_module(self.target)
         target: Any = module
         for part in self.function.split("."):
             if not hasattr(target, part):
-                raise SettingsError(f"callable: {self.target} has no attribute '{self.function}'")
+                raise SettingsError(f"{self.target} has no attribute '{self.function}'", key="callable")
             target = getattr(target, part)
         if not callable(target):
-            raise SettingsError(f"callable: {self.options.callable} is not callable")
+            raise SettingsError(f"{self.options.callable} is not callable", key="callable")
         return target
 
     def run(self, run: dict[str, Any]) -> StepResult:

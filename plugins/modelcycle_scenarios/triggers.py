@@ -11,10 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from modelcycle.errors import SettingsError
-from modelcycle.interfaces import Trigger
-from modelcycle.names import suggest
-from modelcycle.settings import Field, Section
+from modelcycle.plugin import Field, Section, SettingsError, Trigger, suggest
 
 _CRON_ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
@@ -42,8 +39,8 @@ class CronTrigger(Trigger):
     name = "cron"
     Options = CronOptions
 
-    def __init__(self, options: CronOptions, *, project: Any, scenario: str) -> None:
-        super().__init__(options, project=project, scenario=scenario)
+    def __init__(self, options: CronOptions, *, context: Any) -> None:
+        super().__init__(options, context=context)
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         from croniter import croniter
@@ -52,18 +49,20 @@ class CronTrigger(Trigger):
         fields = schedule.split(" ")
         if not (schedule.lower() in _CRON_ALIASES or len(fields) == 5) or not croniter.is_valid(schedule):
             raise SettingsError(
-                f"schedule: {options.schedule!r} is not a 5-field cron expression "
-                '(minute hour day-of-month month day-of-week), e.g. "0 2 * * *"'
+                f"{options.schedule!r} is not a 5-field cron expression "
+                '(minute hour day-of-month month day-of-week), e.g. "0 2 * * *"',
+                key="schedule",
             )
         self.schedule = schedule
         try:
             self.tz = ZoneInfo(options.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(
-                f'timezone: unknown time zone {options.timezone!r}; use an IANA name such as "Europe/Paris" or "UTC"'
+                f'unknown time zone {options.timezone!r}; use an IANA name such as "Europe/Paris" or "UTC"',
+                key="timezone",
             ) from None
 
-    def describe(self) -> str:
+    def label(self) -> str:
         where = "" if self.options.timezone == "UTC" else f" ({self.options.timezone})"
         return f"cron {self.schedule}{where}"
 
@@ -108,22 +107,21 @@ class DatasetChangedTrigger(Trigger):
     name = "dataset-changed"
     Options = DatasetChangedOptions
 
-    def __init__(self, options: DatasetChangedOptions, *, project: Any, scenario: str) -> None:
-        super().__init__(options, project=project, scenario=scenario)
-        datasets = project.settings.datasets
+    def __init__(self, options: DatasetChangedOptions, *, context: Any) -> None:
+        super().__init__(options, context=context)
+        datasets = context.settings.datasets
         if options.dataset not in datasets:
             hint = suggest(options.dataset, datasets)
             raise SettingsError(
-                f"dataset: unknown dataset '{options.dataset}'; {hint}defined: {', '.join(sorted(datasets)) or 'none'}"
+                f"unknown dataset '{options.dataset}'; {hint}defined: {', '.join(sorted(datasets)) or 'none'}",
+                key="dataset",
             )
 
-    def describe(self) -> str:
+    def label(self) -> str:
         return f"dataset-changed {self.options.dataset}"
 
     def check(self, state: dict[str, Any] | None, now: datetime) -> tuple[str | None, dict[str, Any]]:
-        from modelcycle.data import fingerprint, resolve
-
-        current = fingerprint(resolve(self.project.settings, self.options.dataset))
+        current = self.context.fingerprint(self.options.dataset)
         if not state or "fingerprint" not in state:
             return None, {"fingerprint": current, "changes": 0}
         if current == state["fingerprint"]:
@@ -151,34 +149,32 @@ class AfterScenarioTrigger(Trigger):
     name = "after-scenario"
     Options = AfterScenarioOptions
 
-    def __init__(self, options: AfterScenarioOptions, *, project: Any, scenario: str) -> None:
-        super().__init__(options, project=project, scenario=scenario)
-        scenarios = project.settings.scenarios
+    def __init__(self, options: AfterScenarioOptions, *, context: Any) -> None:
+        super().__init__(options, context=context)
+        scenario = self.scenario
+        scenarios = context.settings.scenarios
         if options.scenario not in scenarios:
             hint = suggest(options.scenario, scenarios)
             raise SettingsError(
-                f"scenario: unknown scenario '{options.scenario}'; {hint}defined: {', '.join(sorted(scenarios))}"
+                f"unknown scenario '{options.scenario}'; {hint}defined: {', '.join(sorted(scenarios))}", key="scenario"
             )
         if options.scenario == scenario:
-            raise SettingsError("scenario: a scenario cannot trigger itself (it would run on every tick)")
+            raise SettingsError("a scenario cannot trigger itself (it would run on every tick)", key="scenario")
         if not options.outcomes:
-            raise SettingsError('outcomes: empty list; give run outcomes such as ["SUCCESS"]')
+            raise SettingsError('empty list; give run outcomes such as ["SUCCESS"]', key="outcomes")
 
-    def describe(self) -> str:
+    def label(self) -> str:
         return f"after-scenario {self.options.scenario}"
 
     def check(self, state: dict[str, Any] | None, now: datetime) -> tuple[str | None, dict[str, Any]]:
-        from modelcycle.scenarios import runs_journal
-
-        journal = runs_journal(self.project, self.options.scenario)
-        last_id, last = journal.last()
+        last_id, last = self.context.last_scenario_run(self.options.scenario)
         if not state or "seen" not in state:
             return None, {"seen": last_id}
         seen = int(state["seen"])
         if last_id <= seen:
             return None, state
         for seq in range(last_id, seen, -1):  # the newest matching run: one run however many there were
-            run = last if seq == last_id else journal.get(seq)
+            run = last if seq == last_id else self.context.scenario_run(self.options.scenario, seq)
             if run is not None and run.get("outcome") in self.options.outcomes:
                 return f"{self.options.scenario}#{seq}", {"seen": last_id}
         return None, {"seen": last_id}

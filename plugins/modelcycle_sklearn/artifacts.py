@@ -6,7 +6,7 @@ import io
 import zipfile
 from typing import Any
 
-from modelcycle.errors import IntegrityError, ModelcycleError, SettingsError
+from modelcycle.plugin import IntegrityError, ModelcycleError, SettingsError
 
 from .estimators import one_line
 
@@ -78,11 +78,12 @@ def dump(fitted: Any, fmt: str) -> bytes:
         refused = untrusted(_types(sio, data))
         if refused:  # refuse now rather than store an artifact that can never be loaded
             raise SettingsError(
-                f"artifact_format: the fitted model holds type '{refused[0]}', which skops would refuse "
-                f'to load (only {_trusted_text()} are trusted): use artifact_format = "joblib"'
+                f"the fitted model holds type '{refused[0]}', which skops would refuse "
+                f'to load (only {_trusted_text()} are trusted): use artifact_format = "joblib"',
+                key="artifact_format",
             )
         return data
-    raise SettingsError(f"artifact_format: unknown format '{fmt}'; use one of: {', '.join(FORMATS)}")
+    raise SettingsError(f"unknown format '{fmt}'; use one of: {', '.join(FORMATS)}", key="artifact_format")
 
 
 def load(data: bytes, fmt: str) -> Any:
@@ -205,6 +206,6 @@ def _skops() -> Any:
         import skops.io as sio
     except ImportError:
         raise SettingsError(
-            "artifact_format: \"skops\" needs the skops package: pip install 'modelcycle[skops]'"
+            "\"skops\" needs the skops package: pip install 'modelcycle[skops]'", key="artifact_format"
         ) from None
     return sio

@@ -14,7 +14,7 @@ import re
 from types import ModuleType
 from typing import Any
 
-from modelcycle.errors import SettingsError
+from modelcycle.plugin import SettingsError
 
 DEFAULTS = {
     "binary": "sklearn.ensemble.HistGradientBoostingClassifier",
@@ -44,17 +44,17 @@ def resolve_class(path: str) -> type:
     if not module_name or not class_name:
         guess = _sklearn_public_path(path)
         hint = f"; did you mean '{guess}'?" if guess else ""
-        raise SettingsError(f"estimator: '{path}' is not a dotted path to a class like '{EXAMPLE}'{hint}")
+        raise SettingsError(f"'{path}' is not a dotted path to a class like '{EXAMPLE}'{hint}", key="estimator")
     module = _import_module(path, module_name, class_name)
     obj = getattr(module, class_name, None)
     if obj is None:
         raise SettingsError(
-            f"estimator: module '{module_name}' has no class '{class_name}'; " + _class_hint(module, path)
+            f"module '{module_name}' has no class '{class_name}'; " + _class_hint(module, path), key="estimator"
         )
     if not inspect.isclass(obj):
-        raise SettingsError(f"estimator: '{path}' is a {type(obj).__name__}, not an estimator class")
+        raise SettingsError(f"'{path}' is a {type(obj).__name__}, not an estimator class", key="estimator")
     if not callable(getattr(obj, "fit", None)):
-        raise SettingsError(f"estimator: '{path}' is not an estimator: it has no fit method")
+        raise SettingsError(f"'{path}' is not an estimator: it has no fit method", key="estimator")
     return obj
 
 
@@ -66,18 +66,19 @@ def _import_module(path: str, module_name: str, class_name: str) -> ModuleType:
         if module_name != missing and not module_name.startswith(missing + "."):
             # the module exists but one of its own imports is missing
             raise SettingsError(
-                f"estimator: importing '{module_name}' failed: {one_line(exc)}; install the missing package"
+                f"importing '{module_name}' failed: {one_line(exc)}; install the missing package", key="estimator"
             ) from None
         if "." not in missing:
             raise SettingsError(
-                f"estimator: no module named '{missing}' (for '{path}'): install the package that provides it "
-                "in the environment that runs modelcycle, or fix the path"
+                f"no module named '{missing}' (for '{path}'): install the package that provides it "
+                "in the environment that runs modelcycle, or fix the path",
+                key="estimator",
             ) from None
         raise SettingsError(
-            f"estimator: no module named '{missing}' (for '{path}'); " + _module_hint(path, missing, class_name)
+            f"no module named '{missing}' (for '{path}'); " + _module_hint(path, missing, class_name), key="estimator"
         ) from None
     except Exception as exc:  # noqa: BLE001 - any import-time failure of a user-named module
-        raise SettingsError(f"estimator: importing '{module_name}' failed: {one_line(exc)}") from None
+        raise SettingsError(f"importing '{module_name}' failed: {one_line(exc)}", key="estimator") from None
 
 
 def _module_hint(path: str, missing: str, class_name: str) -> str:
@@ -165,14 +166,14 @@ def make_estimator(cls: type, params: dict[str, Any]) -> Any:
         valid = param_names(cls)
         bad = [name for name in params if name not in valid]
         if not bad:
-            raise SettingsError(f"params: {cls.__name__} rejected them: {one_line(exc)}") from None
+            raise SettingsError(f"{cls.__name__} rejected them: {one_line(exc)}", key="params") from None
         close = difflib.get_close_matches(bad[0], valid, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise SettingsError(
-            f"params.{bad[0]}: {cls.__name__} has no parameter '{bad[0]}'; {hint}valid: {', '.join(valid)}"
+            f"{cls.__name__} has no parameter '{bad[0]}'; {hint}valid: {', '.join(valid)}", key=f"params.{bad[0]}"
         ) from None
     except ValueError as exc:  # estimators outside scikit-learn may validate in __init__
-        raise SettingsError(f"params: {cls.__name__} rejected them: {one_line(exc)}") from None
+        raise SettingsError(f"{cls.__name__} rejected them: {one_line(exc)}", key="params") from None
 
 
 def check_task(estimator: Any, path: str, task: str) -> None:
@@ -188,12 +189,13 @@ def check_task(estimator: Any, path: str, task: str) -> None:
         kind = "a classifier" if classifier else "a regressor"
         fix = 'set task = "regression"' if regressor else 'set task = "binary" or "multiclass"'
         raise SettingsError(
-            f"estimator: '{path}' is {kind} but the task is '{task}': "
-            f"use a {wanted} such as '{counterpart}', or {fix} if the task was inferred wrongly"
+            f"'{path}' is {kind} but the task is '{task}': "
+            f"use a {wanted} such as '{counterpart}', or {fix} if the task was inferred wrongly",
+            key="estimator",
         )
     raise SettingsError(
-        f"estimator: '{path}' is neither a classifier nor a regressor; "
-        f"the task '{task}' needs a {wanted} such as '{counterpart}'"
+        f"'{path}' is neither a classifier nor a regressor; the task '{task}' needs a {wanted} such as '{counterpart}'",
+        key="estimator",
     )
 
 
@@ -220,7 +222,7 @@ def categorical_support(estimator: Any) -> Any:
 
     None when the user set `categorical_features` in params: their choice stands.
     """
-    from modelcycle.interfaces import CategoricalSupport
+    from modelcycle.plugin import CategoricalSupport
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     if not isinstance(estimator, HistGradientBoostingClassifier | HistGradientBoostingRegressor):
@@ -295,10 +297,10 @@ def param_error(exc: Exception, params: dict[str, Any]) -> SettingsError | None:
     if type(exc).__name__ == "InvalidParameterError":
         match = _PARAM_MESSAGE.search(message)
         key = f"params.{match.group(1)}" if match and match.group(1) in params else "params"
-        return SettingsError(f"{key}: {message}")
+        return SettingsError(f"{message}", key=key)
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", message))
     named = [name for name in params if name in words]
     named += [name for name, value in params.items() if isinstance(value, str) and value in words]
     if named:
-        return SettingsError(f"params.{named[0]}: {message}")
+        return SettingsError(f"{message}", key=f"params.{named[0]}")
     return None

@@ -10,8 +10,7 @@ import warnings
 from contextlib import nullcontext
 from typing import Any
 
-from modelcycle.errors import DataError, ModelcycleError
-from modelcycle.interfaces import Trainer
+from modelcycle.plugin import DataError, ModelcycleError, Trainer
 
 
 class SklearnTrainer(Trainer):
@@ -95,7 +94,7 @@ class SklearnTrainer(Trainer):
 
         if "_native" in self.__dict__:  # answered before pickling (a Dask worker has no plugin host)
             return self._native
-        if self.plugins is not None:
+        if self.context is not None:
             return self.categorical_support(estimator)
         return estimators.categorical_support(estimator)
 
@@ -112,7 +111,7 @@ class SklearnTrainer(Trainer):
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        if self.plugins is not None and self.settings.preprocessing == "auto" and "_native" not in state:
+        if self.context is not None and self.settings.preprocessing == "auto" and "_native" not in state:
             state["_native"] = self._support_for_settings()
         return state
 
@@ -190,7 +189,7 @@ class SklearnTrainer(Trainer):
         return {name: value / total for name, value in totals.items()}
 
     @classmethod
-    def describe(cls, settings: Any, task: str | None = None) -> dict[str, Any]:
+    def recorded_settings(cls, settings: Any, task: str | None = None) -> dict[str, Any]:
         """Estimator path (the task's default when unset: pass settings with task filled in), params, preprocessing."""
         from .estimators import estimator_path
 

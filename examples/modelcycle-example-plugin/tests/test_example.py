@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from modelcycle import SettingsError, alerts
-from modelcycle.interfaces import Message
+from modelcycle.plugin import Message
 
 from modelcycle_example.metrics import TopDecileLift
 from modelcycle_example.notifier import read_alerts

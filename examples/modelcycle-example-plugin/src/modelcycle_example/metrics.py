@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from modelcycle.interfaces import Metric
+from modelcycle.plugin import Metric
 
 
 class TopDecileLift(Metric):
@@ -67,7 +67,7 @@ class TopDecileLift(Metric):
         return top_rate / base_rate
 
     def partial(self, y_true: Any, y_pred: Any, proba: Any | None, *, labels: list[Any]) -> Any:
-        from modelcycle.states import DistinctCounts
+        from modelcycle.plugin import DistinctCounts
 
         scores = np.asarray(proba, dtype=np.float64)
         scores = scores[:, 1] if scores.ndim == 2 else scores

@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from modelcycle.interfaces import Message, Notifier
-from modelcycle.settings import Field, Section
+from modelcycle.plugin import Field, Message, Notifier, PluginContext, Section
 
 
 def local_path(value: Any) -> Any:
@@ -43,9 +42,9 @@ class JsonlNotifier(Notifier):
     name = "jsonl"
     Options = JsonlOptions
 
-    def __init__(self, name: str, options: JsonlOptions, *, project: Any) -> None:
-        super().__init__(name, options, project=project)
-        self.path = Path(project.settings.resolve_url(options.path))  # relative paths: from modelcycle.toml
+    def __init__(self, options: JsonlOptions, *, context: PluginContext) -> None:
+        super().__init__(options, context=context)
+        self.path = Path(context.settings.resolve_url(options.path))  # relative paths: from modelcycle.toml
 
     def target(self) -> str:
         return f"JSON lines in {self.path}"
@@ -53,7 +52,7 @@ class JsonlNotifier(Notifier):
     def send(self, message: Message) -> None:
         record = {
             "sent_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "notifier": self.notifier_name,
+            "notifier": self.section_name,  # the NAME of [notifiers.NAME]; self.name is the type, "jsonl"
             "subject": message.subject,
             "text": message.text,
             "alert": message.alert,
