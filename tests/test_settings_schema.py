@@ -4,6 +4,7 @@ accepting every settings file of the docs and the tests that modelcycle accepts,
 from __future__ import annotations
 
 import ast
+import datetime
 import json
 import re
 import textwrap
@@ -54,7 +55,18 @@ def _settings_like(text: str) -> dict[str, Any] | None:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
         return None
-    return data if data and set(data) <= SECTIONS else None
+    return _as_json(data) if data and set(data) <= SECTIONS else None
+
+
+def _as_json(value: Any) -> Any:
+    """TOML dates and times as the ISO text editors validate them as (taplo: string, format date)."""
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    if isinstance(value, datetime.date | datetime.time):  # datetime.datetime is a date too
+        return value.isoformat()
+    return value
 
 
 def doc_blocks() -> Iterator[tuple[str, str]]:
@@ -139,7 +151,7 @@ WRONG = {
         "[notifiers.n]\ntype = 'email'\nhots = 'smtp'\nsender = 'a@b.c'\nto = ['d@e.f']\n",
         "'hots' was unexpected",
     ),
-    "options for the local executor": ("[project]\nexecutor_options = { workers = 2 }\n", "expected to be empty"),
+    "options for the local executor": ("[project]\nexecutor_options = { workers = 2 }\n", "'workers' was unexpected"),
     "a dask option of the wrong type": (
         "[project]\nexecutor = 'dask'\nexecutor_options = { address = 8786 }\n",
         "8786 is not of type 'string'",

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pluggy
-
 from .errors import (
     DataError,
     IntegrityError,
@@ -22,8 +20,7 @@ from .errors import (
 
 __version__ = "0.1.0"
 
-hookimpl = pluggy.HookimplMarker("modelcycle")
-"""Marker for plugin hook implementations: ``@modelcycle.hookimpl``."""
+from .markers import hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover
     from .project import Project, open_project

@@ -186,7 +186,7 @@ def compare_versions(
     try:
         metric_set = MetricSet(metric_classes, task, ms.metrics, ms.primary_metric, f"models.{model}")
     except SettingsError as exc:  # the settings' metrics no longer fit the versions' task
-        raise settings.error(*str(exc).split(": ", 1)) from None
+        raise settings.place(exc) from None
     resamples = ms.activation.resamples if resamples is None else resamples
     seed = ms.split.seed
     sides = {

@@ -21,7 +21,6 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import hookimpl
 from ._validate import Field, Section
 from .errors import (
     CorruptObjectError,
@@ -52,6 +51,7 @@ from .interfaces import (
     confined,
 )
 from .logs import get_logger, warn
+from .markers import hookimpl
 from .names import check_name, suggest
 
 if TYPE_CHECKING:  # loaded on first use, below: they need numpy and pandas
