@@ -13,6 +13,31 @@ from ._plugins import PluginHost
 from .errors import IntegrityError, ModelcycleError, NotFoundError, SettingsError
 from .interfaces import Store
 from .names import check_name, suggest
+from .records import (
+    Activation,
+    Alert,
+    AlertList,
+    CheckResult,
+    DashboardBuilt,
+    DashboardServing,
+    Evaluation,
+    Evaluations,
+    GcReport,
+    History,
+    ModelStatus,
+    NotifyResult,
+    PluginInfo,
+    Retried,
+    ScenarioRun,
+    ScenarioSummary,
+    SchedulerEvent,
+    SchedulerTick,
+    ScoreSummary,
+    VersionDetail,
+    VersionInfo,
+    VersionList,
+    metric_order,
+)
 from .registry import Registry
 from .settings import Settings, find_settings_file, load_settings
 
@@ -206,7 +231,7 @@ class Project:
         self.plugins.fire("after_version_created", project=self, model=model, version=entry)
         return entry
 
-    def versions(self, model: str) -> list[dict[str, Any]]:
+    def versions(self, model: str) -> VersionList:
         """Every version, oldest first, each with `active` set (and `deleted` once gc removed it)."""
         from .retention import deleted_versions
 
@@ -214,12 +239,16 @@ class Project:
         current = self.registry.active(model)
         active = current["version"] if current else None
         gone = deleted_versions(self, model)
-        return [
-            {**v, "active": v["version"] == active, "deleted": v["version"] in gone}
-            for v in self.registry.versions(model)
-        ]
+        return VersionList(
+            model,
+            (
+                VersionInfo.of({**v, "active": v["version"] == active, "deleted": v["version"] in gone})
+                for v in self.registry.versions(model)
+            ),
+            self.leading_metrics(model),
+        )
 
-    def show(self, model: str, version: int | None = None) -> dict[str, Any]:
+    def show(self, model: str, version: int | None = None) -> VersionDetail:
         """One version's metadata (the active one, else the latest) with the activation log."""
         self._require_model(model)
         current = self.registry.active(model)
@@ -233,13 +262,13 @@ class Project:
                 version = latest["version"]
         entry = self.registry.version(model, version)
         active = current is not None and current["version"] == version
-        return {**entry, "active": active, "activations": self.registry.activations(model)}
+        return VersionDetail.of({**entry, "active": active, "activations": self.registry.activations(model)})
 
-    def gc(self, model: str, *, keep: int, dry_run: bool = False) -> dict[str, Any]:
+    def gc(self, model: str, *, keep: int, dry_run: bool = False) -> GcReport:
         """Delete old versions beyond the newest `keep` and what crashed writers left (see retention)."""
         from .retention import collect
 
-        return collect(self, self._model_name(model), keep=keep, dry_run=dry_run)
+        return GcReport.of(collect(self, self._model_name(model), keep=keep, dry_run=dry_run))
 
     def _refuse_deleted(self, model: str, version: int) -> None:
         from .retention import is_deleted
@@ -249,7 +278,7 @@ class Project:
 
     def activate(
         self, model: str, version: int, *, reason: str | None = None, decision: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    ) -> Activation:
         """Make `version` active; the activation log records who, when and why.
 
         A gc running at the same moment either sees this activation and keeps the version, or
@@ -260,11 +289,13 @@ class Project:
         self._require_model(model)
         self.registry.version(model, version)  # must exist
         with activation_guard(self, model, version):
-            entry = self.registry.activate(model, version, actor=self.actor, reason=reason, decision=decision)
+            entry = Activation.of(
+                self.registry.activate(model, version, actor=self.actor, reason=reason, decision=decision)
+            )
         self.plugins.fire("after_version_activated", project=self, model=model, activation=entry)
         return entry
 
-    def rollback(self, model: str, *, reason: str | None = None) -> dict[str, Any]:
+    def rollback(self, model: str, *, reason: str | None = None) -> Activation:
         """Re-activate the version that was active before the current one (guarded against gc as activate is)."""
         from .retention import activation_guard
 
@@ -279,6 +310,7 @@ class Project:
                 entry = self.registry.rollback(model, actor=self.actor, reason=reason, expect=target["version"])
             if entry is not None:
                 break  # else another activation came first: the target changed, guard the new one
+        entry = Activation.of(entry)
         self.plugins.fire("after_version_activated", project=self, model=model, activation=entry)
         return entry
 
@@ -350,7 +382,8 @@ class Project:
         """
         from .score import score
 
-        return score(self, model, data, output, version=version, progress=progress, log=log)
+        result = score(self, model, data, output, version=version, progress=progress, log=log)
+        return result if output is None else ScoreSummary.of(result)
 
     def evaluate(
         self,
@@ -360,11 +393,12 @@ class Project:
         version: int | None = None,
         labels: Any = None,
         progress: Any = None,
-    ) -> Any:
+    ) -> Evaluations:
         """Evaluate on new data (a dataset name, URL or DataFrame) and record it in the history.
 
-        Returns the evaluation record; with production predictions of several versions
-        (a `model_version` column), a list of records, one per version. With `labels`
+        Returns Evaluations: one record per version evaluated. Most evaluations are of one
+        version, and the result then also reads as that record (``result["metrics"]``);
+        production predictions of several versions (a `model_version` column) give one per version. With `labels`
         instead of `data` (ids and labels that arrived later), the labels are joined by id
         to the logged predictions, which are evaluated as served, one record per version.
         """
@@ -378,14 +412,15 @@ class Project:
             from .evaluate import evaluate
 
             records = evaluate(self, self._model_name(model), data, version=version, progress=progress)
-        return records[0] if len(records) == 1 else records
+        return Evaluations(records)
 
-    def record_evaluation(self, model: str, record: dict[str, Any]) -> dict[str, Any]:
+    def record_evaluation(self, model: str, record: dict[str, Any]) -> Evaluation:
         """Append an evaluation record to the model's history; fire after_evaluation_recorded."""
         from .history import journal
 
         redact = self.settings.redactor
-        _, entry = journal(self, model).append(lambda seq, _prev: redact({**record, "id": seq}, keys=False))
+        _, stored = journal(self, model).append(lambda seq, _prev: redact({**record, "id": seq}, keys=False))
+        entry = Evaluation.of(stored)
         self.plugins.fire("after_evaluation_recorded", project=self, model=model, evaluation=entry)
         return entry
 
@@ -419,12 +454,12 @@ class Project:
 
     # -- checks, alerts, status ---------------------------------------------------------------
 
-    def run_checks(self, names: list[str] | None = None, *, alert: bool = True) -> list[dict[str, Any]]:
+    def run_checks(self, names: list[str] | None = None, *, alert: bool = True) -> list[CheckResult]:
         """Run checks (all by default), record the results, deliver due pending alerts and new ones."""
         from . import alerts, checks
 
         if not alert:
-            return checks.run_checks(self, names)
+            return [CheckResult.of(r) for r in checks.run_checks(self, names)]
         checks.chosen_checks(self, names)  # an unknown name changes nothing, delivers nothing
         alerts.retry(self)
         queued: list[dict[str, Any]] = []
@@ -432,7 +467,7 @@ class Project:
         results = checks.run_checks(self, names, on_result=lambda r: queued.extend(alerts.queue_alerts(self, r)))
         for pending in queued:
             alerts.deliver(self, pending)
-        return results
+        return [CheckResult.of(r) for r in results]
 
     def notifier(self, name: str) -> Any:
         """The configured notifier `name`, its options validated."""
@@ -460,7 +495,7 @@ class Project:
                 ) from None
         return self._notifiers[name]
 
-    def status(self, model: str | None = None) -> list[dict[str, Any]]:
+    def status(self, model: str | None = None) -> list[ModelStatus]:
         """Per model: active version, its latest evaluation, and the worst latest check outcome.
 
         Challenger evaluations (of other versions) change none of it; a check result recorded
@@ -477,24 +512,28 @@ class Project:
             # the active version's: a challenger's evaluation never stands for the model in production
             latest = self.latest_evaluation(name, active["version"]) if active else None
             out.append(
-                {
-                    "model": name,
-                    "active_version": active["version"] if active else None,
-                    "latest_evaluation": None
-                    if latest is None
-                    else {
-                        k: latest.get(k) for k in ("id", "version", "evaluated_at", "rows", "labeled_rows", "metrics")
-                    }
-                    | {"drift_share": (latest.get("drift") or {}).get("share")},
-                    "status": worst([r["outcome"] for r in results]),
-                    "checks": results,
-                }
+                ModelStatus.of(
+                    {
+                        "model": name,
+                        "active_version": active["version"] if active else None,
+                        "latest_evaluation": None
+                        if latest is None
+                        else {
+                            k: latest.get(k)
+                            for k in ("id", "version", "evaluated_at", "rows", "labeled_rows", "metrics")
+                        }
+                        | {"drift_share": (latest.get("drift") or {}).get("share")},
+                        "status": worst([r["outcome"] for r in results]),
+                        "checks": results,
+                    },
+                    leading_metrics=self.leading_metrics(name),
+                )
             )
         return out
 
     # -- scenarios -----------------------------------------------------------------------------
 
-    def run_scenario(self, name: str, *, trigger: str = "manual", stop: Any = None) -> dict[str, Any]:
+    def run_scenario(self, name: str, *, trigger: str = "manual", stop: Any = None) -> ScenarioRun:
         """Run scenario `name` now and record it; returns the run (``scenario run --json`` shape).
 
         `stop`, a threading.Event or a callable, is looked at between steps: once set, the step
@@ -502,13 +541,169 @@ class Project:
         """
         from .scenarios import run_scenario
 
-        return run_scenario(self, name, trigger=trigger, stop=stop)
+        return ScenarioRun.of(run_scenario(self, name, trigger=trigger, stop=stop))
 
-    def scenario_runs(self, name: str | None = None) -> list[dict[str, Any]]:
+    def scenario_runs(self, name: str | None = None) -> list[ScenarioRun]:
         """The recorded runs of scenario `name` (of every scenario without it), oldest first."""
         from .scenarios import scenario_runs
 
-        return scenario_runs(self, name)
+        return [ScenarioRun.of(run) for run in scenario_runs(self, name)]
 
-    def describe_plugins(self) -> list[dict[str, Any]]:
-        return self.plugins.describe()
+    def describe_plugins(self) -> list[PluginInfo]:
+        return [PluginInfo.of(p) for p in self.plugins.describe()]
+
+    # == what the command line shows: one method per command, each returning a record =========
+    # (records.py holds the types and their JSON; cli.py only prints them)
+
+    def leading_metrics(self, model: str) -> list[str]:
+        """The metrics a table shows first: the primary metric, then those the model's checks watch."""
+        spec = self.settings.models.get(model)
+        primary = spec.primary_metric if spec is not None else None
+        if primary is None:  # the default per task, as the latest version recorded it
+            primary = (self.registry.latest(model) or {}).get("primary_metric")
+        checked = [c.metric for c in self.settings.checks.values() if c.model == model]
+        return [m for m in dict.fromkeys([primary, *checked]) if m]
+
+    def metric_history(self, model: str, metrics: Iterable[str] = ()) -> History:
+        """The evaluations of `model` as `history` shows them, for the chosen metrics (every field without)."""
+        from .evaluate import history_frame
+        from .history import journal
+
+        self._require_model(model)
+        chosen = list(dict.fromkeys(metrics))
+        summaries = journal(self, model).summaries()
+        for metric in chosen:  # an unknown metric: the error lists those recorded
+            history_frame(summaries, metric)
+        frame = history_frame(summaries)
+        base = ["id", "evaluated_at", "version", "challenger"]
+        if chosen:
+            columns = base + chosen
+        else:
+            rest = [c for c in frame.columns if c not in base]
+            columns = base + metric_order(rest, self.leading_metrics(model))
+        rows = []
+        for row in frame.to_dict("records") if len(frame) else []:
+            item = {c: row.get(c) for c in columns}
+            item["evaluated_at"] = row["evaluated_at"].isoformat()
+            rows.append({k: None if isinstance(v, float) and v != v else v for k, v in item.items()})
+        records = [] if chosen else self.evaluations(model)
+        return History(model=model, metrics=chosen, columns=columns, rows=rows, records=records)
+
+    def alerts(self, *, pending_only: bool = False) -> AlertList:
+        """Alerts: the latest 200 sent then the pending ones, or only those still to deliver."""
+        from . import alerts as delivery
+
+        waiting = delivery.pending(self)
+        shown = waiting if pending_only else delivery.sent(self, limit=200) + waiting
+        return AlertList(alerts=[Alert.of(a) for a in shown], pending_only=pending_only)
+
+    def retry_alerts(self) -> Retried:
+        """Send every pending alert now, whatever its backoff."""
+        from . import alerts as delivery
+
+        return Retried(alerts=[Alert.of(a) for a in delivery.retry(self, force=True)])
+
+    def notify(self, notifier: str, message: str) -> NotifyResult:
+        """Send a test message through `notifier` as an alert: logged (and after_alert_sent fired) when
+        delivered; one that fails is not kept pending, since a test is not worth re-sending."""
+        from . import alerts as delivery
+
+        channel = self.notifier(notifier)  # unknown or badly configured: the settings error, nothing queued
+        subject = f"[modelcycle] {self.name}: test message"
+        queued = delivery.queue(self, notifier, subject, message, {"kind": "test", "actor": self.actor})
+        done = delivery.deliver(self, queued)
+        delivered = done["status"] == "sent"
+        if not delivered:
+            self.store.delete(f"alerts/pending/{done['id']}.json")
+            for key in self.store.list(f"alerts/sending/{done['id']}"):
+                self.store.delete(key)
+        return NotifyResult(
+            notifier=notifier,
+            delivered=delivered,
+            target=channel.target() if delivered else None,
+            error=None if delivered else done.get("last_error"),
+            alert=Alert.of(done),
+        )
+
+    def scenarios(self) -> list[ScenarioSummary]:
+        """Every scenario with its triggers, steps, routing and last run."""
+        from .scenarios import last_run
+        from .scheduler import label, triggers
+
+        found = []
+        for name, spec in self.settings.scenarios.items():
+            last = last_run(self, name)
+            found.append(
+                ScenarioSummary(
+                    name=name,
+                    triggers=[label(trigger, t) for _, t, trigger in triggers(self, name)],
+                    steps=[s.type for s in spec.steps],
+                    notify=dict(spec.notify),
+                    last_run=None
+                    if last is None
+                    else {k: last.get(k) for k in ("id", "trigger", "started_at", "finished_at", "outcome")},
+                )
+            )
+        return found
+
+    def scheduler_tick(self, *, stop: Any = None, on_problem: Any = None) -> SchedulerTick:
+        """Fire the due triggers once and run their scenarios (`scheduler --once`)."""
+        from . import scheduler as scheduling
+
+        problems: list[str] = []
+
+        def problem(message: str) -> None:
+            problems.append(message)
+            if on_problem is not None:
+                on_problem(message)
+
+        count = scheduling.validate(self)
+        runs = scheduling.tick(self, stop=stop, on_error=problem)
+        return SchedulerTick(runs=[ScenarioRun.of(r) for r in runs], problems=problems, triggers=count)
+
+    def run_scheduler(self, *, interval: float, stop: Any, on_event: Any) -> None:
+        """Tick every `interval` seconds until `stop` is set; `on_event` gets each SchedulerEvent
+        (started, run, problem, stopped)."""
+        from . import scheduler as scheduling
+
+        count = scheduling.validate(self)
+        on_event(
+            SchedulerEvent(
+                event="started", scenarios=len(self.settings.scenarios), triggers=count, interval=float(interval)
+            )
+        )
+        scheduling.serve(
+            self,
+            interval=interval,
+            stop=stop,
+            on_run=lambda run: on_event(SchedulerEvent(event="run", run=ScenarioRun.of(run))),
+            on_error=lambda message: on_event(SchedulerEvent(event="problem", message=message)),
+        )
+        on_event(SchedulerEvent(event="stopped"))
+
+    def build_dashboard(self, out: str | os.PathLike[str] | None = None) -> DashboardBuilt:
+        """Write the dashboard as one self-contained HTML file (default: dashboard.html in the project folder)."""
+        import time
+
+        from . import dashboard as board
+
+        started = time.perf_counter()
+        path = board.build(self, out)
+        took = time.perf_counter() - started
+        return DashboardBuilt(path=str(path), bytes=path.stat().st_size, seconds=took)
+
+    def serve_dashboard(self, host: str, port: int, *, on_ready: Any = None) -> DashboardServing:
+        """Serve the dashboard live and read-only until interrupted; `on_ready` gets the listening record."""
+        from . import dashboard as board
+        from .dashboard.serve import is_loopback
+
+        def ready(server: Any) -> None:
+            if on_ready is not None:
+                on_ready(
+                    DashboardServing(
+                        event="listening", project=self.name, url=server.url, host=host, loopback=is_loopback(host)
+                    )
+                )
+
+        board.serve(self, host, port, on_ready=ready)
+        return DashboardServing(event="stopped", project=self.name, url=None, host=host, loopback=is_loopback(host))

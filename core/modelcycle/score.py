@@ -257,8 +257,10 @@ class Output:
     def write_part(self, staging: str, index: int, frame: pd.DataFrame) -> int:
         """One partition's rows as part `index` in `staging`, atomically; the rows written."""
         fs, _ = self._fs()
-        suffix = ".tsv" if self.url.lower().endswith(".tsv") else {"parquet": ".parquet", "csv": ".csv"}.get(
-            self.fmt, ".jsonl"
+        suffix = (
+            ".tsv"
+            if self.url.lower().endswith(".tsv")
+            else {"parquet": ".parquet", "csv": ".csv"}.get(self.fmt, ".jsonl")
         )
         name = f"part-{index:05d}{suffix}"
         url = os.path.join(staging, name) if _is_local(fs) else f"{_protocol(self.url)}{staging}/{name}"

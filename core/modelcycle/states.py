@@ -137,9 +137,7 @@ class DistinctCounts:
         if not self._pending:
             return self
         values = np.concatenate([v for v, _ in self._pending])
-        columns = np.concatenate(
-            [np.zeros(v.shape[0], dtype="intp") if c is None else c for v, c in self._pending]
-        )
+        columns = np.concatenate([np.zeros(v.shape[0], dtype="intp") if c is None else c for v, c in self._pending])
         self._pending, self._pending_rows = [], 0
         unique, inverse = np.unique(_truncate(values, self.bits), return_inverse=True)
         cells = np.bincount(inverse * self.columns + columns, minlength=unique.shape[0] * self.columns)
