@@ -281,3 +281,22 @@ def test_long_running_commands_print_one_json_line_per_event(folder: Path) -> No
         out, _ = scheduler.communicate(timeout=30)
     assert [json.loads(line)["event"] for line in out.splitlines()] == ["stopped"]
     assert scheduler.returncode == 0
+
+
+def test_hook_payloads_are_documented_from_their_records() -> None:
+    import dataclasses
+
+    from modelcycle.records import HOOK_PAYLOADS
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "hooks.md").read_text(encoding="utf-8")
+    for argument, record in HOOK_PAYLOADS.items():
+        assert f"`{argument}` reads as a `modelcycle.records.{record.__name__}`" in text
+        for f in dataclasses.fields(record):
+            assert (f"| `{f.name}` |" in text) is f.repr, (record.__name__, f.name)
+
+
+def test_demo_json_tells_the_story_on_stderr_and_prints_what_happened(tmp_path: Path, capsys) -> None:
+    code, out, err = run(capsys, "demo", str(tmp_path / "demo"), "--json")
+    story = json.loads(out)
+    assert code == 0 and story["folder"] == str((tmp_path / "demo").resolve())
+    assert story["checks"] and "1. trained churn v1 on 6,000 customers" in err

@@ -777,7 +777,7 @@ def show(state: State, model: str, version: int | None, as_json: bool) -> None:
         f"  parent       {meta.get('parent_version') or '-'}",
         f"  trainer      {meta.get('trainer') or '-'}  {meta.get('estimator') or ''}".rstrip(),
         f"  dataset      {dataset.get('name') or '-'}  {dataset.get('url') or ''}".rstrip(),
-        f"  fingerprint  {dataset.get('fingerprint') or '-'}  rows={dataset.get('rows', '-')}",
+        f"  fingerprint  {dataset.get('fingerprint') or '-'}  rows={_cell(dataset.get('rows'))}",
         f"  settings     {meta.get('settings_hash') or '-'}",
         f"  git commit   {meta.get('git_commit') or '-'}",
         f"  artifact     {artifact.get('format') or '-'}  sha256={artifact.get('sha256') or '-'}",

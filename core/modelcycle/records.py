@@ -166,8 +166,10 @@ class Evaluations(list):  # type: ignore[type-arg]
     """What `Project.evaluate` returns: one Evaluation per version evaluated, always this type.
 
     Most evaluations are of one version; then the result also reads as that record
-    (``result["metrics"]``, ``result.get("drift")``, ``result.version``), as it did when
-    `evaluate` returned a dict. With several versions, index by position.
+    (``result["metrics"]``, ``result.get("drift")``, ``result.items()``, ``{**result}``,
+    ``result.version``), as it did when `evaluate` returned a dict; iterating it yields the
+    record, and ``json.dumps(result[0])`` or ``result.to_json()`` gives the record's JSON.
+    With several versions, index by position.
     """
 
     def __init__(self, records: Iterable[dict[str, Any]]) -> None:
@@ -212,6 +214,12 @@ class Evaluations(list):  # type: ignore[type-arg]
 
     def keys(self) -> Any:
         return self.only().keys()
+
+    def items(self) -> Any:
+        return self.only().items()
+
+    def values(self) -> Any:
+        return self.only().values()
 
     def to_json(self) -> Any:
         """One record's JSON when one version was evaluated, else the list (as `evaluate --json` always printed)."""
