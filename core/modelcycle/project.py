@@ -289,9 +289,8 @@ class Project:
         self._require_model(model)
         self.registry.version(model, version)  # must exist
         with activation_guard(self, model, version):
-            entry = Activation.of(
-                self.registry.activate(model, version, actor=self.actor, reason=reason, decision=decision)
-            )
+            entry = self.registry.activate(model, version, actor=self.actor, reason=reason, decision=decision)
+        entry = Activation.of(entry)
         self.plugins.fire("after_version_activated", project=self, model=model, activation=entry)
         return entry
 
@@ -512,24 +511,20 @@ class Project:
             # the active version's: a challenger's evaluation never stands for the model in production
             latest = self.latest_evaluation(name, active["version"]) if active else None
             out.append(
-                ModelStatus.of(
-                    {
-                        "model": name,
-                        "active_version": active["version"] if active else None,
-                        "latest_evaluation": None
-                        if latest is None
-                        else {
-                            k: latest.get(k)
-                            for k in ("id", "version", "evaluated_at", "rows", "labeled_rows", "metrics")
-                        }
-                        | {"drift_share": (latest.get("drift") or {}).get("share")},
-                        "status": worst([r["outcome"] for r in results]),
-                        "checks": results,
-                    },
-                    leading_metrics=self.leading_metrics(name),
-                )
+                {
+                    "model": name,
+                    "active_version": active["version"] if active else None,
+                    "latest_evaluation": None
+                    if latest is None
+                    else {
+                        k: latest.get(k) for k in ("id", "version", "evaluated_at", "rows", "labeled_rows", "metrics")
+                    }
+                    | {"drift_share": (latest.get("drift") or {}).get("share")},
+                    "status": worst([r["outcome"] for r in results]),
+                    "checks": results,
+                }
             )
-        return out
+        return [ModelStatus.of(s, leading_metrics=self.leading_metrics(s["model"])) for s in out]
 
     # -- scenarios -----------------------------------------------------------------------------
 
