@@ -11,6 +11,7 @@ tests/test_docs_hooks.py checks that the block is up to date.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from modelcycle import hookspecs
+from modelcycle.records import HOOK_PAYLOADS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generated_block import BEGIN, END, run, split_doc, updated  # noqa: E402, F401 - shared by both generators
@@ -82,6 +84,26 @@ def to_markdown(doc: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+def payloads(hook: Callable[..., Any]) -> list[str]:
+    """For each argument a record type describes (records.HOOK_PAYLOADS): the keys it always has."""
+    out: list[str] = []
+    for name in arguments(hook):
+        record = HOOK_PAYLOADS.get(name)
+        if record is None:
+            continue
+        summary = (inspect.getdoc(record) or "").splitlines()[0]
+        out += [
+            f"`{name}` reads as a `modelcycle.records.{record.__name__}`: {summary} It has at least these keys:",
+            "",
+            "| key | type |",
+            "|---|---|",
+        ]
+        shown = [f for f in dataclasses.fields(record) if f.repr]
+        out += [f"| `{f.name}` | `{str(f.type).replace('|', '&#124;')}` |" for f in shown]
+        out.append("")
+    return out
+
+
 def render() -> str:
     """The generated Markdown: the contract's overview, then one section per hook."""
     out = ["## The two families", "", to_markdown(inspect.getdoc(hookspecs) or ""), ""]
@@ -94,6 +116,7 @@ def render() -> str:
             to_markdown(inspect.getdoc(hook) or ""),
             "",
         ]
+        out += payloads(hook)
     return "\n".join(out).rstrip("\n") + "\n"
 
 

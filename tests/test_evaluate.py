@@ -53,7 +53,7 @@ def test_labelled_feedback_gives_true_metrics_and_little_drift(trained) -> None:
     project, feedback = trained
     record = project.evaluate("m", feedback)
     assert {"id", "model", "version", "evaluated_at", "rows", "labeled_rows", "metrics", "estimated", "drift"} <= set(
-        record
+        record.keys()
     )
     assert (record["rows"], record["labeled_rows"], record["version"]) == (169, 169, 1)
     assert record["metrics"]["roc_auc"] > 0.95

@@ -50,29 +50,86 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 
 
 def emit_json(state: State, value: Any) -> None:
-    click.echo(json.dumps(state.redact(value), indent=2, default=str))
+    """A command's result as JSON: the record decides the shape (`to_json()`)."""
+    shown = value.to_json() if hasattr(value, "to_json") else value
+    click.echo(json.dumps(state.redact(shown), indent=2, default=str))
 
 
-def table(state: State, title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+def emit_json_line(state: State, value: Any) -> None:
+    """One event of a long-running command as one JSON line, flushed at once."""
+    shown = value.to_json() if hasattr(value, "to_json") else value
+    click.echo(json.dumps(state.redact(shown), default=str))
+    sys.stdout.flush()
+
+
+def table(
+    state: State,
+    title: str | None,
+    columns: list[str],
+    rows: list[list[Any]],
+    *,
+    wrap: tuple[str, ...] = (),
+    hint: str = "use --json",
+) -> None:
+    """A table that fits the terminal (80 columns when piped): columns in order while they fit,
+    `wrap` columns wrapped at spaces, the others whole; a note names any column left out.
+    A cell is never cut short."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
+    console = Console()
+    cells = [[state.redact("" if v is None else str(v)) for v in row] for row in rows]
+    kept: list[int] = []
+    used = -1  # n columns take their widths plus 2 of padding each and n - 1 separators
+    for i, column in enumerate(columns):
+        values = [column, *(row[i] for row in cells)]
+        if column in wrap:
+            need = max(10, *(len(word) for v in values for word in (v.split() or [""])))
+        else:
+            need = max(len(v) for v in values)
+        if kept and used + need + 3 > console.width:
+            continue
+        kept.append(i)
+        used += need + 3
     out = Table(title=title, show_edge=False, header_style="bold")
-    for column in columns:
-        out.add_column(column)
-    for row in rows:
-        out.add_row(*(escape(state.redact("" if v is None else str(v))) for v in row))
-    Console(soft_wrap=True).print(out)
+    for i in kept:
+        if columns[i] in wrap:
+            out.add_column(columns[i], overflow="fold")
+        else:
+            width = max(len(v) for v in [columns[i], *(row[i] for row in cells)])
+            out.add_column(columns[i], no_wrap=True, min_width=width)
+    for row in cells:
+        out.add_row(*(escape(row[i]) for i in kept))
+    console.print(out)
+    dropped = [c or "marker" for i, c in enumerate(columns) if i not in kept]
+    if dropped:
+        import textwrap
+
+        note = f"not shown at {console.width} columns: {', '.join(dropped)}; {hint}, or widen the terminal"
+        click.echo(textwrap.fill(note, width=console.width, break_long_words=False, break_on_hyphens=False))
 
 
-def format_metrics(metrics: dict[str, Any] | None, limit: int = 4) -> str:
+def plural(count: int, word: str) -> str:
+    from .records import plural as counted
+
+    return counted(count, word)
+
+
+def _number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return f"{value:.4g}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
+def format_metrics(metrics: dict[str, Any] | None, limit: int = 4, leading: list[str] | None = None) -> str:
+    """name=value pairs, `leading` (primary then checked metrics) first; a missing value prints `-`."""
     if not metrics:
         return ""
-    shown = []
-    for name, value in list(metrics.items())[:limit]:
-        shown.append(f"{name}={value:.4g}" if isinstance(value, int | float) else f"{name}={value}")
-    return " ".join(shown)
+    from .records import metric_order
+
+    names = metric_order(metrics, leading or [])
+    return " ".join(f"{name}={_number(metrics[name])}" for name in names[:limit])
 
 
 def format_estimates(record: dict[str, Any]) -> str:
@@ -109,20 +166,17 @@ def cli(ctx: click.Context, project_path: str | None, verbose: bool, log_level: 
 
 @cli.command()
 @click.argument("directory", default=".", metavar="[DIR]")
-def init(directory: str) -> None:
+@json_option
+@pass_state
+def init(state: State, directory: str, as_json: bool) -> None:
     """Write a commented modelcycle.toml template in DIR."""
-    from importlib.resources import files
+    from .scaffold import init_project
 
-    folder = Path(directory)
-    target = folder / "modelcycle.toml"
-    if target.exists():
-        raise ModelcycleError(f"{target} already exists: edit it, or choose another DIR")
-    if folder.exists() and not folder.is_dir():
-        raise ModelcycleError(f"{folder} is a file, not a folder: choose another DIR")
-    text = files("modelcycle").joinpath("template.toml").read_text(encoding="utf-8")
-    folder.mkdir(parents=True, exist_ok=True)
-    target.write_text(text.replace("{name}", folder.resolve().name), encoding="utf-8")
-    click.echo(f"wrote {target}: define a dataset and a model, then run 'modelcycle train MODEL'")
+    done = init_project(directory)
+    if as_json:
+        emit_json(state, done)
+    else:
+        click.echo(f"wrote {done.path}: {done.next_step}")
 
 
 @cli.command()
@@ -135,14 +189,18 @@ def schema() -> None:
 
 @cli.command()
 @click.argument("directory", default="modelcycle-demo", metavar="[DIR]")
-def demo(directory: str) -> None:
-    """The whole lifecycle on generated drifting data, offline, in about a minute."""
-    from .demo import run_demo
+@json_option
+@pass_state
+def demo(state: State, directory: str, as_json: bool) -> None:
+    """The whole lifecycle on generated drifting data, offline, in about a minute.
 
-    folder = Path(directory)
-    if folder.exists() and not folder.is_dir():
-        raise ModelcycleError(f"{folder} is a file, not a folder: give 'modelcycle demo' a new or empty folder")
-    run_demo(directory, say=click.echo)
+    With --json the story goes to stderr and stdout gets one JSON object.
+    """
+    from .scaffold import demo_project
+
+    story = demo_project(directory, say=lambda line: click.echo(line, err=as_json))
+    if as_json:
+        emit_json(state, story)
 
 
 @cli.command()
@@ -220,9 +278,9 @@ def evaluate(
     if as_json:
         emit_json(state, result)
         return
-    for record in result if isinstance(result, list) else [result]:
+    for record in result:
         drift = record["drift"]
-        share = "-" if drift["share"] is None else f"{drift['share']:.0%}"
+        share = "-" if drift.get("share") is None else f"{drift['share']:.0%}"
         lines = [
             f"{model} version {record['version']}: evaluation {record['id']} on {record['rows']:,} rows "
             f"({record['labeled_rows']:,} labelled)" + _label_text(record),
@@ -267,41 +325,32 @@ def _label_text(record: dict[str, Any]) -> str:
 
 @cli.command()
 @click.argument("model")
-@click.option("--metric", help="Only this metric (e.g. roc_auc, drift.share, estimated.accuracy).")
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    metavar="NAME",
+    help="Only this metric (e.g. roc_auc, drift.share, estimated.accuracy); repeat for several.",
+)
 @json_option
 @pass_state
-def history(state: State, model: str, metric: str | None, as_json: bool) -> None:
-    """MODEL's evaluations over time."""
-    if as_json and metric is None:
-        emit_json(state, state.project.evaluations(model))  # every record in full
-        return
-    frame = state.project.history(model, metric)
+def history(state: State, model: str, metrics: tuple[str, ...], as_json: bool) -> None:
+    """MODEL's evaluations over time: the primary and checked metrics first."""
+    found = state.project.metric_history(model, metrics)
     if as_json:
-        emit_json(
-            state,
-            [
-                {
-                    "id": int(r["id"]),
-                    "evaluated_at": r["evaluated_at"].isoformat(),
-                    "version": int(r["version"]),
-                    "challenger": r["challenger"],
-                    "value": None if r[metric] != r[metric] else r[metric],
-                }
-                for r in frame.to_dict("records")
-            ],
-        )
+        emit_json(state, found)
         return
-    if frame.empty:
+    if not found.rows:
         click.echo(f"model '{model}' has no evaluations yet: run 'modelcycle evaluate {model} DATA'")
         return
-    shown = frame.tail(50)
-    rows = shown.to_dict("records")
-    columns = [c for c in shown.columns if c != "id" and not (c == "as_of" and shown[c].isna().all())]
+    shown = found.rows[-50:]
+    columns = [c for c in found.columns if c != "id" and not (c == "as_of" and all(r.get(c) is None for r in shown))]
     table(
         state,
-        f"{model}: {len(frame)} evaluations" + (" (the latest 50)" if len(frame) > 50 else ""),
+        f"{model}: {plural(len(found.rows), 'evaluation')}" + (" (the latest 50)" if len(found.rows) > 50 else ""),
         columns,
-        [[_flag(row[c]) if c == "challenger" else _cell(row[c]) for c in columns] for row in rows],
+        [[_flag(row[c]) if c == "challenger" else _cell(row[c]) for c in columns] for row in shown],
+        hint="choose them with --metric NAME (repeatable) or use --json",
     )
 
 
@@ -318,6 +367,8 @@ def _cell(value: Any) -> str:
         return f"{value:.4g}"
     if hasattr(value, "isoformat"):
         return value.isoformat()[:19]
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+        return value[:19]  # a timestamp: to the second
     return str(value)
 
 
@@ -329,35 +380,14 @@ def check(state: State, names: tuple[str, ...], as_json: bool) -> None:
     """Run checks (all by default), record the results and send alerts; exit 1 on any ERROR."""
     results = state.project.run_checks(list(names) or None)
     if as_json:
-        emit_json(
-            state,
-            [
-                {
-                    k: r.get(k)
-                    for k in (
-                        "check",
-                        "model",
-                        "metric",
-                        "value",
-                        "outcome",
-                        "message",
-                        "at",
-                        "version",
-                        "active_version",
-                        "evaluation",
-                        "thresholds",
-                        "alert",
-                    )
-                }
-                for r in results
-            ],
-        )
+        emit_json(state, [r.to_json() for r in results])
     else:
         table(
             state,
             None,
             ["check", "model", "metric", "value", "outcome", "message"],
-            [[r["check"], r["model"], r["metric"], _cell(r["value"]), r["outcome"], r["message"]] for r in results],
+            [[r.check, r.model, r.metric, _cell(r.value), r.outcome, r.message] for r in results],
+            wrap=("message",),
         )
     if any(r["outcome"] == "ERROR" for r in results):
         sys.exit(1)
@@ -371,13 +401,11 @@ def alerts(ctx: click.Context, pending: bool, as_json: bool) -> None:
     """Alerts sent and pending; 'alerts retry' re-sends the pending ones."""
     if ctx.invoked_subcommand is not None:
         return
-    from . import alerts as delivery
-
     state: State = ctx.obj
-    waiting = delivery.pending(state.project)
-    shown = waiting if pending else delivery.sent(state.project, limit=200) + waiting
+    found = state.project.alerts(pending_only=pending)
+    shown = found.alerts
     if as_json:
-        emit_json(state, shown)
+        emit_json(state, found)
         return
     if not shown:
         click.echo("no pending alerts" if pending else "no alerts yet")
@@ -388,15 +416,16 @@ def alerts(ctx: click.Context, pending: bool, as_json: bool) -> None:
         ["id", "status", "notifier", "created", "attempts", "subject / last error"],
         [
             [
-                a["id"][:10],
-                a["status"],
-                a["notifier"],
-                a["created_at"][:19],
-                a["attempts"],
-                a["last_error"] or a["subject"],
+                a.id[:10],
+                a.status,
+                a.notifier,
+                a.created_at[:19],
+                a.attempts,
+                a.last_error or a.subject,
             ]
             for a in shown
         ],
+        wrap=("subject / last error",),
     )
 
 
@@ -405,33 +434,31 @@ def alerts(ctx: click.Context, pending: bool, as_json: bool) -> None:
 @pass_state
 def alerts_retry(state: State, as_json: bool) -> None:
     """Send every pending alert now, whatever its backoff."""
-    from . import alerts as delivery
-
-    done = delivery.retry(state.project, force=True)
-    delivered = sum(a["status"] == "sent" for a in done)
+    done = state.project.retry_alerts()
     if as_json:
         emit_json(state, done)
     else:
-        click.echo(f"{delivered} of {len(done)} pending alerts delivered")
-    if delivered < len(done):
+        click.echo(f"{done.delivered} of {len(done.alerts)} pending alerts delivered")
+    if done.delivered < len(done.alerts):
         sys.exit(1)
 
 
 @cli.command()
 @click.argument("notifier")
 @click.argument("message")
+@json_option
 @pass_state
-def notify(state: State, notifier: str, message: str) -> None:
+def notify(state: State, notifier: str, message: str, as_json: bool) -> None:
     """Send MESSAGE through NOTIFIER, to test it (exit 1 if it was not delivered)."""
-    from .interfaces import Message
-
-    channel = state.project.notifier(notifier)
-    try:
-        channel.send(Message(f"[modelcycle] {state.project.name}: test message", message, None, {"kind": "test"}))
-    except Exception as exc:  # noqa: BLE001 - any delivery failure is reported, not raised
-        click.echo(state.redact(f"error: notifier '{notifier}' did not deliver: {type(exc).__name__}: {exc}"), err=True)
+    result = state.project.notify(notifier, message)
+    if as_json:
+        emit_json(state, result)
+    elif result.delivered:
+        click.echo(state.redact(f"sent to {result.target}"))
+    else:
+        click.echo(state.redact(f"error: notifier '{notifier}' did not deliver: {result.error}"), err=True)
+    if not result.delivered:
         sys.exit(1)
-    click.echo(state.redact(f"sent to {channel.target()}"))
 
 
 @cli.command()
@@ -450,16 +477,17 @@ def status(state: State, model: str | None, as_json: bool) -> None:
         ["model", "active", "latest evaluation", "status"],
         [
             [
-                s["model"],
-                s["active_version"] or "-",
+                s.model,
+                s.active_version or "-",
                 "-"
-                if s["latest_evaluation"] is None
-                else f"#{s['latest_evaluation']['id']} {s['latest_evaluation']['evaluated_at'][:19]} "
-                f"{format_metrics(s['latest_evaluation']['metrics'], limit=3)}",
-                s["status"],
+                if s.latest_evaluation is None
+                else f"#{s.latest_evaluation['id']} {s.latest_evaluation['evaluated_at'][:19]} "
+                f"{format_metrics(s.latest_evaluation['metrics'], limit=3, leading=s.leading_metrics)}",
+                s.status,
             ]
             for s in found
         ],
+        wrap=("latest evaluation",),
     )
 
 
@@ -508,26 +536,10 @@ def scenario() -> None:
 @pass_state
 def scenario_list(state: State, as_json: bool) -> None:
     """Scenarios with their triggers, steps and last run."""
-    from .scenarios import last_run
-    from .scheduler import label, triggers
-
     project = state.project
-    found = []
-    for name, spec in project.settings.scenarios.items():
-        last = last_run(project, name)
-        found.append(
-            {
-                "name": name,
-                "triggers": [label(trigger, t) for _, t, trigger in triggers(project, name)],
-                "steps": [s.type for s in spec.steps],
-                "notify": dict(spec.notify),
-                "last_run": None
-                if last is None
-                else {k: last.get(k) for k in ("id", "trigger", "started_at", "finished_at", "outcome")},
-            }
-        )
+    found = project.scenarios()
     if as_json:
-        emit_json(state, found)
+        emit_json(state, [s.to_json() for s in found])
         return
     if not found:
         click.echo(f"no scenarios: add a [scenarios.NAME] section to {project.settings.file.name}")
@@ -547,6 +559,7 @@ def scenario_list(state: State, as_json: bool) -> None:
             ]
             for s in found
         ],
+        wrap=("triggers", "steps", "last run"),
     )
 
 
@@ -578,7 +591,7 @@ def scenario_runs(state: State, name: str | None, as_json: bool) -> None:
     """Run history of scenario NAME (of every scenario without it), oldest first."""
     runs = state.project.scenario_runs(name)
     if as_json:
-        emit_json(state, runs)
+        emit_json(state, [r.to_json() for r in runs])
         return
     if not runs:
         click.echo("no runs yet")
@@ -599,6 +612,7 @@ def scenario_runs(state: State, name: str | None, as_json: bool) -> None:
             ]
             for r in runs
         ],
+        wrap=("steps",),
     )
 
 
@@ -613,37 +627,50 @@ def scenario_runs(state: State, name: str | None, as_json: bool) -> None:
     metavar="SECONDS",
     help="Seconds between ticks when not --once.",
 )
+@json_option
 @pass_state
-def scheduler(state: State, once: bool, interval: float) -> None:
-    """Fire due triggers and run their scenarios: once, or every SECONDS until SIGTERM or Ctrl-C."""
-    from . import scheduler as scheduling
+def scheduler(state: State, once: bool, interval: float, as_json: bool) -> None:
+    """Fire due triggers and run their scenarios: once, or every SECONDS until SIGTERM or Ctrl-C.
 
+    With --json: --once prints one object (its runs and problems); otherwise one JSON line per
+    event (started, run, problem, stopped).
+    """
     project = state.project
-    problems: list[str] = []
 
-    def on_error(message: str) -> None:
-        problems.append(message)
-        scheduling.log.warning("%s", message)  # every time, at --log-level warning and below
+    def warn(message: str) -> None:
+        from .scheduler import log as scheduler_log
 
-    def on_run(run: dict[str, Any]) -> None:
-        click.echo(state.redact(_run_line(run)))
+        scheduler_log.warning("%s", message)  # every time, at --log-level warning and below
 
     with stop_on_signals() as stop:
-        count = scheduling.validate(project)
         if once:
-            runs = scheduling.tick(project, stop=stop, on_error=on_error)
-            for run in runs:
-                on_run(run)
-            if problems or any(r["outcome"] in ("FAILED", "ABORTED") for r in runs):
+            tick = project.scheduler_tick(stop=stop, on_problem=warn)
+            if as_json:
+                emit_json(state, tick)
+            else:
+                for run in tick.runs:
+                    click.echo(state.redact(_run_line(run)))
+            if tick.failed:
                 sys.exit(1)
             return
-        click.echo(
-            f"scheduler: {len(project.settings.scenarios)} scenarios, {count} triggers, a tick every "
-            f"{interval:g} s; SIGTERM or Ctrl-C stops after the current step",
-            err=True,
-        )
-        scheduling.serve(project, interval=interval, stop=stop, on_run=on_run, on_error=on_error)
-    click.echo("scheduler: stopped", err=True)
+
+        def on_event(event: Any) -> None:
+            if event.event == "problem":
+                warn(event.message)
+            if as_json:
+                emit_json_line(state, event)
+            elif event.event == "run":
+                click.echo(state.redact(_run_line(event.run)))
+            elif event.event == "started":
+                click.echo(
+                    f"scheduler: {plural(event.scenarios, 'scenario')}, {plural(event.triggers, 'trigger')}, "
+                    f"a tick every {interval:g} s; SIGTERM or Ctrl-C stops after the current step",
+                    err=True,
+                )
+            elif event.event == "stopped":
+                click.echo("scheduler: stopped", err=True)
+
+        project.run_scheduler(interval=interval, stop=stop, on_event=on_event)
 
 
 @cli.group()
@@ -653,43 +680,51 @@ def dashboard() -> None:
 
 @dashboard.command("build")
 @click.argument("out", required=False, metavar="[OUT]")
+@json_option
 @pass_state
-def dashboard_build(state: State, out: str | None) -> None:
+def dashboard_build(state: State, out: str | None, as_json: bool) -> None:
     """Write the dashboard as one HTML file that loads nothing from anywhere.
 
     OUT is relative to the current folder; default: dashboard.html in the project folder.
     """
-    import time
-
-    from . import dashboard as board
-
-    started = time.perf_counter()
-    path = board.build(state.project, Path(out).absolute() if out else None)
-    took = time.perf_counter() - started
-    click.echo(state.redact(f"dashboard written to {path} ({path.stat().st_size / 1024:,.0f} KiB in {took:.1f} s)"))
+    built = state.project.build_dashboard(Path(out).absolute() if out else None)
+    if as_json:
+        emit_json(state, built)
+        return
+    click.echo(
+        state.redact(f"dashboard written to {built.path} ({built.bytes / 1024:,.0f} KiB in {built.seconds:.1f} s)")
+    )
 
 
 @dashboard.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port; 0 picks one.")
+@json_option
 @pass_state
-def dashboard_serve(state: State, host: str, port: int) -> None:
-    """Serve the dashboard live, read-only (GET and HEAD only), rebuilt when the store changes."""
-    from . import dashboard as board
-    from .dashboard.serve import is_loopback
+def dashboard_serve(state: State, host: str, port: int, as_json: bool) -> None:
+    """Serve the dashboard live, read-only (GET and HEAD only), rebuilt when the store changes.
 
-    project = state.project
+    With --json: one JSON line once listening (its url), one when stopped.
+    """
 
-    def ready(server: Any) -> None:
-        if not is_loopback(host):  # warned once bound: a host it cannot listen on is one error line
+    def ready(serving: Any) -> None:
+        if not serving.loopback:  # warned once bound: a host it cannot listen on is one error line
             click.echo(
                 f"warning: listening on {host}: anyone who can reach it can read this dashboard (there is no login)",
                 err=True,
             )
-        click.echo(f"serving the dashboard of {project.name} on {server.url} (read-only); Ctrl-C stops", err=True)
+        if as_json:
+            emit_json_line(state, serving)
+        else:
+            click.echo(
+                f"serving the dashboard of {serving.project} on {serving.url} (read-only); Ctrl-C stops", err=True
+            )
 
-    board.serve(project, host, port, on_ready=ready)
-    click.echo("dashboard server: stopped", err=True)
+    stopped = state.project.serve_dashboard(host, port, on_ready=ready)
+    if as_json:
+        emit_json_line(state, stopped)
+    else:
+        click.echo("dashboard server: stopped", err=True)
 
 
 @contextlib.contextmanager
@@ -734,7 +769,7 @@ def score(
     if as_json:
         emit_json(state, summary)
     else:
-        message = f"scored {summary['rows']} rows with {model} version {summary['version']} → {summary['output']}"
+        message = f"scored {summary['rows']:,} rows with {model} version {summary['version']} → {summary['output']}"
         if summary.get("logged"):
             message += f" (logged {summary['logged']['rows']} predictions by id)"
         click.echo(state.redact(message))
@@ -748,39 +783,30 @@ def versions(state: State, model: str, as_json: bool) -> None:
     """List a model's versions with their metrics; * marks the active one."""
     found = state.project.versions(model)
     if as_json:
-        emit_json(
-            state,
-            [
-                {
-                    "version": v["version"],
-                    "created_at": v["created_at"],
-                    "active": v["active"],
-                    "metrics": v.get("metrics", {}),
-                    "dataset": v.get("dataset", {"name": None, "url": None, "fingerprint": None, "rows": None}),
-                    "created_by": v.get("created_by"),
-                }
-                for v in found
-            ],
-        )
+        emit_json(state, found)
         return
     if not found:
         click.echo(f"model '{model}' has no versions yet: run 'modelcycle train {model}'")
         return
+    deleted = sum(bool(v.deleted) for v in found)
     table(
         state,
-        f"{model}: {len(found)} versions",
+        f"{model}: {plural(len(found), 'version')}" + (f" ({deleted} deleted by gc)" if deleted else ""),
         ["", "version", "created_at", "by", "metrics"],
         [
             [
-                "*" if v["active"] else "",
-                v["version"],
-                v["created_at"][:19],
-                v.get("created_by"),
-                format_metrics(v.get("metrics")),
+                "*" if v.active else ("deleted" if v.deleted else ""),
+                v.version,
+                v.created_at[:19],
+                v.created_by or "-",
+                format_metrics(v.metrics, limit=100, leading=found.leading_metrics) or "-",
             ]
             for v in found
         ],
+        wrap=("metrics",),
+        hint="see every field with 'modelcycle show MODEL VERSION' or --json",
     )
+    click.echo("* active" + ("; deleted: its artifact was removed by gc" if deleted else ""))
 
 
 @cli.command()
@@ -835,15 +861,15 @@ def show(state: State, model: str, version: int | None, as_json: bool) -> None:
     artifact = meta.get("artifact") or {}
     lines = [
         f"{model} version {meta['version']}" + ("  (active)" if meta["active"] else ""),
-        f"  created      {meta['created_at']} by {meta.get('created_by')}",
+        f"  created      {meta['created_at']} by {meta.get('created_by') or '-'}",
         f"  parent       {meta.get('parent_version') or '-'}",
         f"  trainer      {meta.get('trainer') or '-'}  {meta.get('estimator') or ''}".rstrip(),
         f"  dataset      {dataset.get('name') or '-'}  {dataset.get('url') or ''}".rstrip(),
-        f"  fingerprint  {dataset.get('fingerprint') or '-'}  rows={dataset.get('rows', '-')}",
+        f"  fingerprint  {dataset.get('fingerprint') or '-'}  rows={_cell(dataset.get('rows'))}",
         f"  settings     {meta.get('settings_hash') or '-'}",
         f"  git commit   {meta.get('git_commit') or '-'}",
-        f"  artifact     {artifact.get('format')}  sha256={artifact.get('sha256')}",
-        f"  metrics      {format_metrics(meta.get('metrics'), limit=20) or '-'}",
+        f"  artifact     {artifact.get('format') or '-'}  sha256={artifact.get('sha256') or '-'}",
+        f"  metrics      {format_metrics(meta.get('metrics'), limit=20, leading=[meta.get('primary_metric')]) or '-'}",
     ]
     libraries = meta.get("libraries") or {}
     if libraries:
@@ -906,7 +932,7 @@ def gc(state: State, model: str, keep: int, dry_run: bool, as_json: bool) -> Non
     verb = "would delete" if dry_run else "deleted"
     versions = ", ".join(f"v{v}" for v in report["deleted_versions"]) or "no versions"
     click.echo(
-        f"{model}: {verb} {versions} and {len(report['orphans'])} orphaned objects "
+        f"{model}: {verb} {versions} and {plural(len(report['orphans']), 'orphaned object')} "
         f"(protected: {', '.join(f'v{v}' for v in report['protected_versions']) or 'none'})"
     )
 
@@ -918,7 +944,7 @@ def plugins(state: State, as_json: bool) -> None:
     """Plugins loaded, where they came from, their hooks and what each registers."""
     found = state.project.describe_plugins()
     if as_json:
-        emit_json(state, found)
+        emit_json(state, [p.to_json() for p in found])
         return
     table(
         state,
@@ -933,6 +959,7 @@ def plugins(state: State, as_json: bool) -> None:
             ]
             for p in found
         ],
+        wrap=("registers", "hooks"),
     )
 
 

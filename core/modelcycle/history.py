@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .journal import Journal
+from .records import Evaluation
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context
@@ -21,6 +22,7 @@ def record_evaluation(ctx: Context, model: str, record: dict[str, Any]) -> dict[
     """Append an evaluation record to the model's history; fire after_evaluation_recorded."""
     redact = ctx.settings.redactor
     _, entry = evaluation_journal(ctx, model).append(lambda seq, _prev: redact({**record, "id": seq}, keys=False))
+    entry = Evaluation.of(entry)  # the hook sees the record the caller gets
     ctx.events.fire("after_evaluation_recorded", model=model, evaluation=entry)
     return entry
 

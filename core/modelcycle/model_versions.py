@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import IntegrityError, ModelcycleError, NotFoundError
+from .records import Activation
 from .retention import activation_guard, deleted_versions, is_deleted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,6 +93,7 @@ def activate(
     ctx.registry.version(model, version)  # must exist
     with activation_guard(ctx, model, version):
         entry = ctx.registry.activate(model, version, actor=ctx.actor, reason=reason, decision=decision)
+    entry = Activation.of(entry)  # the hook sees the record the caller gets
     ctx.events.fire("after_version_activated", model=model, activation=entry)
     return entry
 
@@ -109,6 +111,7 @@ def rollback(ctx: Context, model: str, *, reason: str | None = None) -> dict[str
             entry = ctx.registry.rollback(model, actor=ctx.actor, reason=reason, expect=target["version"])
         if entry is not None:
             break  # else another activation came first: the target changed, guard the new one
+    entry = Activation.of(entry)  # the hook sees the record the caller gets
     ctx.events.fire("after_version_activated", model=model, activation=entry)
     return entry
 

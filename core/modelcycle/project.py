@@ -13,6 +13,31 @@ from .context import Context
 from .errors import ModelcycleError
 from .opening import check_settings_against_plugins, open_store
 from .plugin import PluginContext
+from .records import (
+    Activation,
+    Alert,
+    AlertList,
+    CheckResult,
+    DashboardBuilt,
+    DashboardServing,
+    Evaluation,
+    Evaluations,
+    GcReport,
+    History,
+    ModelStatus,
+    NotifyResult,
+    PluginInfo,
+    Retried,
+    ScenarioRun,
+    ScenarioSummary,
+    SchedulerEvent,
+    SchedulerTick,
+    ScoreSummary,
+    VersionDetail,
+    VersionInfo,
+    VersionList,
+    metric_order,
+)
 from .registry import Registry
 from .settings import Settings, find_settings_file, load_settings
 
@@ -111,29 +136,30 @@ class Project:
             self.context, model, artifact, artifact_format=artifact_format, metadata=metadata, attachments=attachments
         )
 
-    def versions(self, model: str) -> list[dict[str, Any]]:
+    def versions(self, model: str) -> VersionList:
         """Every version, oldest first, each with `active` set (and `deleted` once gc removed it)."""
-        return model_versions.list_versions(self.context, model)
+        versions = model_versions.list_versions(self.context, model)
+        return VersionList(model, (VersionInfo.of(v) for v in versions), self.leading_metrics(model))
 
-    def show(self, model: str, version: int | None = None) -> dict[str, Any]:
+    def show(self, model: str, version: int | None = None) -> VersionDetail:
         """One version's metadata (the active one, else the latest) with the activation log."""
-        return model_versions.show_version(self.context, model, version)
+        return VersionDetail.of(model_versions.show_version(self.context, model, version))
 
-    def gc(self, model: str, *, keep: int, dry_run: bool = False) -> dict[str, Any]:
+    def gc(self, model: str, *, keep: int, dry_run: bool = False) -> GcReport:
         """Delete old versions beyond the newest `keep` and what crashed writers left (see retention)."""
         from .retention import collect
 
-        return collect(self.context, self.context.model_name(model), keep=keep, dry_run=dry_run)
+        return GcReport.of(collect(self.context, self.context.model_name(model), keep=keep, dry_run=dry_run))
 
     def activate(
         self, model: str, version: int, *, reason: str | None = None, decision: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    ) -> Activation:
         """Make `version` active; the activation log records who, when and why (guarded against gc)."""
-        return model_versions.activate(self.context, model, version, reason=reason, decision=decision)
+        return Activation.of(model_versions.activate(self.context, model, version, reason=reason, decision=decision))
 
-    def rollback(self, model: str, *, reason: str | None = None) -> dict[str, Any]:
+    def rollback(self, model: str, *, reason: str | None = None) -> Activation:
         """Re-activate the version that was active before the current one (guarded against gc as activate is)."""
-        return model_versions.rollback(self.context, model, reason=reason)
+        return Activation.of(model_versions.rollback(self.context, model, reason=reason))
 
     def active_version(self, model: str) -> int | None:
         return model_versions.active_version(self.context, model)
@@ -173,7 +199,8 @@ class Project:
         """
         from .score import score
 
-        return score(self.context, model, data, output, version=version, progress=progress, log=log)
+        result = score(self.context, model, data, output, version=version, progress=progress, log=log)
+        return result if output is None else ScoreSummary.of(result)
 
     def evaluate(
         self,
@@ -185,14 +212,15 @@ class Project:
         progress: Any = None,
         name: str | None = None,
         as_of: Any = None,
-    ) -> Any:
+    ) -> Evaluations:
         """Evaluate on new data (a dataset name, URL or DataFrame) and record it in the history.
 
         `name` labels the evaluation (default: the dataset's name) and `as_of` (a date or ISO
         time; default: the dataset's `as_of`) the period its data covers.
 
-        Returns the evaluation record; with production predictions of several versions
-        (a `model_version` column), a list of records, one per version. With `labels`
+        Returns Evaluations: one record per version evaluated. Most evaluations are of one
+        version, and the result then also reads as that record (``result["metrics"]``);
+        production predictions of several versions (a `model_version` column) give one per version. With `labels`
         instead of `data` (ids and labels that arrived later), the labels are joined by id
         to the logged predictions, which are evaluated as served, one record per version.
         """
@@ -210,11 +238,11 @@ class Project:
             from .evaluate import evaluate
 
             records = evaluate(self.context, model, data, version=version, progress=progress, **named)
-        return records[0] if len(records) == 1 else records
+        return Evaluations(records)
 
-    def record_evaluation(self, model: str, record: dict[str, Any]) -> dict[str, Any]:
+    def record_evaluation(self, model: str, record: dict[str, Any]) -> Evaluation:
         """Append an evaluation record to the model's history; fire after_evaluation_recorded."""
-        return evaluation_history.record_evaluation(self.context, model, record)
+        return Evaluation.of(evaluation_history.record_evaluation(self.context, model, record))
 
     def evaluations(self, model: str) -> list[dict[str, Any]]:
         """Every evaluation record of `model`, oldest first."""
@@ -239,21 +267,21 @@ class Project:
 
     # -- checks, alerts, status ---------------------------------------------------------------
 
-    def run_checks(self, names: list[str] | None = None, *, alert: bool = True) -> list[dict[str, Any]]:
+    def run_checks(self, names: list[str] | None = None, *, alert: bool = True) -> list[CheckResult]:
         """Run checks (all by default), record the results, deliver due pending alerts and new ones."""
         if not alert:
             from .checks import run_checks
 
-            return run_checks(self.context, names)
+            return [CheckResult.of(r) for r in run_checks(self.context, names)]
         from .alerts import run_checks_alerting
 
-        return run_checks_alerting(self.context, names)
+        return [CheckResult.of(r) for r in run_checks_alerting(self.context, names)]
 
     def notifier(self, name: str) -> Any:
         """The configured notifier `name`, its options validated."""
         return self.context.notifier(name)
 
-    def status(self, model: str | None = None) -> list[dict[str, Any]]:
+    def status(self, model: str | None = None) -> list[ModelStatus]:
         """Per model: active version, its latest evaluation, and the worst latest check outcome.
 
         Challenger evaluations (of other versions) change none of it; a check result recorded
@@ -261,11 +289,12 @@ class Project:
         """
         from .status import model_status
 
-        return model_status(self.context, model)
+        statuses = model_status(self.context, model)
+        return [ModelStatus.of(s, leading_metrics=self.leading_metrics(s["model"])) for s in statuses]
 
     # -- scenarios -----------------------------------------------------------------------------
 
-    def run_scenario(self, name: str, *, trigger: str = "manual", stop: Any = None) -> dict[str, Any]:
+    def run_scenario(self, name: str, *, trigger: str = "manual", stop: Any = None) -> ScenarioRun:
         """Run scenario `name` now and record it; returns the run (``scenario run --json`` shape).
 
         `stop`, a threading.Event or a callable, is looked at between steps: once set, the step
@@ -273,16 +302,16 @@ class Project:
         """
         from .scenarios import run_scenario
 
-        return run_scenario(self.context, name, trigger=trigger, stop=stop)
+        return ScenarioRun.of(run_scenario(self.context, name, trigger=trigger, stop=stop))
 
-    def scenario_runs(self, name: str | None = None) -> list[dict[str, Any]]:
+    def scenario_runs(self, name: str | None = None) -> list[ScenarioRun]:
         """The recorded runs of scenario `name` (of every scenario without it), oldest first."""
         from .scenarios import scenario_runs
 
-        return scenario_runs(self.context, name)
+        return [ScenarioRun.of(run) for run in scenario_runs(self.context, name)]
 
-    def describe_plugins(self) -> list[dict[str, Any]]:
-        return self.host.describe()
+    def describe_plugins(self) -> list[PluginInfo]:
+        return [PluginInfo.of(p) for p in self.host.describe()]
 
     # -- comparison ------------------------------------------------------------------------------
 
@@ -307,3 +336,159 @@ class Project:
             data=data,
             resamples=resamples,
         )
+
+    # == what the command line shows: one method per command, each returning a record =========
+    # (records.py holds the types and their JSON; cli.py only prints them)
+
+    def leading_metrics(self, model: str) -> list[str]:
+        """The metrics a table shows first: the primary metric, then those the model's checks watch."""
+        spec = self.settings.models.get(model)
+        primary = spec.primary_metric if spec is not None else None
+        if primary is None:  # the default per task, as the latest version recorded it
+            primary = (self.registry.latest(model) or {}).get("primary_metric")
+        checked = [c.metric for c in self.settings.checks.values() if c.model == model]
+        return [m for m in dict.fromkeys([primary, *checked]) if m]
+
+    def metric_history(self, model: str, metrics: Iterable[str] = ()) -> History:
+        """The evaluations of `model` as `history` shows them, for the chosen metrics (every field without)."""
+        from .evaluate import history_frame
+        from .history import evaluation_journal
+
+        self.context.require_model(model)
+        chosen = list(dict.fromkeys(metrics))
+        summaries = evaluation_journal(self.context, model).summaries()
+        for metric in chosen:  # an unknown metric: the error lists those recorded
+            history_frame(summaries, metric)
+        frame = history_frame(summaries)
+        base = ["id", "evaluated_at", "version", "challenger"]
+        if chosen:
+            columns = base + chosen
+        else:
+            rest = [c for c in frame.columns if c not in base]
+            columns = base + metric_order(rest, self.leading_metrics(model))
+        rows = []
+        for row in frame.to_dict("records") if len(frame) else []:
+            item = {c: row.get(c) for c in columns}
+            item["evaluated_at"] = row["evaluated_at"].isoformat()
+            rows.append({k: None if isinstance(v, float) and v != v else v for k, v in item.items()})
+        records = [] if chosen else self.evaluations(model)
+        return History(model=model, metrics=chosen, columns=columns, rows=rows, records=records)
+
+    def alerts(self, *, pending_only: bool = False) -> AlertList:
+        """Alerts: the latest 200 sent then the pending ones, or only those still to deliver."""
+        from . import alerts as delivery
+
+        waiting = delivery.pending(self)
+        shown = waiting if pending_only else delivery.sent(self, limit=200) + waiting
+        return AlertList(alerts=[Alert.of(a) for a in shown], pending_only=pending_only)
+
+    def retry_alerts(self) -> Retried:
+        """Send every pending alert now, whatever its backoff."""
+        from . import alerts as delivery
+
+        return Retried(alerts=[Alert.of(a) for a in delivery.retry(self, force=True)])
+
+    def notify(self, notifier: str, message: str) -> NotifyResult:
+        """Send a test message through `notifier` as an alert: logged (and after_alert_sent fired) when
+        delivered; one that fails is not kept pending, since a test is not worth re-sending."""
+        from . import alerts as delivery
+
+        channel = self.notifier(notifier)  # unknown or badly configured: the settings error, nothing queued
+        subject = f"[modelcycle] {self.name}: test message"
+        queued = delivery.queue(self, notifier, subject, message, {"kind": "test", "actor": self.actor})
+        done = delivery.deliver(self, queued)
+        delivered = done["status"] == "sent"
+        if not delivered:
+            self.store.delete(f"alerts/pending/{done['id']}.json")
+            for key in self.store.list(f"alerts/sending/{done['id']}"):
+                self.store.delete(key)
+        return NotifyResult(
+            notifier=notifier,
+            delivered=delivered,
+            target=channel.target() if delivered else None,
+            error=None if delivered else done.get("last_error"),
+            alert=Alert.of(done),
+        )
+
+    def scenarios(self) -> list[ScenarioSummary]:
+        """Every scenario with its triggers, steps, routing and last run."""
+        from .scenarios import last_run
+        from .scheduler import label, triggers
+
+        found = []
+        for name, spec in self.settings.scenarios.items():
+            last = last_run(self, name)
+            found.append(
+                ScenarioSummary(
+                    name=name,
+                    triggers=[label(trigger, t) for _, t, trigger in triggers(self, name)],
+                    steps=[s.type for s in spec.steps],
+                    notify=dict(spec.notify),
+                    last_run=None
+                    if last is None
+                    else {k: last.get(k) for k in ("id", "trigger", "started_at", "finished_at", "outcome")},
+                )
+            )
+        return found
+
+    def scheduler_tick(self, *, stop: Any = None, on_problem: Any = None) -> SchedulerTick:
+        """Fire the due triggers once and run their scenarios (`scheduler --once`)."""
+        from . import scheduler as scheduling
+
+        problems: list[str] = []
+
+        def problem(message: str) -> None:
+            problems.append(message)
+            if on_problem is not None:
+                on_problem(message)
+
+        count = scheduling.validate(self)
+        runs = scheduling.tick(self, stop=stop, on_error=problem)
+        return SchedulerTick(runs=[ScenarioRun.of(r) for r in runs], problems=problems, triggers=count)
+
+    def run_scheduler(self, *, interval: float, stop: Any, on_event: Any) -> None:
+        """Tick every `interval` seconds until `stop` is set; `on_event` gets each SchedulerEvent
+        (started, run, problem, stopped)."""
+        from . import scheduler as scheduling
+
+        count = scheduling.validate(self)
+        on_event(
+            SchedulerEvent(
+                event="started", scenarios=len(self.settings.scenarios), triggers=count, interval=float(interval)
+            )
+        )
+        scheduling.serve(
+            self,
+            interval=interval,
+            stop=stop,
+            on_run=lambda run: on_event(SchedulerEvent(event="run", run=ScenarioRun.of(run))),
+            on_error=lambda message: on_event(SchedulerEvent(event="problem", message=message)),
+        )
+        on_event(SchedulerEvent(event="stopped"))
+
+    def build_dashboard(self, out: str | os.PathLike[str] | None = None) -> DashboardBuilt:
+        """Write the dashboard as one self-contained HTML file (default: dashboard.html in the project folder)."""
+        import time
+
+        from . import dashboard as board
+
+        started = time.perf_counter()
+        path = board.build(self, out)
+        took = time.perf_counter() - started
+        return DashboardBuilt(path=str(path), bytes=path.stat().st_size, seconds=took)
+
+    def serve_dashboard(self, host: str, port: int, *, on_ready: Any = None) -> DashboardServing:
+        """Serve the dashboard live and read-only until interrupted; `on_ready` gets the listening record."""
+        from . import dashboard as board
+        from .dashboard.serve import is_loopback
+
+        def ready(server: Any) -> None:
+            if on_ready is not None:
+                on_ready(
+                    DashboardServing(
+                        event="listening", project=self.name, url=server.url, host=host, loopback=is_loopback(host)
+                    )
+                )
+
+        board.serve(self, host, port, on_ready=ready)
+        return DashboardServing(event="stopped", project=self.name, url=None, host=host, loopback=is_loopback(host))
