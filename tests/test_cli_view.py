@@ -143,7 +143,7 @@ def test_history_fits_80_columns_and_names_the_columns_left_out(capsys, folder: 
     assert header.index("roc_auc") < header.index("brier") < header.index("rows")
     assert "2026-12-03T10:00:00" in out  # whole timestamps, never "2…"
     note = " ".join(out.split("not shown at 80 columns: ")[1].split())
-    assert note.startswith("labeled_rows, average_precision, f1, log_loss, precision, recall, drift.share")
+    assert note.startswith("labeled_rows, accuracy, average_precision, f1, log_loss, precision, recall, drift.share")
     assert "--metric NAME (repeatable)" in note
 
 

@@ -180,8 +180,12 @@ def init(state: State, directory: str, as_json: bool) -> None:
 
 
 @cli.command()
-def schema() -> None:
-    """Print the JSON Schema of modelcycle.toml, for editors (see docs/settings.md)."""
+@json_option
+def schema(as_json: bool) -> None:
+    """Print the JSON Schema of modelcycle.toml, for editors (see docs/settings.md).
+
+    The schema is JSON already: --json prints the same.
+    """
     from .settings_schema import shipped_text
 
     click.echo(shipped_text(), nl=False)
