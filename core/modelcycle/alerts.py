@@ -303,9 +303,10 @@ def _finish(ctx: Context, alert: dict[str, Any], marker: dict[str, Any]) -> dict
     return sent
 
 
-def deliver(ctx: ContextSource, alert: dict[str, Any]) -> dict[str, Any]:
+def deliver(ctx: ContextSource, alert: dict[str, Any], *, quiet: bool = False) -> dict[str, Any]:
     """One attempt to send a pending alert; returns it marked sent or still pending (as it is when
-    another sender holds the attempt)."""
+    another sender holds the attempt). A failure is logged unless `quiet` (a caller that reports
+    it itself: a test message, never retried)."""
     ctx = context_of(ctx)
     store = ctx.store
     marker = store.get_json(_sent_key(alert["id"]))
@@ -333,6 +334,8 @@ def deliver(ctx: ContextSource, alert: dict[str, Any]) -> dict[str, Any]:
             }
         )
         store.write_json(f"alerts/pending/{alert['id']}.json", failed)
+        if quiet:
+            return failed
         log.warning(
             "alert %s to notifier '%s' not delivered (attempt %d): %s; next attempt after %s",
             alert["id"],

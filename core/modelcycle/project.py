@@ -396,7 +396,7 @@ class Project:
         channel = self.notifier(notifier)  # unknown or badly configured: the settings error, nothing queued
         subject = f"[modelcycle] {self.name}: test message"
         queued = delivery.queue(self, notifier, subject, message, {"kind": "test", "actor": self.actor})
-        done = delivery.deliver(self, queued)
+        done = delivery.deliver(self, queued, quiet=True)  # its error line says it
         delivered = done["status"] == "sent"
         if not delivered:
             self.store.delete(f"alerts/pending/{done['id']}.json")
