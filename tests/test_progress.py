@@ -172,7 +172,7 @@ def test_a_bar_appears_on_a_terminal_and_not_with_json(project_dir: Path, tmp_pa
     code, shown = _run_on_a_terminal(["score", "m", "new.parquet", str(tmp_path / "a.parquet")], project_dir)
     assert code == 0, shown
     assert "━" in shown and f"{ROWS:,}/{ROWS:,} rows" in shown and "scoring" in shown
-    assert f"scored {ROWS} rows with m version " in shown
+    assert f"scored {ROWS:,} rows with m version " in shown
     code, shown = _run_on_a_terminal(["score", "m", "new.parquet", str(tmp_path / "b.parquet"), "--json"], project_dir)
     assert code == 0 and "━" not in shown and " rows" not in shown and '"rows": 3000' in shown
 
@@ -186,4 +186,4 @@ def test_no_bar_when_stderr_is_piped(project_dir: Path, tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     assert result.returncode == 0 and result.stderr == ""
-    assert result.stdout.startswith(f"scored {ROWS} rows")
+    assert result.stdout.startswith(f"scored {ROWS:,} rows")
