@@ -487,3 +487,21 @@ def test_kill_9_mid_write_leaves_no_output(mixed_project: Path, tmp_path: Path) 
     # a new run completes and replaces nothing half-written
     subprocess.run(command, env=env, check=True, capture_output=True)
     assert len(pd.read_parquet(output, columns=["model_version"])) == 400_000
+
+
+def test_json_lines_write_each_number_as_it_reads_back(cancer_project: Path, tmp_path: Path) -> None:
+    """8.95 stays 8.95 (not 8.949999999999999), and no float loses digits on the way out."""
+    project = open_project(cancer_project)
+    frame = new_rows(40)
+    first = next(c for c in frame.columns if frame[c].dtype == "float64")
+    frame.loc[frame.index[0], first] = 8.95
+    frame.loc[frame.index[1], first] = np.nan
+    frame["seen"] = pd.date_range("2026-01-01", periods=len(frame), freq="h")
+    project.score("m", frame, tmp_path / "out.jsonl")
+    lines = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
+    assert f'"{first}":8.95,' in lines[0] and f'"{first}":null,' in lines[1]
+    assert '"seen":"2026-01-01T00:00:00.000000"' in lines[0]
+    rows = [json.loads(line) for line in lines]
+    scored = project.score("m", frame)
+    assert [r["proba_1"] for r in rows] == scored["proba_1"].tolist()  # exactly: every digit kept
+    assert [r[first] for r in rows[2:]] == frame[first].iloc[2:].tolist()

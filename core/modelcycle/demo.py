@@ -108,7 +108,8 @@ def run_demo(folder: str | Path, say: Callable[[str], None] = print) -> dict[str
             f"{r['check']} {r['outcome']}" + (" (alert held back: cooldown)" if r.get("alert") else "") for r in results
         )
         drifted = record["drift"]["drifted_columns"]
-        named = f" ({', '.join(drifted[:4])})" if drifted else ""
+        more = f" and {len(drifted) - 4} more" if len(drifted) > 4 else ""
+        named = f" ({', '.join(drifted[:4])}{more})" if drifted else ""
         say(
             f"   month {i}: roc_auc {record['metrics']['roc_auc']:.3f}, "
             f"estimated {record['estimated']['roc_auc']:.3f}, {len(drifted)} drifted columns{named} -> {outcomes}"
