@@ -998,6 +998,13 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, 
     click.echo(f"warning: {message}", err=True)
 
 
+def console() -> None:
+    """The `modelcycle` command: main(), then exit without the interpreter's teardown (leaving.py)."""
+    from .leaving import run_and_leave
+
+    run_and_leave(main)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every user error is one `error: …` line and exit status 2.
 
