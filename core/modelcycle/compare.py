@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from .activation import Side, decide, paired_bootstrap
+from .comparison import trained_rows
 from .errors import DataError, ModelcycleError, NotFoundError, SettingsError
-from .rowset import ATTACHMENT, RowSet
 
 if TYPE_CHECKING:  # pragma: no cover
     from .registry import Registry
@@ -161,10 +161,10 @@ def compare_versions(
     seen = np.zeros(len(frame), dtype=bool)
     notes = []
     for version in (a, b):
-        rows, why = _trained_on(registry, model, version, hashed)
+        rows, why = trained_rows(registry, model, version, hashed)
         seen |= rows
         if why:
-            notes.append(why)
+            notes.append(f"{why}: its training rows are not left out")
     keep = labelled & ~seen
     excluded = int((labelled & seen).sum())
     if not keep.any():
@@ -317,27 +317,6 @@ def _rows_source(
         name, source = (ms.activation.on, "activation.on") if ms.activation.on else (ms.dataset, "dataset")
     dataset = datasets.resolve(settings, name)
     return datasets.read_frame(dataset), dataset.name or dataset.url, dataset.label, source
-
-
-def _trained_on(registry: Registry, model: str, version: int, frame: pd.DataFrame) -> tuple[np.ndarray, str | None]:
-    """Which rows of `frame` the version was trained on, or all False and why that is unknown."""
-    nothing = np.zeros(len(frame), dtype=bool)
-    try:
-        raw = registry.read_attachment(model, version, ATTACHMENT)
-    except ModelcycleError as exc:
-        return nothing, f"version {version}'s row fingerprint cannot be read ({exc}): its rows are not left out"
-    if raw is None:
-        return nothing, f"version {version} was stored without a row fingerprint: its training rows are not left out"
-    try:
-        seen = RowSet.from_bytes(raw)
-    except ValueError as exc:
-        return nothing, f"version {version}'s row fingerprint cannot be read ({exc}): its rows are not left out"
-    if not seen.comparable:
-        return nothing, f"version {version}'s row fingerprint was made with another row hashing: rows not left out"
-    missing = [c for c in seen.columns if c not in frame.columns]
-    if missing:
-        return nothing, f"version {version} was trained on column '{missing[0]}', absent here: rows not left out"
-    return seen.contains(frame), None
 
 
 def _truth(column: pd.Series, task: str, labels: list, label: str, where: str) -> np.ndarray:

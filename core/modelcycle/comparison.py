@@ -25,6 +25,7 @@ from .rowset import ATTACHMENT, RowSet
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context
     from .measures import MetricSet
+    from .registry import Registry
     from .settings import ModelSettings, Settings
 
 
@@ -101,7 +102,7 @@ def on_holdout(
     version = current["version"]
     try:
         meta = ctx.registry.version(model, version)
-        seen, why = _trained_on(ctx, model, version, frame, positions)
+        seen, why = _active_trained_on(ctx, model, version, frame, positions)
         keep = ~seen
         columns = [f["name"] for f in meta.get("features", [])]
         missing = [c for c in columns if c not in frame.columns]
@@ -149,7 +150,7 @@ def on_dataset(
     where = f"dataset '{name}'"
     labelled = frame[label].notna().to_numpy()
     hashed = frame if label == candidate.target else frame.assign(**{candidate.target: frame[label]})
-    inc_seen, why = _trained_on(ctx, model, current["version"], hashed, None)
+    inc_seen, why = _active_trained_on(ctx, model, current["version"], hashed, None)
     seen = candidate.rows.contains(hashed) | inc_seen
     keep = labelled & ~seen
     rows = frame[keep]
@@ -183,28 +184,37 @@ def on_dataset(
     return Comparison(own, _side(candidate, version, y, inc_pred, inc_proba), rows=len(y), info=info)
 
 
-def _trained_on(
-    ctx: Context, model: str, version: int, frame: pd.DataFrame, positions: np.ndarray | None
+def trained_rows(
+    registry: Registry, model: str, version: int, frame: pd.DataFrame, positions: np.ndarray | None = None
 ) -> tuple[np.ndarray, str | None]:
-    """Which rows (at `positions`) the version was trained on, or all False and why that is unknown."""
+    """Which rows (at `positions`) the version was trained on, by its row fingerprint; or all
+    False and why that is unknown ("version 2 was stored without a row fingerprint")."""
     rows = len(frame) if positions is None else len(positions)
     nothing = np.zeros(rows, dtype=bool)
     try:
-        data = ctx.registry.read_attachment(model, version, ATTACHMENT)
+        data = registry.read_attachment(model, version, ATTACHMENT)
     except ModelcycleError as exc:  # e.g. changed bytes: never a reason to trust the rows
-        return nothing, f"active version {version}'s row fingerprint cannot be read ({exc})"
+        return nothing, f"version {version}'s row fingerprint cannot be read ({exc})"
     if data is None:
-        return nothing, f"active version {version} was stored without a row fingerprint"
+        return nothing, f"version {version} was stored without a row fingerprint"
     try:
         seen = RowSet.from_bytes(data)
     except ValueError as exc:
-        return nothing, f"active version {version}'s row fingerprint cannot be read ({exc})"
+        return nothing, f"version {version}'s row fingerprint cannot be read ({exc})"
     if not seen.comparable:
-        return nothing, f"active version {version}'s row fingerprint was made with another row hashing"
+        return nothing, f"version {version}'s row fingerprint was made with another row hashing"
     missing = [c for c in seen.columns if c not in frame.columns]
     if missing:
-        return nothing, f"active version {version} was trained on column '{missing[0]}', absent here"
+        return nothing, f"version {version} was trained on column '{missing[0]}', absent here"
     return seen.contains(frame, positions), None
+
+
+def _active_trained_on(
+    ctx: Context, model: str, version: int, frame: pd.DataFrame, positions: np.ndarray | None
+) -> tuple[np.ndarray, str | None]:
+    """trained_rows of the active version, its reason said of the active version."""
+    seen, why = trained_rows(ctx.registry, model, version, frame, positions)
+    return seen, None if why is None else f"active {why}"
 
 
 def _side(candidate: Candidate, version: int | None, y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> Side:

@@ -1329,12 +1329,17 @@ def build(ctx: ContextSource, out_path: str | os.PathLike[str] | None = None) ->
     path = path.expanduser().absolute()
     if path.is_dir():
         raise ModelcycleError(f"{path} is a folder: give the dashboard a file name such as dashboard.html")
-    html = render(ctx)
+    return write_page(render(ctx), path, "the dashboard")
+
+
+def write_page(html: str, path: Path, what: str) -> Path:
+    """Write a page atomically (beside `path`, then renamed), so a reader never sees half of it;
+    `what` names it in errors ("the dashboard")."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise ModelcycleError(f"cannot write the dashboard to {path}: {exc.strerror or exc}") from None
+        raise ModelcycleError(f"cannot write {what} to {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(html)
@@ -1342,7 +1347,7 @@ def build(ctx: ContextSource, out_path: str | os.PathLike[str] | None = None) ->
         os.replace(temp, path)
     except OSError as exc:
         Path(temp).unlink(missing_ok=True)
-        raise ModelcycleError(f"cannot write the dashboard to {path}: {exc.strerror or exc}") from None
+        raise ModelcycleError(f"cannot write {what} to {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ from markupsafe import Markup
 from ..compare_output import text_of
 from ..errors import ModelcycleError
 from . import charts
-from .build import HERE, _environment, content_security_policy
+from .build import HERE, _environment, content_security_policy, write_page
 from .charts import Frame, el, fmt, short, svg, title
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,23 +52,7 @@ def write_compare(html: str, out_path: str | os.PathLike[str]) -> Path:
     path = Path(out_path).expanduser().absolute()
     if path.is_dir():
         raise ModelcycleError(f"{path} is a folder: give the compare page a file name such as compare.html")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise ModelcycleError(f"cannot write the compare page to {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(html)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise ModelcycleError(f"cannot write the compare page to {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_page(html, path, "the compare page")
 
 
 def difference_chart(result: VersionComparison) -> Markup:
