@@ -383,19 +383,7 @@ def line_chart(chart: LineChart) -> Markup:
             right = frame.width - frame.right if i == len(xs_sorted) - 1 else (xs_sorted[i] + xs_sorted[i + 1]) / 2
             if len(xs_sorted) == 1:
                 left, right = frame.left, frame.width - frame.right
-            parts.append(
-                el(
-                    "rect",
-                    {
-                        "class": "hit",
-                        "x": left,
-                        "y": frame.top,
-                        "width": max(right - left, 0.5),
-                        "height": bottom - frame.top,
-                    },
-                    title(text),
-                )
-            )
+            parts.append(_hit(frame, left, right, bottom, text))
     parts.append(_events(frame, chart.events))
     for series in chart.series:
         if not series.dots:
@@ -817,19 +805,7 @@ def compare_histogram(
                     },
                 )
             )
-        parts.append(
-            el(
-                "rect",
-                {
-                    "class": "hit",
-                    "x": left,
-                    "y": frame.top,
-                    "width": max(right - left, 0.5),
-                    "height": baseline - frame.top,
-                },
-                title(text),
-            )
-        )
+        parts.append(_hit(frame, left, right, baseline, text))
     for value, css, text in markers or []:
         if frame.x0 <= value <= frame.x1:
             x = frame.x(value)
@@ -881,3 +857,12 @@ def compare_categories(
                 attrs.update({"text-anchor": "end", "transform": f"rotate(-35 {num(cx)} {num(baseline + 14)})"})
             parts.append(el("text", attrs, title(name), short(name, 14)))
     return svg(frame, label, *parts)
+
+
+def _hit(frame: Any, left: float, right: float, bottom: float, text: str) -> Markup:
+    """An invisible column from `left` to `right` whose hover shows `text`: what a tooltip hangs on."""
+    return el(
+        "rect",
+        {"class": "hit", "x": left, "y": frame.top, "width": max(right - left, 0.5), "height": bottom - frame.top},
+        title(text),
+    )
