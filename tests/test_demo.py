@@ -37,8 +37,9 @@ def test_the_demo_runs_in_its_default_folder_from_any_current_folder(tmp_path: P
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as info:
         main(["demo"])
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert info.value.code in (0, None), out
+    assert err == ""  # step 8 tells the scenario's outcome: no log line says it again
     folder = tmp_path / "modelcycle-demo"
     assert "2. scored 2,000 customers of month 1" in out and (folder / "data" / "scored-month-1.parquet").is_file()
     assert f"The project is in {folder}" in out and (folder / "dashboard.html").is_file()

@@ -505,3 +505,18 @@ def test_json_lines_write_each_number_as_it_reads_back(cancer_project: Path, tmp
     scored = project.score("m", frame)
     assert [r["proba_1"] for r in rows] == scored["proba_1"].tolist()  # exactly: every digit kept
     assert [r[first] for r in rows[2:]] == frame[first].iloc[2:].tolist()
+
+
+def test_a_model_removed_from_the_settings_still_scores_its_stored_versions(
+    cancer_project: Path, tmp_path: Path
+) -> None:
+    """Its versions stay in the store: loading one needs no [models.NAME] section (the trainer only reads bytes)."""
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(cancer_project, folder)
+    write_settings(folder, '[project]\nname = "t"\n[datasets.d]\nurl = "data.csv"\n')
+    frame = new_rows(20)
+    scored = open_project(folder).score("m", frame, version=2)
+    np.testing.assert_allclose(scored[["proba_0", "proba_1"]].to_numpy(), expected(cancer_project, frame, 2))
+    assert set(scored["model_version"]) == {2}

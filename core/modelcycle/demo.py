@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import textwrap
 import time
 from collections.abc import Callable
@@ -138,7 +139,13 @@ def run_demo(folder: str | Path, say: Callable[[str], None] = print) -> dict[str
     say("7. evaluated months 5-6 with the new active version:")
     for i in (5, 6):
         evaluate_month(i)
-    run = project.run_scenario("monthly")
+    scenario_log = logging.getLogger("modelcycle.scenarios")
+    level = scenario_log.level
+    scenario_log.setLevel(logging.ERROR)  # step 8 tells the run's outcome: no log line says it again
+    try:
+        run = project.run_scenario("monthly")
+    finally:
+        scenario_log.setLevel(level)
     steps = ", ".join(f"{s['type']} {s['outcome']}" for s in run["steps"])
     say(f"8. ran scenario 'monthly': {run['outcome']} ({steps})")
     sent = alerts.sent(project)

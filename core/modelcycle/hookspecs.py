@@ -74,8 +74,9 @@ def register_stores() -> list[type[Store]]:
 def register_trainers() -> list[type[Trainer]]:
     """Return Trainer classes; ``[models.NAME] trainer = "<name>"`` picks one.
 
-    A trainer's ``options`` is the model's whole ``[models.NAME]`` section and ``context.task``
-    the task being trained (also ``self.task``)."""
+    A trainer's ``options`` is the model's whole ``[models.NAME]`` section (None when it only
+    loads a stored version of a model no longer in the settings) and ``context.task`` the task
+    being trained (also ``self.task``)."""
 
 
 @hookspec

@@ -189,8 +189,11 @@ class Trainer(Plugged, ABC):
     Options: ClassVar[type[Section]] = ModelSettings
 
     def __init__(self, options: Any, *, context: Any = None) -> None:
-        super().__init__(options, context=context)
-        self.settings = options  # the model's validated [models.NAME] section
+        if options is None:  # loading a version of a model no longer in the settings: nothing to fit with
+            self.options, self.context = None, context
+        else:
+            super().__init__(options, context=context)
+        self.settings = options  # the model's validated [models.NAME] section (None: see above)
         #: "binary" | "multiclass" | "regression": the context's, the task the model is trained for
         self.task: str = getattr(context, "task", None) or getattr(options, "task", None) or ""
 

@@ -136,9 +136,12 @@ def load_model(ctx: Context, model: str, version: int | None = None) -> Any:
 
 def version_trainer(ctx: Context, model: str, version: int, entry: dict[str, Any]) -> Trainer:
     """The trainer plugin that wrote `version` (its metadata `entry` names it): what reads its artifacts."""
-    ctx.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
+    cls = ctx.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
     options = ctx.settings.models.get(model)
-    return ctx.create("trainers", entry["trainer"], options, key=f"models.{model}", task=entry.get("task", ""))
+    task = entry.get("task", "")
+    if options is None:  # a model no longer in the settings: its stored versions still load (no options to check)
+        return cls(None, context=ctx.plugin_context(task=task))
+    return ctx.create("trainers", entry["trainer"], options, key=f"models.{model}", task=task)
 
 
 def artifact_format(ctx: Context, model: str, version: int, entry: dict[str, Any]) -> str:
