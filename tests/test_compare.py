@@ -303,11 +303,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
         f"error: data {tmp_path / 'empty.csv'}"
     )
     assert "invalid value for 'A'" in bad(folder, capsys, "m", "one", "2")
-    assert bad(folder, capsys, "m", "1", "2", "--resamples", "5", "--html", str(tmp_path)) == (
+    assert bad(folder, capsys, "m", "1", "2", "--resamples", "0").startswith(
+        "error: invalid value for '--resamples': 0 is not in the range 100<=x<=100000"
+    )
+    assert bad(folder, capsys, "m", "1", "2", "--resamples", "100", "--html", str(tmp_path)) == (
         f"error: {tmp_path} is a folder: give the compare page a file name such as compare.html"
     )
     (tmp_path / "file").write_text("", encoding="utf-8")
-    assert bad(folder, capsys, "m", "1", "2", "--resamples", "5", "--html", str(tmp_path / "file" / "c.html")) == (
+    assert bad(folder, capsys, "m", "1", "2", "--resamples", "100", "--html", str(tmp_path / "file" / "c.html")) == (
         f"error: cannot write the compare page to {tmp_path / 'file' / 'c.html'}: File exists"
     )
 

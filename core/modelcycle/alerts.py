@@ -174,13 +174,6 @@ def _claim_cooldown(ctx: Context, result: dict[str, Any]) -> bool:
     return True
 
 
-def raise_alerts(ctx: ContextSource, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Queue and send the alerts a batch of check results calls for; returns the alerts."""
-    ctx = context_of(ctx)
-    alerts = [alert for result in results for alert in queue_alerts(ctx, result)]
-    return [deliver(ctx, alert) for alert in alerts]
-
-
 def queue_alerts(ctx: ContextSource, result: dict[str, Any]) -> list[dict[str, Any]]:
     """Write as pending the alerts one check result calls for (none in cooldown); returns them.
 

@@ -819,7 +819,10 @@ def versions(state: State, model: str, as_json: bool) -> None:
 @click.argument("b", type=int)
 @click.option("--data", metavar="DATA", help="Compare on this labelled dataset (name, path or URL).")
 @click.option(
-    "--resamples", type=click.IntRange(min=0), metavar="N", help="Bootstrap resamples (default: activation.resamples)."
+    "--resamples",
+    type=click.IntRange(min=100, max=100_000),
+    metavar="N",
+    help="Bootstrap resamples (default: activation.resamples).",
 )
 @click.option("--html", "html", metavar="FILE", help="Also write the comparison as a self-contained HTML page.")
 @json_option
