@@ -126,7 +126,7 @@ def make_project(folder: Path, records: int, check_runs: int, switches: int):  #
         return made
 
     with tempfile.TemporaryDirectory() as scratch:  # the template comes from a scratch project
-        template = trained(Path(scratch)).evaluate("churn", frame(20_000, seed=1, drift=True))
+        template = dict(trained(Path(scratch)).evaluate("churn", frame(20_000, seed=1, drift=True)).only())
     project = trained(folder)
     print(
         f"real record: {len(template['drift']['columns'])} columns, {len(json.dumps(template)) / 1024:.1f} KiB of JSON",

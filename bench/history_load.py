@@ -135,7 +135,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         scratch = project_at(root / "scratch")
-        template = scratch.evaluate("churn", frame(20_000, seed=1, drift=True))
+        template = dict(scratch.evaluate("churn", frame(20_000, seed=1, drift=True)).only())
         size = len(json.dumps(template))
         print(f"real record: {len(template['drift']['columns'])} columns, {size / 1024:.1f} KiB of JSON", flush=True)
 
