@@ -10,11 +10,12 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
-from modelcycle import hookimpl
+from modelcycle import hookimpl, open_project
 from modelcycle._plugins import DEFAULT_PLUGINS, KINDS, PluginHost, PluginWarning
 from modelcycle.errors import SettingsError
-from modelcycle.plugin import Field, NoOptions, Notifier, PluginContext, Section
+from modelcycle.plugin import DriftTest, Field, Metric, NoOptions, Notifier, PluginContext, Section
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,6 +124,95 @@ def test_create_refuses_an_unknown_name(make_project) -> None:
     project = make_project()
     with pytest.raises(SettingsError, match=r"^modelcycle.toml: notifiers.x: unknown notifier 'pagr'; .*registered: "):
         project.host.create("notifiers", "pagr", {}, key="notifiers.x", context=PluginContext(project))
+
+
+def test_no_plugin_class_is_instantiated_outside_the_factory() -> None:
+    """Every plugin object comes from PluginHost.create: no ``registered.cls(...)`` elsewhere."""
+    import ast
+
+    offenders = []
+    for path in [*ROOT.joinpath("core").rglob("*.py"), *ROOT.joinpath("plugins").rglob("*.py")]:
+        if path.name == "_plugins.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "cls":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+BUILT: list[tuple[str, object, object]] = []  # (class name, options, context) of every object built
+
+
+class PositiveShare(Metric):
+    """A plugin's label metric: the share of rows predicted positive."""
+
+    name = "positive_share"
+    tasks = ("binary",)
+
+    def __init__(self, options: NoOptions, *, context: PluginContext) -> None:
+        super().__init__(options, context=context)
+        BUILT.append((type(self).__name__, options, context))
+
+    def compute(self, y_true, y_pred, proba, *, labels, sample_weight=None):
+        return float(np.average(np.asarray(y_pred) == labels[1], weights=sample_weight))
+
+
+class UpperHalf(DriftTest):
+    """A plugin's drift test: the share of current rows in the reference's upper half of bins."""
+
+    name = "upper_half"
+    kinds = ("numeric",)
+    default_threshold = 0.75
+
+    def __init__(self, options: NoOptions, *, context: PluginContext) -> None:
+        super().__init__(options, context=context)
+        BUILT.append((type(self).__name__, options, context))
+
+    def compare(self, reference, current, *, edges=None, scale=None):
+        half = len(current) // 2
+        return float(current[half:].sum() / current.sum()), None
+
+
+class MeasuresPlugin:
+    __name__ = "measures-plugin"
+
+    @hookimpl
+    def register_metrics(self):
+        return [PositiveShare]
+
+    @hookimpl
+    def register_drift_tests(self):
+        return [UpperHalf]
+
+
+def test_metrics_and_drift_tests_are_built_by_the_factory(tmp_path: Path) -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.columns = [c.replace(" ", "_") for c in frame.columns]
+    frame.to_parquet(tmp_path / "train.parquet", index=False)
+    (tmp_path / "modelcycle.toml").write_text(
+        '[project]\nname = "t"\n[datasets.d]\nurl = "train.parquet"\n'
+        '[models.m]\ndataset = "d"\ntarget = "target"\nfeatures = ["mean_radius", "mean_texture"]\n'
+        'metrics = ["roc_auc", "positive_share"]\nthreshold = "optimize:positive_share"\n'
+        "params = { max_iter = 30 }\nthreads = 1\n"
+        '[models.m.drift]\ncolumns = { mean_radius = "upper_half" }\n',
+        encoding="utf-8",
+    )
+    project = open_project(tmp_path, plugins=[MeasuresPlugin()])
+    BUILT.clear()
+    project.train("m")
+    assert [name for name, _, _ in BUILT] == ["PositiveShare"]  # once per training, the threshold's shared
+    record = project.evaluate("m", frame.assign(mean_radius=frame["mean_radius"] + 5))
+    assert record["metrics"]["positive_share"] is not None
+    assert record["drift"]["columns"]["mean_radius"]["method"] == "upper_half"
+    assert sorted(name for name, _, _ in BUILT) == ["PositiveShare", "PositiveShare", "UpperHalf"]
+    for _, options, context in BUILT:
+        assert isinstance(options, NoOptions)
+        assert isinstance(context, PluginContext) and context.settings is project.settings
+    metric = project.context.maker("metrics", "models.m.metrics")("positive_share")
+    shipped = pickle.loads(pickle.dumps(metric))  # what a Dask worker receives keeps no project
+    assert shipped.context is None and shipped.compute([0, 1], [1, 1], None, labels=[0, 1]) == 1.0
 
 
 # -- errors are fields ----------------------------------------------------------------------------------

@@ -39,6 +39,13 @@ class Plugged:
         self.options = options if options is not None else type(self).Options()
         self.context = context
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the project stays in the process that opened it: metrics, drift tests and trainers
+        # ride in the tasks an executor ships to its workers
+        state = dict(self.__dict__)
+        state["context"] = None
+        return state
+
 
 class StoreOptions(Section):
     """What every store is built from: ``[project] store`` and ``store_options``."""
@@ -203,11 +210,6 @@ class Trainer(Plugged, ABC):
     def describe_fitted(self, fitted: Any) -> dict[str, Any]:
         """What the version's metadata records of this fitted model beyond `describe` (e.g. the preprocessing plan)."""
         return {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["context"] = None  # the project stays in the process that opened it
-        return state
 
     @abstractmethod
     def fit(self, X: Any, y: Any) -> Any:

@@ -289,8 +289,9 @@ def train(
             f"feature '{empty[0]}' is empty (all values missing) in {label}: drop it with exclude = [\"{empty[0]}\"]"
         )
     try:
-        metric_set = MetricSet(metric_registry, task, ms.metrics, ms.primary_metric, where)
-        plan = threshold_plan(ms.threshold, metric_registry, task, where)
+        make_metric = ctx.maker("metrics", f"{where}.metrics")
+        metric_set = MetricSet(metric_registry, task, ms.metrics, ms.primary_metric, where, make_metric)
+        plan = threshold_plan(ms.threshold, metric_registry, task, where, make_metric)
     except SettingsError as exc:
         raise settings.place(exc) from None
     try:
