@@ -15,7 +15,7 @@ import pytest
 from modelcycle import hookimpl, open_project
 from modelcycle._plugins import DEFAULT_PLUGINS, KINDS, PluginHost, PluginWarning
 from modelcycle.errors import SettingsError
-from modelcycle.plugin import DriftTest, Field, Metric, NoOptions, Notifier, PluginContext, Section
+from modelcycle.plugin import CheckType, DriftTest, Field, Metric, NoOptions, Notifier, PluginContext, Section
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -364,3 +364,78 @@ def test_the_context_runs_scenarios_and_reads_their_runs(make_project) -> None:
     assert sent["text"] == "hello from hello" and sent["notifier"] == "box"
     assert context.compression_suffixes() == (".gz", ".bz2", ".zst", ".xz")
     assert context.project_name == "p" and context.store is project.store
+
+
+# -- a trainer's and a check type's own keys live in their Options ---------------------------------------
+
+
+class Steady(CheckType):
+    """A check type with no keys of its own."""
+
+    name = "steady"
+
+    def judge(self, value, check, *, baseline):
+        return "OK", "steady"
+
+
+class SteadyPlugin:
+    __name__ = "steady-plugin"
+
+    @hookimpl
+    def register_check_types(self):
+        return [Steady]
+
+
+MODEL = '[project]\nname = "p"\n[datasets.d]\nurl = "d.csv"\n[models.m]\ndataset = "d"\ntarget = "y"\n'
+
+
+def test_the_core_sections_hold_no_plugin_keys() -> None:
+    from modelcycle.settings import CheckSettings, ModelSettings
+
+    assert not {"estimator", "params", "preprocessing", "artifact_format"} & set(ModelSettings.model_fields)
+    assert not {"min", "soft_min", "max", "soft_max", "max_drop", "max_rise", "baseline", "value_in"} & set(
+        CheckSettings.model_fields
+    )
+
+
+def test_plugin_keys_are_the_plugins_and_read_through_the_object(make_project, monkeypatch) -> None:
+    from modelcycle.checks import check_type
+    from modelcycle.model_versions import version_trainer
+
+    monkeypatch.setenv("FLOOR", "0.125")
+    monkeypatch.setenv("TOKEN", "s3cr3t-token")
+    project = make_project(
+        MODEL + 'artifact_format = "skops"\nparams = { note = "${TOKEN}" }\n'
+        '[checks.c]\nmodel = "m"\nmetric = "accuracy"\nmin = "${FLOOR}"\nmax_drop = 0.1\n'
+    )
+    judge = check_type(project.context, "c")
+    assert judge.thresholds() == {"min": 0.125, "max_drop": 0.1}  # a number from the environment is a number
+    assert judge.baseline_source() == "training" and judge.zones() == {"min": 0.125}
+    assert project.settings.redactor("0.125 s3cr3t-token") == "0.125 ${TOKEN}"  # the number is no secret
+    trainer = version_trainer(project.context, "m", 1, {"trainer": "sklearn", "task": "binary"})
+    assert trainer.artifact_format == "skops" and trainer.options.params == {"note": "s3cr3t-token"}
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ('artifact_format = "pickle"', "models.m.artifact_format: input should be 'joblib' or 'skops' (got 'pickle')"),
+        ("estimatr = 'x'", "models.m.estimatr: unknown key; did you mean 'estimator'?"),
+    ],
+)
+def test_a_trainers_keys_are_checked_when_the_project_opens(make_project, section, message) -> None:
+    with pytest.raises(SettingsError) as info:
+        make_project(MODEL + section + "\n")
+    assert str(info.value) == f"modelcycle.toml: {message}"
+
+
+def test_another_check_type_gets_its_other_keys_and_the_core_reads_no_limits_from_them(make_project) -> None:
+    from modelcycle.checks import check_type
+
+    project = make_project(
+        MODEL + '[checks.c]\nmodel = "m"\nmetric = "accuracy"\ntype = "steady"\nmin = 0.5\nband = [1, 2]\n',
+        plugins=[SteadyPlugin()],
+    )
+    judge = check_type(project.context, "c")
+    assert judge.options.model_extra == {"min": 0.5, "band": [1, 2]}  # the type's to read: no Options of its own
+    assert (judge.thresholds(), judge.baseline_source(), judge.zones()) == ({}, None, None)

@@ -483,7 +483,7 @@ def _context(ctx: Context, model: str, v: int) -> dict[str, Any]:
             model,
             v,
             profile,
-            ms.artifact_format if ms is not None else "joblib",
+            version_trainer(ctx, model, v, meta).artifact_format if ms is not None else "joblib",
             load=lambda data, fmt: version_trainer(ctx, model, v, meta).load(data, fmt),
         ),
         "label_column": (ms.label_column if ms is not None and ms.label_column else None) or meta["target"],
