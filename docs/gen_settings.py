@@ -16,6 +16,7 @@ import json
 import sys
 import types
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -165,10 +166,16 @@ PLUGIN_OPTIONS = (
     ("executors", '### `[project.executor_options]` with `executor = "{name}"`', "project.executor_options"),
     ("steps", '### `scenarios.NAME.steps` item with `type = "{name}"`', "scenarios.NAME.steps[]"),
     ("triggers", '### `scenarios.NAME.triggers` item with `type = "{name}"`', "scenarios.NAME.triggers[]"),
+    ("trainers", '### `[models.NAME]` with `trainer = "{name}"`', "models.NAME"),
+    ("check_types", '### `[checks.NAME]` with `type = "{name}"`', "checks.NAME"),
 )
+#: kinds whose Options extend a core section: only the keys the plugin adds are listed
+EXTENDS = {"trainers": settings.ModelSettings, "check_types": settings.CheckSettings}
+#: the key of an open section that names the plugin its other keys go to
+SELECTOR = {settings.ModelSettings: "trainer"}
 
 
-def _table(out: list[str], model: type[settings.Section], path: str) -> None:
+def _table(out: list[str], model: type[settings.Section], path: str, skip: Iterable[str] = ()) -> None:
     doc = model.__dict__.get("__doc__")
     if doc:
         out.append(" ".join(doc.split()))
@@ -176,7 +183,8 @@ def _table(out: list[str], model: type[settings.Section], path: str) -> None:
     out.append("| key | type | default | description |")
     out.append("|---|---|---|---|")
     for name, field in model.model_fields.items():
-        out.append(_row(name, field, path))
+        if name not in skip:
+            out.append(_row(name, field, path))
 
 
 def render() -> str:
@@ -192,18 +200,20 @@ def render() -> str:
         out.append("")
         _table(out, model, path)
         if model.model_config.get("extra") == "allow":
-            out.append("| *other keys* | any | | Kept and handed to the plugin that `type` names (below). |")
+            selector = SELECTOR.get(model, "type")
+            out.append(f"| *other keys* | any | | Kept and handed to the plugin that `{selector}` names (below). |")
         out.append("")
     host = PluginHost()
     host.load(entry_points=False)  # the built-ins only
     for kind, heading, path in PLUGIN_OPTIONS:
         for name, registered in sorted(host.classes(kind).items()):
             options = registered.cls.Options
-            if not options.model_fields:
+            skip = EXTENDS[kind].model_fields if kind in EXTENDS else {}
+            if not [field for field in options.model_fields if field not in skip]:
                 continue
             out.append(heading.format(name=name))
             out.append("")
-            _table(out, options, path)
+            _table(out, options, path, skip)
             out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 

@@ -236,7 +236,8 @@ def test_a_profile_without_minimum_and_maximum_still_evaluates_and_says_what_is_
     profile = {k: v for k, v in reference(trained)["columns"]["x"].items() if k not in ("min", "max")}
     state = counted(profile, fresh()["x"].to_numpy() + 1.0)
     registry = trained.host.classes("drift_tests")
-    result = _compare(registry, None, "x", profile, state)
+    make = trained.context.maker("drift_tests", "models.m.drift")
+    result = _compare(registry, make, None, "x", profile, state)
     assert result["drifted"] is True and "out_of_range" not in result["measures"]
     assert result["notes"] == ["the reference profile has no minimum and maximum: out_of_range not measured"]
 

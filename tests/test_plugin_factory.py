@@ -10,11 +10,12 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
-from modelcycle import hookimpl
+from modelcycle import hookimpl, open_project
 from modelcycle._plugins import DEFAULT_PLUGINS, KINDS, PluginHost, PluginWarning
 from modelcycle.errors import SettingsError
-from modelcycle.plugin import Field, NoOptions, Notifier, PluginContext, Section
+from modelcycle.plugin import CheckType, DriftTest, Field, Metric, NoOptions, Notifier, PluginContext, Section
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,6 +124,95 @@ def test_create_refuses_an_unknown_name(make_project) -> None:
     project = make_project()
     with pytest.raises(SettingsError, match=r"^modelcycle.toml: notifiers.x: unknown notifier 'pagr'; .*registered: "):
         project.host.create("notifiers", "pagr", {}, key="notifiers.x", context=PluginContext(project))
+
+
+def test_no_plugin_class_is_instantiated_outside_the_factory() -> None:
+    """Every plugin object comes from PluginHost.create: no ``registered.cls(...)`` elsewhere."""
+    import ast
+
+    offenders = []
+    for path in [*ROOT.joinpath("core").rglob("*.py"), *ROOT.joinpath("plugins").rglob("*.py")]:
+        if path.name == "_plugins.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "cls":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+BUILT: list[tuple[str, object, object]] = []  # (class name, options, context) of every object built
+
+
+class PositiveShare(Metric):
+    """A plugin's label metric: the share of rows predicted positive."""
+
+    name = "positive_share"
+    tasks = ("binary",)
+
+    def __init__(self, options: NoOptions, *, context: PluginContext) -> None:
+        super().__init__(options, context=context)
+        BUILT.append((type(self).__name__, options, context))
+
+    def compute(self, y_true, y_pred, proba, *, labels, sample_weight=None):
+        return float(np.average(np.asarray(y_pred) == labels[1], weights=sample_weight))
+
+
+class UpperHalf(DriftTest):
+    """A plugin's drift test: the share of current rows in the reference's upper half of bins."""
+
+    name = "upper_half"
+    kinds = ("numeric",)
+    default_threshold = 0.75
+
+    def __init__(self, options: NoOptions, *, context: PluginContext) -> None:
+        super().__init__(options, context=context)
+        BUILT.append((type(self).__name__, options, context))
+
+    def compare(self, reference, current, *, edges=None, scale=None):
+        half = len(current) // 2
+        return float(current[half:].sum() / current.sum()), None
+
+
+class MeasuresPlugin:
+    __name__ = "measures-plugin"
+
+    @hookimpl
+    def register_metrics(self):
+        return [PositiveShare]
+
+    @hookimpl
+    def register_drift_tests(self):
+        return [UpperHalf]
+
+
+def test_metrics_and_drift_tests_are_built_by_the_factory(tmp_path: Path) -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.columns = [c.replace(" ", "_") for c in frame.columns]
+    frame.to_parquet(tmp_path / "train.parquet", index=False)
+    (tmp_path / "modelcycle.toml").write_text(
+        '[project]\nname = "t"\n[datasets.d]\nurl = "train.parquet"\n'
+        '[models.m]\ndataset = "d"\ntarget = "target"\nfeatures = ["mean_radius", "mean_texture"]\n'
+        'metrics = ["roc_auc", "positive_share"]\nthreshold = "optimize:positive_share"\n'
+        "params = { max_iter = 30 }\nthreads = 1\n"
+        '[models.m.drift]\ncolumns = { mean_radius = "upper_half" }\n',
+        encoding="utf-8",
+    )
+    project = open_project(tmp_path, plugins=[MeasuresPlugin()])
+    BUILT.clear()
+    project.train("m")
+    assert [name for name, _, _ in BUILT] == ["PositiveShare"]  # once per training, the threshold's shared
+    record = project.evaluate("m", frame.assign(mean_radius=frame["mean_radius"] + 5))
+    assert record["metrics"]["positive_share"] is not None
+    assert record["drift"]["columns"]["mean_radius"]["method"] == "upper_half"
+    assert sorted(name for name, _, _ in BUILT) == ["PositiveShare", "PositiveShare", "UpperHalf"]
+    for _, options, context in BUILT:
+        assert isinstance(options, NoOptions)
+        assert isinstance(context, PluginContext) and context.settings is project.settings
+    metric = project.context.maker("metrics", "models.m.metrics")("positive_share")
+    shipped = pickle.loads(pickle.dumps(metric))  # what a Dask worker receives keeps no project
+    assert shipped.context is None and shipped.compute([0, 1], [1, 1], None, labels=[0, 1]) == 1.0
 
 
 # -- errors are fields ----------------------------------------------------------------------------------
@@ -274,3 +364,78 @@ def test_the_context_runs_scenarios_and_reads_their_runs(make_project) -> None:
     assert sent["text"] == "hello from hello" and sent["notifier"] == "box"
     assert context.compression_suffixes() == (".gz", ".bz2", ".zst", ".xz")
     assert context.project_name == "p" and context.store is project.store
+
+
+# -- a trainer's and a check type's own keys live in their Options ---------------------------------------
+
+
+class Steady(CheckType):
+    """A check type with no keys of its own."""
+
+    name = "steady"
+
+    def judge(self, value, check, *, baseline):
+        return "OK", "steady"
+
+
+class SteadyPlugin:
+    __name__ = "steady-plugin"
+
+    @hookimpl
+    def register_check_types(self):
+        return [Steady]
+
+
+MODEL = '[project]\nname = "p"\n[datasets.d]\nurl = "d.csv"\n[models.m]\ndataset = "d"\ntarget = "y"\n'
+
+
+def test_the_core_sections_hold_no_plugin_keys() -> None:
+    from modelcycle.settings import CheckSettings, ModelSettings
+
+    assert not {"estimator", "params", "preprocessing", "artifact_format"} & set(ModelSettings.model_fields)
+    assert not {"min", "soft_min", "max", "soft_max", "max_drop", "max_rise", "baseline", "value_in"} & set(
+        CheckSettings.model_fields
+    )
+
+
+def test_plugin_keys_are_the_plugins_and_read_through_the_object(make_project, monkeypatch) -> None:
+    from modelcycle.checks import check_type
+    from modelcycle.model_versions import version_trainer
+
+    monkeypatch.setenv("FLOOR", "0.125")
+    monkeypatch.setenv("TOKEN", "s3cr3t-token")
+    project = make_project(
+        MODEL + 'artifact_format = "skops"\nparams = { note = "${TOKEN}" }\n'
+        '[checks.c]\nmodel = "m"\nmetric = "accuracy"\nmin = "${FLOOR}"\nmax_drop = 0.1\n'
+    )
+    judge = check_type(project.context, "c")
+    assert judge.thresholds() == {"min": 0.125, "max_drop": 0.1}  # a number from the environment is a number
+    assert judge.baseline_source() == "training" and judge.zones() == {"min": 0.125}
+    assert project.settings.redactor("0.125 s3cr3t-token") == "0.125 ${TOKEN}"  # the number is no secret
+    trainer = version_trainer(project.context, "m", 1, {"trainer": "sklearn", "task": "binary"})
+    assert trainer.artifact_format == "skops" and trainer.options.params == {"note": "s3cr3t-token"}
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ('artifact_format = "pickle"', "models.m.artifact_format: input should be 'joblib' or 'skops' (got 'pickle')"),
+        ("estimatr = 'x'", "models.m.estimatr: unknown key; did you mean 'estimator'?"),
+    ],
+)
+def test_a_trainers_keys_are_checked_when_the_project_opens(make_project, section, message) -> None:
+    with pytest.raises(SettingsError) as info:
+        make_project(MODEL + section + "\n")
+    assert str(info.value) == f"modelcycle.toml: {message}"
+
+
+def test_another_check_type_gets_its_other_keys_and_the_core_reads_no_limits_from_them(make_project) -> None:
+    from modelcycle.checks import check_type
+
+    project = make_project(
+        MODEL + '[checks.c]\nmodel = "m"\nmetric = "accuracy"\ntype = "steady"\nmin = 0.5\nband = [1, 2]\n',
+        plugins=[SteadyPlugin()],
+    )
+    judge = check_type(project.context, "c")
+    assert judge.options.model_extra == {"min": 0.5, "band": [1, 2]}  # the type's to read: no Options of its own
+    assert (judge.thresholds(), judge.baseline_source(), judge.zones()) == ({}, None, None)

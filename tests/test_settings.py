@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from modelcycle import open_project
 from modelcycle.errors import SettingsError
 from modelcycle.settings import (
     Redactor,
@@ -33,8 +34,11 @@ def load(tmp_path: Path, text: str, env: dict[str, str] | None = None):
 
 
 def error_of(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> str:
+    """The one error line, when the file is read or, for the keys a plugin validates (a trainer's,
+    a check type's), when the project opens."""
     with pytest.raises(SettingsError) as info:
         load(tmp_path, text, env)
+        open_project(tmp_path, entry_points=False)
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith("modelcycle.toml: ")

@@ -108,7 +108,33 @@ def accepted_by_modelcycle(text: str, folder: Path, monkeypatch: pytest.MonkeyPa
                 project.notifier(name)
             scheduler.validate(project)
     except Exception as exc:  # noqa: BLE001 - a deliberately wrong file, or a fragment missing a key: not a case
-        return bool(ELSEWHERE.search(str(exc)))
+        return bool(ELSEWHERE.search(str(exc))) and plugin_keys_accepted(folder / "modelcycle.toml")
+    return True
+
+
+def plugin_keys_accepted(file: Path) -> bool:
+    """Whether the keys of [models.NAME] and [checks.NAME] that their trainer or check type validates
+    (when a project opens, which a fragment naming a model defined elsewhere never does) are valid."""
+    from modelcycle._plugins import PluginHost
+    from modelcycle.redaction import Redactor
+    from modelcycle.settings import Settings, SettingsModel
+
+    host = PluginHost()
+    host.load(entry_points=False)
+    settings = Settings(file, SettingsModel(), Redactor())
+    raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    for section, kind, selector, default in (
+        ("models", "trainers", "trainer", "sklearn"),
+        ("checks", "check_types", "type", "threshold"),
+    ):
+        for name, table in (raw.get(section) or {}).items():
+            chosen = table.get(selector, default)
+            if chosen not in host.classes(kind):
+                continue
+            try:
+                host.validate(kind, chosen, table, key=f"{section}.{name}", settings=settings)
+            except Exception:  # noqa: BLE001 - a deliberately wrong value: not a case
+                return False
     return True
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs, interfaces, logs
+from ._validate import Section
 from .errors import PluginError, SettingsError
 
 ENTRY_POINT_GROUP = "modelcycle"
@@ -262,7 +263,8 @@ class PluginHost:
         from .settings import validate_options
 
         schema = self.classes(kind)[name].cls.Options
-        given = dict(options or {})
+        # a core section a trainer or a check type is built from: its fields and the plugin's keys
+        given = options.model_dump() if isinstance(options, Section) else dict(options or {})
         if given and not schema.model_fields and schema.model_config.get("extra") != "allow":
             first = next(iter(given))
             raise settings.error(f"{key}.{first}", f"{_kind_word(kind)} '{name}' takes no options")

@@ -24,6 +24,7 @@ from .names import suggest
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context, ContextSource
+    from .interfaces import CheckType
 
 SEVERITY = {"EMPTY": 0, "OK": 1, "WARNING": 2, "ERROR": 3}  # no data never hides a known outcome
 
@@ -60,7 +61,7 @@ def check_journal(ctx: ContextSource, check: str) -> Journal:
 def run_check(ctx: Context, name: str) -> dict[str, Any]:
     """Judge one check on the latest evaluation it follows (see module docstring) and record the result."""
     check = ctx.settings.checks[name]
-    kind = _check_type(ctx, name)
+    kind = check_type(ctx, name)
     active = ctx.registry.active(check.model)
     active_version = active["version"] if active else None
     if check.version == "any":
@@ -78,7 +79,7 @@ def run_check(ctx: Context, name: str) -> dict[str, Any]:
         "version": None,
         "active_version": active_version,
         "evaluation": None,
-        "thresholds": thresholds(check),
+        "thresholds": kind.thresholds(),
     }
     if latest is None:
         result["message"] = _no_evaluation(ctx, check, active_version)
@@ -89,7 +90,7 @@ def run_check(ctx: Context, name: str) -> dict[str, Any]:
         if value is None:
             result["message"] = _no_value(check.metric, latest, training)
         else:
-            baseline = _baseline(ctx, check, latest, training)
+            baseline = _baseline(ctx, kind.baseline_source(), check, latest, training)
             outcome, message = kind.judge(value, check, baseline=baseline)
             result.update(value=value, outcome=outcome, message=message, baseline=baseline)
     _, entry = check_journal(ctx, name).append(lambda seq, _prev: {"seq": seq, **ctx.settings.redactor(result)})
@@ -135,10 +136,14 @@ def _no_value(path: str, record: dict[str, Any], training: dict[str, Any]) -> st
     return f"{at}: the version has no metric '{metric}' (it measured: {known})"
 
 
-def _baseline(ctx: Context, check: Any, latest: dict[str, Any], training: dict[str, Any]) -> float | None:
-    if check.max_drop is None and check.max_rise is None:
+def _baseline(
+    ctx: Context, source: str | None, check: Any, latest: dict[str, Any], training: dict[str, Any]
+) -> float | None:
+    """The value the check type compares with: none, the version's validation value ("training")
+    or the evaluation before ("previous")."""
+    if source is None:
         return None
-    if check.baseline == "training":
+    if source == "training":
         path = check.metric.removeprefix("metrics.")
         value = training.get(path)
         return float(value) if isinstance(value, int | float) else None
@@ -149,11 +154,6 @@ def _baseline(ctx: Context, check: Any, latest: dict[str, Any], training: dict[s
         return None
     value = lookup(previous, {}, check.metric)
     return float(value) if isinstance(value, int | float) else None
-
-
-def thresholds(check: Any) -> dict[str, Any]:
-    keys = ("min", "soft_min", "max", "soft_max", "max_drop", "max_rise", "value_in")
-    return {k: getattr(check, k) for k in keys if getattr(check, k) is not None}
 
 
 def chosen_checks(ctx: Context, names: list[str] | None = None) -> list[str]:
@@ -279,7 +279,7 @@ def metric_error(ctx: Context, name: str, check: Any) -> str | None:
     )
 
 
-def _check_type(ctx: Context, name: str) -> Any:
+def check_type(ctx: Context, name: str) -> CheckType:
     """The check's CheckType object, built from the check's section (its own rules checked)."""
     check = ctx.settings.checks[name]
     ctx.plugin_class("check_types", check.type, f"checks.{name}.type")
@@ -293,7 +293,7 @@ def validate_check_settings(ctx: Context) -> None:
         wrong = metric_error(ctx, name, check)
         if wrong is not None:
             raise ctx.settings.error(f"checks.{name}.metric", wrong)
-        _check_type(ctx, name)
+        check_type(ctx, name)
 
 
 __all__ = ["SettingsError", "latest_results", "lookup", "run_checks", "worst"]

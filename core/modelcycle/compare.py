@@ -123,6 +123,7 @@ def compare_versions(
     registry: Registry,
     load_model: Callable[[int], Any],
     metric_classes: Mapping[str, Any],
+    make_metric: Callable[[str], Any],
     model: str,
     a: int,
     b: int,
@@ -134,8 +135,9 @@ def compare_versions(
     """Compare versions `a` and `b` of `model` on labelled rows neither was trained on.
 
     `load_model(version)` returns a fitted model; `metric_classes` is the registry of metric
-    plugins; `deleted` the versions gc deleted; `data` a dataset name, path/URL or DataFrame
-    (default: `activation.on`, else the model's dataset).
+    plugins and `make_metric(name)` builds one (through the plugin factory); `deleted` the
+    versions gc deleted; `data` a dataset name, path/URL or DataFrame (default: `activation.on`,
+    else the model's dataset).
     """
     if model not in settings.models:
         known = ", ".join(sorted(settings.models)) or "none"
@@ -184,7 +186,7 @@ def compare_versions(
     from .measures import MetricSet
 
     try:
-        metric_set = MetricSet(metric_classes, task, ms.metrics, ms.primary_metric, f"models.{model}")
+        metric_set = MetricSet(metric_classes, task, ms.metrics, ms.primary_metric, f"models.{model}", make_metric)
     except SettingsError as exc:  # the settings' metrics no longer fit the versions' task
         raise settings.place(exc) from None
     resamples = ms.activation.resamples if resamples is None else resamples

@@ -136,6 +136,19 @@ class Context:
         notifier=, task=)."""
         return self.host.create(kind, name, options, key=key, context=self.plugin_context(**where))
 
+    def maker(self, kind: str, key: str) -> Callable[[str], Any]:
+        """`make(name)`: the `kind` plugin `name` built through `create` with its default options
+        (metrics and drift tests take none from the settings), once per name. What the pure
+        cores (MetricSet, the drift comparison) receive instead of the host."""
+        made: dict[str, Any] = {}
+
+        def make(name: str) -> Any:
+            if name not in made:
+                made[name] = self.create(kind, name, {}, key=key)
+            return made[name]
+
+        return make
+
     def executor_options(self) -> Any:
         """[project.executor_options] validated against the chosen executor's schema."""
         s = self.settings

@@ -13,7 +13,6 @@ states merge. Two modes:
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -188,6 +187,7 @@ def drift_report(ctx: Context, model: str, state: EvaluationState, profile: dict
     ms = ctx.settings.models.get(model)
     settings = ms.drift if ms is not None else None
     registry = ctx.host.classes("drift_tests")
+    make = ctx.maker("drift_tests", f"models.{model}.drift")
     columns: dict[str, Any] = {}
     for name, column in state.columns.items():
         chosen = column_drift(settings, name)
@@ -197,20 +197,21 @@ def drift_report(ctx: Context, model: str, state: EvaluationState, profile: dict
         if name in state.absent:
             columns[name] = {"method": None, "statistic": None, "p_value": None, "drifted": None, "absent": True}
             continue
-        columns[name] = _compare(registry, settings, name, profile["columns"][name], column, chosen)
+        columns[name] = _compare(registry, make, settings, name, profile["columns"][name], column, chosen)
     judged = [c for c in columns.values() if c["drifted"] is not None]
     report = {
         "share": (sum(bool(c["drifted"]) for c in judged) / len(judged)) if judged else None,
         "drifted_columns": sorted(n for n, c in columns.items() if c["drifted"]),
         "columns": columns,
-        "prediction": _compare(registry, settings, None, profile["prediction"], state.prediction),
-        "label": _compare(registry, settings, None, profile["label"], state.label) if state.labeled else None,
+        "prediction": _compare(registry, make, settings, None, profile["prediction"], state.prediction),
+        "label": _compare(registry, make, settings, None, profile["label"], state.label) if state.labeled else None,
     }
     return report
 
 
 def _compare(
     registry: Any,
+    make: Callable[[str], Any],
     settings: Any,
     name: str | None,
     reference: dict[str, Any],
@@ -223,7 +224,7 @@ def _compare(
     if method not in registry:
         raise DataError(f"unknown drift test '{method}'; registered: {', '.join(sorted(registry))}")
     test_kind = "numeric" if kind == "datetime" else kind
-    test = registry[method].cls()
+    test = make(method)
     if test_kind not in test.kinds:
         raise DataError(f"drift test '{method}' does not apply to {test_kind} column {name!r}")
     ref_counts = np.asarray(
@@ -239,7 +240,7 @@ def _compare(
     if callable(getattr(test, "judge", None)):
         result = _measured(test, test_kind, ref_counts, cur_counts, edges, scale, missing, reference, current, chosen)
     else:
-        result = _named(registry, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen)
+        result = _named(registry, make, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen)
     ref_missing = reference["missing"] / reference["count"] if reference.get("count") else None
     cur_missing = current.missing / current.n if current.n else None
     result["missing_rate"] = {"reference": ref_missing, "current": cur_missing}
@@ -253,7 +254,7 @@ def _compare(
     return result
 
 
-def _named(registry, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen) -> dict[str, Any]:
+def _named(registry, make, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen) -> dict[str, Any]:
     """A test chosen by name: its effect size decides, guarded by a p-value (the test's own,
     else KS for numeric columns and chi-square for categorical ones) below `significance`."""
     method = test.name
@@ -266,7 +267,7 @@ def _named(registry, test, test_kind, ref_counts, cur_counts, edges, scale, sett
     statistic, p_value = test.compare(ref_counts, cur_counts, edges=edges, scale=scale)
     guard = "ks" if test_kind == "numeric" else "chi2"
     if p_value is None and guard in registry:
-        _, p_value = registry[guard].cls().compare(ref_counts, cur_counts, edges=edges, scale=scale)
+        _, p_value = make(guard).compare(ref_counts, cur_counts, edges=edges, scale=scale)
     finite = statistic is not None and np.isfinite(statistic)
     p_value = float(p_value) if p_value is not None and np.isfinite(p_value) else None
     # effect size decides; significance only guards against the noise of small samples
@@ -309,13 +310,19 @@ def _measured(test, test_kind, ref_counts, cur_counts, edges, scale, missing, re
 def sensitivity(test: Any, kind: str, threshold: float) -> str:
     """What a named test flags at `threshold`, in plain words: the smallest normal mean shift
     (numeric) or move between two categories (categorical) that reaches it."""
-    return _sensitivity(type(test), kind, threshold)
+    key = (type(test), kind, threshold)
+    if key not in _SENSITIVITY:
+        if len(_SENSITIVITY) >= 256:
+            _SENSITIVITY.clear()
+        _SENSITIVITY[key] = _sensitivity(test, kind, threshold)
+    return _SENSITIVITY[key]
 
 
-@functools.lru_cache(maxsize=256)
-def _sensitivity(cls: type, kind: str, threshold: float) -> str:
-    """Once per test class, kind and threshold: the probe costs about 10 ms."""
-    test = cls()
+#: (test class, kind, threshold) → what `sensitivity` says: the probe costs about 10 ms, so once each
+_SENSITIVITY: dict[tuple[type, str, float], str] = {}
+
+
+def _sensitivity(test: Any, kind: str, threshold: float) -> str:
     name = test.name
     try:
         shift = smallest_detected(test, kind, threshold)
@@ -465,6 +472,7 @@ def _context(ctx: Context, model: str, v: int) -> dict[str, Any]:
         list(meta.get("metrics", {})),
         meta.get("primary_metric"),
         f"models.{model}",
+        ctx.maker("metrics", f"models.{model}.metrics"),
     )
     profile = json.loads(raw)
     return {
@@ -475,7 +483,7 @@ def _context(ctx: Context, model: str, v: int) -> dict[str, Any]:
             model,
             v,
             profile,
-            ms.artifact_format if ms is not None else "joblib",
+            version_trainer(ctx, model, v, meta).artifact_format if ms is not None else "joblib",
             load=lambda data, fmt: version_trainer(ctx, model, v, meta).load(data, fmt),
         ),
         "label_column": (ms.label_column if ms is not None and ms.label_column else None) or meta["target"],

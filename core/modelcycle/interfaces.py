@@ -23,6 +23,18 @@ class NoOptions(Section):
     """The options of a plugin with nothing to configure: any key given is refused."""
 
 
+class TrainerOptions(ModelSettings):
+    """A ``[models.NAME]`` section as a trainer takes it. A trainer's own Options extend it with
+    their keys (and then refuse any other); without, the other keys are kept, unchecked, in
+    ``options.model_extra``."""
+
+
+class CheckOptions(CheckSettings):
+    """A ``[checks.NAME]`` section as a check type takes it. A type's own Options extend it with
+    their keys (and then refuse any other); without, the other keys are kept, unchecked, in
+    ``options.model_extra``."""
+
+
 class Plugged:
     """What every registered class has: a unique, lowercase `name`, a docstring, an ``Options``
     schema (a Section subclass) and the one constructor shape ``cls(options, *, context)``.
@@ -38,6 +50,13 @@ class Plugged:
     def __init__(self, options: Any = None, *, context: Any = None) -> None:
         self.options = options if options is not None else type(self).Options()
         self.context = context
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the project stays in the process that opened it: metrics, drift tests and trainers
+        # ride in the tasks an executor ships to its workers
+        state = dict(self.__dict__)
+        state["context"] = None
+        return state
 
 
 class StoreOptions(Section):
@@ -185,8 +204,9 @@ class Trainer(Plugged, ABC):
 
     #: artifact formats `dump` and `load` understand, e.g. ("joblib", "skops")
     formats: ClassVar[tuple[str, ...]] = ()
-    #: a trainer is built from its model's whole ``[models.NAME]`` section
-    Options: ClassVar[type[Section]] = ModelSettings
+    #: a trainer is built from its model's whole ``[models.NAME]`` section: its Options extend
+    #: ModelSettings with the trainer's own keys (the scikit-learn trainer's estimator, params...)
+    Options: ClassVar[type[Section]] = TrainerOptions
 
     def __init__(self, options: Any, *, context: Any = None) -> None:
         if options is None:  # loading a version of a model no longer in the settings: nothing to fit with
@@ -197,6 +217,18 @@ class Trainer(Plugged, ABC):
         #: "binary" | "multiclass" | "regression": the context's, the task the model is trained for
         self.task: str = getattr(context, "task", None) or getattr(options, "task", None) or ""
 
+    @property
+    def artifact_format(self) -> str:
+        """The format `dump` writes and `load` expects for this model (see `format_of`)."""
+        return self.format_of(self.options)
+
+    @classmethod
+    def format_of(cls, options: Any) -> str:
+        """The artifact format `options` choose: their ``artifact_format`` (the scikit-learn
+        trainer's key), else the first of `formats`."""
+        chosen = getattr(options, "artifact_format", None)
+        return str(chosen) if chosen else (cls.formats[0] if cls.formats else "")
+
     def categorical_support(self, estimator: Any) -> CategoricalSupport | None:
         """What the plugins' ``categorical_support`` hooks declare for this estimator, or None."""
         if self.context is None:
@@ -206,11 +238,6 @@ class Trainer(Plugged, ABC):
     def describe_fitted(self, fitted: Any) -> dict[str, Any]:
         """What the version's metadata records of this fitted model beyond `describe` (e.g. the preprocessing plan)."""
         return {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["context"] = None  # the project stays in the process that opened it
-        return state
 
     @abstractmethod
     def fit(self, X: Any, y: Any) -> Any:
@@ -359,19 +386,36 @@ class CheckType(Plugged, ABC):
     """Judges one metric value: OK, WARNING or ERROR, with a message saying why.
 
     A ``[checks.NAME]`` section picks the type with ``type`` (default "threshold"). The type
-    is built from the check's whole section (``options``); ``__init__`` enforces the type's own
-    rules, raising SettingsError with keys relative to the section, when the project opens.
+    is built from the check's whole section (``options``): its ``Options`` extend
+    :class:`CheckSettings` with the type's own keys (the threshold type's min, max...).
+    ``__init__`` enforces the type's own rules, raising SettingsError with keys relative to
+    the section, when the project opens.
     """
 
     #: a check type is built from its check's whole ``[checks.NAME]`` section
-    Options: ClassVar[type[Section]] = CheckSettings
+    Options: ClassVar[type[Section]] = CheckOptions
 
     def __init__(self, options: Any = None, *, context: Any = None) -> None:
         super().__init__(options, context=context)
 
     @abstractmethod
     def judge(self, value: Any, check: Any, *, baseline: float | None) -> tuple[str, str]:
-        """(outcome, message) for `value`; `baseline` is the value max_drop/max_rise compare with."""
+        """(outcome, message) for `value`; `baseline` is the value `baseline_source` names (or None)."""
+
+    def thresholds(self) -> dict[str, Any]:
+        """The limits the check judges by, as its results record them and alerts show them
+        (``{"min": 0.7}``); default: none."""
+        return {}
+
+    def baseline_source(self) -> str | None:
+        """What `judge` compares with: "training" (the version's validation value of the metric),
+        "previous" (the evaluation before) or None (nothing, the default)."""
+        return None
+
+    def zones(self) -> dict[str, float] | None:
+        """The limits the dashboard draws as zones (keys min, soft_min, max, soft_max: ERROR below
+        min, WARNING below soft_min...), or None when the type judges another way (the default)."""
+        return None
 
 
 @dataclass

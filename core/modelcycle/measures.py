@@ -3,7 +3,7 @@ binary model's threshold turns probabilities into labels, and how it is optimise
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -20,10 +20,18 @@ DEFAULT_PRIMARY = {"binary": "roc_auc", "multiclass": "accuracy", "regression": 
 
 
 class MetricSet:
-    """The metrics one model reports, instantiated from the registered classes."""
+    """The metrics one model reports: their names checked against the registered classes, the
+    objects built by `make(name)`, which the caller makes from its context (the one plugin
+    factory), so that this stays free of the project."""
 
     def __init__(
-        self, registry: Mapping[str, Registered], task: str, names: list[str], primary: str | None, where: str
+        self,
+        registry: Mapping[str, Registered],
+        task: str,
+        names: list[str],
+        primary: str | None,
+        where: str,
+        make: Callable[[str], Any],
     ) -> None:
         names = list(names) or DEFAULT_METRICS[task]
         primary = primary or (DEFAULT_PRIMARY[task] if DEFAULT_PRIMARY[task] in names else names[0])
@@ -37,7 +45,8 @@ class MetricSet:
                 raise SettingsError(f"unknown metric '{name}'; metrics for {task} tasks: {', '.join(usable)}", key=key)
             if task not in registry[name].cls.tasks:
                 raise SettingsError(f"metric '{name}' does not apply to {task} tasks", key=key)
-            self.metrics.setdefault(name, registry[name].cls())
+            if name not in self.metrics:
+                self.metrics[name] = make(name)
         self.primary = primary
 
     @property
@@ -84,9 +93,14 @@ def optimize_threshold(metric: Any, y_true: Any, proba: np.ndarray, labels: list
 
 
 def threshold_plan(
-    setting: float | str | None, metrics: Mapping[str, Registered], task: str, where: str
+    setting: float | str | None,
+    metrics: Mapping[str, Registered],
+    task: str,
+    where: str,
+    make: Callable[[str], Any],
 ) -> tuple[str, Any]:
-    """Check a threshold setting before any fitting: ("none"|"default"|"fixed"|"optimize", value)."""
+    """Check a threshold setting before any fitting: ("none"|"default"|"fixed"|"optimize", value);
+    the metric optimised is built by `make(name)`."""
     if task != "binary":
         if setting is not None:
             raise SettingsError(f"only binary models take a threshold (this one is {task})", key=f"{where}.threshold")
@@ -104,7 +118,7 @@ def threshold_plan(
             raise SettingsError(
                 f"cannot optimise '{name}'; label metrics: {', '.join(usable)}", key=f"{where}.threshold"
             )
-        return "optimize", metrics[name].cls()
+        return "optimize", make(name)
     raise SettingsError(
         f"give a probability (0.4) or optimize:METRIC (optimize:f1), not {setting!r}", key=f"{where}.threshold"
     )

@@ -130,7 +130,7 @@ def load_model(ctx: Context, model: str, version: int | None = None) -> Any:
         if not entry.get("trainer"):
             raise ModelcycleError(f"model '{model}' version {version} names no trainer: it cannot be loaded")
         trainer = version_trainer(ctx, model, version, entry)
-        ctx.models[key] = trainer.load(data, artifact_format(ctx, model, version, entry))
+        ctx.models[key] = trainer.load(data, artifact_format(ctx, model, version, entry, trainer))
     return ctx.models[key]
 
 
@@ -144,11 +144,11 @@ def version_trainer(ctx: Context, model: str, version: int, entry: dict[str, Any
     return ctx.create("trainers", entry["trainer"], options, key=f"models.{model}", task=task)
 
 
-def artifact_format(ctx: Context, model: str, version: int, entry: dict[str, Any]) -> str:
-    """How to read the artifact: the settings say, never the store (whose writer could turn a
-    skops model into a pickle that runs code when loaded). A stored format that differs is refused."""
-    spec = ctx.settings.models.get(model)
-    expected = spec.artifact_format if spec is not None else "joblib"
+def artifact_format(ctx: Context, model: str, version: int, entry: dict[str, Any], trainer: Trainer) -> str:
+    """How to read the artifact: the settings say (through `trainer`, built from them), never the
+    store (whose writer could turn a skops model into a pickle that runs code when loaded). A
+    stored format that differs is refused."""
+    expected = trainer.artifact_format if model in ctx.settings.models else "joblib"
     stored = (entry.get("artifact") or {}).get("format")
     if stored != expected:
         raise IntegrityError(

@@ -39,8 +39,15 @@ def open_store(settings: Settings, host: PluginHost, context: Any) -> Store:
 def check_settings_against_plugins(ctx: Context) -> None:
     """Every plugin name the settings use is registered, and every option block is valid: say which is not."""
     s = ctx.settings
+    # first the keys a trainer or a check type validates (estimator, artifact_format, min...): the
+    # core's own keys were checked when the file was read, and theirs belong with them
+    for name, model in s.models.items():
+        ctx.plugin_class("trainers", model.trainer, f"models.{name}.trainer")
+        ctx.host.validate("trainers", model.trainer, model, key=f"models.{name}", settings=s)
+    for name, check in s.checks.items():
+        ctx.plugin_class("check_types", check.type, f"checks.{name}.type")
+        ctx.host.validate("check_types", check.type, check, key=f"checks.{name}", settings=s)
     uses: list[tuple[str, str, str]] = []
-    uses += [("trainers", m.trainer, f"models.{n}.trainer") for n, m in s.models.items()]
     for n, m in s.models.items():
         if m.drift.method != "auto":
             uses.append(("drift_tests", m.drift.method, f"models.{n}.drift.method"))

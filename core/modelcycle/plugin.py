@@ -6,7 +6,9 @@ The built-in plugins import nothing else from modelcycle but this module and the
 * ``hookimpl``, the marker of hook implementations;
 * the base classes (Store, Trainer, Metric, DriftTest, Notifier, CheckType, Step, Trigger,
   Executor) and what they hand around (Message, StepResult, CategoricalSupport);
-* ``Section`` and ``Field`` to write a class's ``Options``;
+* ``Section`` and ``Field`` to write a class's ``Options`` (``TrainerOptions`` and
+  ``CheckOptions``: the ``[models.NAME]`` and ``[checks.NAME]`` sections a trainer's or a check
+  type's Options extend with their own keys);
 * the errors, and the mergeable metric states;
 * ``PluginContext``, what every plugin object receives as ``context=``;
 * a few helpers for executors, whose work runs where no context travels (Dask workers).
@@ -34,6 +36,7 @@ from .errors import (
 )
 from .interfaces import (
     CategoricalSupport,
+    CheckOptions,
     CheckType,
     DriftTest,
     Executor,
@@ -47,6 +50,7 @@ from .interfaces import (
     Store,
     StoreOptions,
     Trainer,
+    TrainerOptions,
     Trigger,
     confined,
 )
@@ -59,6 +63,7 @@ if TYPE_CHECKING:  # loaded on first use, below: they need numpy and pandas
 
 __all__ = [
     "CategoricalSupport",
+    "CheckOptions",
     "CheckType",
     "CorruptObjectError",
     "DataError",
@@ -87,6 +92,7 @@ __all__ = [
     "StoreError",
     "StoreOptions",
     "Trainer",
+    "TrainerOptions",
     "Trigger",
     "check_name",
     "confined",

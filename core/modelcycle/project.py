@@ -329,6 +329,7 @@ class Project:
             self.registry,
             lambda version: self.load_model(model, version),
             self.host.classes("metrics"),
+            self.context.maker("metrics", f"models.{model}.metrics"),
             model,
             a,
             b,

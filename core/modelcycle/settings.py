@@ -172,6 +172,10 @@ class DriftSettings(Section):
 
 
 class ModelSettings(Section):
+    """`trainer` picks the trainer plugin; keys not listed here are that plugin's to validate
+    (the scikit-learn trainer's estimator, params, preprocessing, artifact_format)."""
+
+    model_config = {"extra": "allow"}
     dataset: str = Field(description="The training dataset: a name from [datasets].")
     target: str = Field(description="The column to predict.")
     task: Literal["binary", "multiclass", "regression"] | None = Field(
@@ -180,17 +184,11 @@ class ModelSettings(Section):
     features: list[str] = Field(default_factory=list, description="Default: every column but target and exclude.")
     exclude: list[str] = Field(default_factory=list, description="Columns never used as features.")
     trainer: str = Field("sklearn", description="A trainer plugin.")
-    estimator: str | None = Field(None, description="Dotted path of the estimator class.")
-    params: dict[str, Any] = Field(default_factory=dict, description="Estimator parameters.")
-    preprocessing: Literal["auto", "none"] = Field(
-        "auto", description="auto: impute and encode; none: columns as they are."
-    )
     split: SplitSettings = Field(default_factory=SplitSettings)
     refit_full: bool = Field(False, description="After validation, refit on the whole dataset.")
     metrics: list[str] = Field(default_factory=list, description="Default: per task.")
     primary_metric: str | None = Field(None, description="The metric activation compares; default per task.")
     threshold: float | str | None = Field(None, description="binary: a number, or optimize:METRIC on the holdout.")
-    artifact_format: Literal["joblib", "skops"] = Field("joblib", description="How the fitted model is serialised.")
     label_column: str | None = Field(None, description="Label column in feedback data; default: target.")
     prediction_column: str = Field(
         "prediction", description="Column of predictions served in production, in feedback data."
@@ -212,6 +210,10 @@ class ModelSettings(Section):
 
 
 class CheckSettings(Section):
+    """`type` picks the check type plugin; keys not listed here are that type's to validate
+    (the threshold type's min, soft_min, max, soft_max, max_drop, max_rise, baseline, value_in)."""
+
+    model_config = {"extra": "allow"}
     model: str = Field(description="The model whose latest evaluation (of its active version) is checked.")
     metric: str = Field(
         description="A field of that evaluation, e.g. roc_auc, drift.share, estimated.roc_auc; a name nothing "
@@ -223,16 +225,6 @@ class CheckSettings(Section):
         "latest evaluation of any version (challengers included).",
     )
     type: str = Field("threshold", description="A check type plugin.")
-    min: float | None = Field(None, description="ERROR below.")
-    soft_min: float | None = Field(None, description="WARNING below.")
-    max: float | None = Field(None, description="ERROR above.")
-    soft_max: float | None = Field(None, description="WARNING above.")
-    max_drop: float | None = Field(None, description="ERROR when the value falls this much below the baseline.")
-    max_rise: float | None = Field(None, description="ERROR when the value rises this much above the baseline.")
-    baseline: Literal["training", "previous"] = Field(
-        "training", description="What max_drop and max_rise compare with."
-    )
-    value_in: list[Any] | None = Field(None, description="ERROR unless the value is one of these.")
     notify: list[str] | None = Field(None, description="Notifiers for this check; replaces [alerts] notify.")
 
 
@@ -325,6 +317,8 @@ class Settings:
     """Validated settings plus where they came from and what must stay secret."""
 
     def __init__(self, file: Path, model: SettingsModel, redactor: Redactor) -> None:
+        #: dotted key → (value, placeholder) pairs of the ${NAME}s under keys a plugin validates
+        self.deferred_env: dict[str, list[tuple[str, str]]] = {}
         self.file = file
         self.root = file.parent
         self.model = model
@@ -408,18 +402,54 @@ def load_settings(file: Path, env: Mapping[str, str] | None = None) -> Settings:
     _check_unknown_keys(data, SettingsModel, (), file.name)
     numbers = _numbers_from_env(data, set(interpolated))
     columns = _column_names(data)
+    deferred: dict[str, list[tuple[str, str]]] = {}
     for key, values in interpolated.items():
-        if key not in numbers:  # a number from the environment is a setting, not a secret
+        if _plugin_key(key):  # the plugin's Options say whether it is a number (see validate_options)
+            deferred[_dotted(key)] = values
+        elif key not in numbers:  # a number from the environment is a setting, not a secret
             for value, placeholder in values:
                 if value not in columns:  # nor is a column name: records name it and are read back
                     redactor.add(value, placeholder)
+    _check_misspelt_required(data, file.name)
     try:
         model = SettingsModel.model_validate(data)
     except ValidationError as exc:
         raise _one_line(exc, file.name, redactor) from None
     settings = Settings(file, model, redactor)
+    settings.deferred_env = deferred
     _check_references(settings)
     return settings
+
+
+#: sections whose keys beyond their own fields belong to the plugin they name (a trainer, a check type)
+_PLUGIN_SECTIONS: dict[str, type[Section]] = {"models": ModelSettings, "checks": CheckSettings}
+
+
+def _check_misspelt_required(data: dict[str, Any], file: str) -> None:
+    """[models.NAME] and [checks.NAME] leave unknown keys to their plugin, checked when the project
+    opens; a required key missing beside a key spelt like it is one mistake, said as a misspelling."""
+    import difflib
+
+    for section, cls in _PLUGIN_SECTIONS.items():
+        tables = data.get(section)
+        for name, table in tables.items() if isinstance(tables, dict) else ():
+            if not isinstance(table, dict):
+                continue
+            others = [str(k) for k in table if k not in cls.model_fields]
+            for field, info in cls.model_fields.items():
+                close = difflib.get_close_matches(field, others, n=1, cutoff=0.6)
+                if info.is_required() and field not in table and close:
+                    raise SettingsError(
+                        f"unknown key; did you mean '{field}'?", key=_dotted((section, name, close[0])), file=file
+                    )
+
+
+def _plugin_key(key: tuple) -> bool:
+    """Whether `key` lies under a key of [models.NAME] or [checks.NAME] that the section's
+    plugin validates: what it is (a number from the environment, or a secret) is for the
+    plugin's Options to say when the project opens."""
+    section = _PLUGIN_SECTIONS.get(key[0]) if key and isinstance(key[0], str) else None
+    return section is not None and len(key) >= 3 and key[2] not in section.model_fields
 
 
 _MAX_DEPTH = 16
@@ -653,9 +683,12 @@ def validate_options(settings: Settings, cls: type[Section], options: Mapping[st
 
     `key` is where the options sit, e.g. ("notifiers", "oncall") or "notifiers.oncall": errors
     name the full key, unknown keys suggest the nearest known one, and interpolated values stay hidden.
+    A trainer's or a check type's Options extend the core section they are built from
+    ([models.NAME], [checks.NAME]) with the plugin's own keys.
     """
     data = dict(options)
     prefix = key if isinstance(key, str) else _dotted(key)
+    _settle_env(settings, cls, data, prefix)
     try:
         _check_unknown_keys(data, cls, (), settings.file.name)
         return cls.model_validate(data)
@@ -663,3 +696,20 @@ def validate_options(settings: Settings, cls: type[Section], options: Mapping[st
         raise SettingsError(exc.problem, key=f"{prefix}.{exc.key}", file=exc.file) from None
     except ValidationError as exc:
         raise _one_line(exc, settings.file.name, settings.redactor, prefix) from None
+
+
+def _settle_env(settings: Settings, cls: type[Section], data: dict[str, Any], prefix: str) -> None:
+    """The ${NAME}s under `prefix` left for the plugin: numeric text where `cls` expects a number
+    becomes that number (a setting), anything else is a secret from now on, as the core's own keys."""
+    for dotted, values in settings.deferred_env.items():
+        if not dotted.startswith(prefix + "."):
+            continue
+        name = dotted[len(prefix) + 1 :]
+        field = cls.model_fields.get(name)
+        wanted = _unwrap(field.annotation) if field is not None else None
+        value = data.get(name)
+        if wanted in _NUMBER_TEXT and isinstance(value, str) and _NUMBER_TEXT[wanted].fullmatch(value):
+            data[name] = wanted(value)
+            continue
+        for secret, placeholder in values:
+            settings.redactor.add(secret, placeholder)

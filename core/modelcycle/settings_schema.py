@@ -2,10 +2,11 @@
 
 It is generated from the settings sections (their types, defaults, limits and descriptions)
 and, where a table hands its keys to a plugin (a notifier's keys by its ``type``, a step's,
-a trigger's, ``[project] executor_options`` by ``executor``), from the ``Options`` of the
-built-in plugins registered for that ``type``. A ``type`` no built-in plugin registers
-(a third-party plugin's) keeps its keys unchecked. :data:`EMBEDDED` lists those places: a
-plugin kind whose options a settings table holds is added there, and nowhere else.
+a trigger's, a check's, a model's by its ``trainer``, ``[project] executor_options`` by
+``executor``), from the ``Options`` of the built-in plugins registered for that ``type``.
+A ``type`` no built-in plugin registers (a third-party plugin's) keeps its keys unchecked.
+:data:`EMBEDDED` lists those places: a plugin kind whose options a settings table holds is
+added there, and nowhere else.
 
 The schema ships in the package (``modelcycle.schema.json``, printed by ``modelcycle schema``)
 and a test keeps it in sync with the code; after changing settings or a built-in plugin's
@@ -52,6 +53,8 @@ EMBEDDED: tuple[Embedded, ...] = (
     Embedded("steps", settings.StepSettings, "type"),
     Embedded("triggers", settings.TriggerSettings, "type"),
     Embedded("executors", settings.ProjectSettings, "executor", "executor_options"),
+    Embedded("trainers", settings.ModelSettings, "trainer"),
+    Embedded("check_types", settings.CheckSettings, "type"),
 )
 
 

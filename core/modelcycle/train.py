@@ -252,10 +252,13 @@ def train(
     ms = settings.models[model]
     where = f"models.{model}"
     trainer_cls = ctx.plugin_class("trainers", ms.trainer, f"{where}.trainer")
-    if ms.artifact_format not in trainer_cls.formats:
+    # the section, with the trainer's own keys, checked against the trainer's Options before any data is read
+    trainer_options = ctx.host.validate("trainers", ms.trainer, ms, key=where, settings=settings)
+    artifact_format = trainer_cls.format_of(trainer_options)
+    if artifact_format not in trainer_cls.formats:
         raise settings.error(
             f"{where}.artifact_format",
-            f"trainer '{ms.trainer}' cannot write '{ms.artifact_format}'; it writes: {', '.join(trainer_cls.formats)}",
+            f"trainer '{ms.trainer}' cannot write '{artifact_format}'; it writes: {', '.join(trainer_cls.formats)}",
         )
     metric_registry = ctx.host.classes("metrics")
     timings: dict[str, float] = {}
@@ -289,8 +292,9 @@ def train(
             f"feature '{empty[0]}' is empty (all values missing) in {label}: drop it with exclude = [\"{empty[0]}\"]"
         )
     try:
-        metric_set = MetricSet(metric_registry, task, ms.metrics, ms.primary_metric, where)
-        plan = threshold_plan(ms.threshold, metric_registry, task, where)
+        make_metric = ctx.maker("metrics", f"{where}.metrics")
+        metric_set = MetricSet(metric_registry, task, ms.metrics, ms.primary_metric, where, make_metric)
+        plan = threshold_plan(ms.threshold, metric_registry, task, where, make_metric)
     except SettingsError as exc:
         raise settings.place(exc) from None
     try:
@@ -300,7 +304,7 @@ def train(
     if task != "regression":
         _every_class_trains(y_all, splits, ms.target, label)
     expect(step, 6 if len(splits) > 1 or full or ms.refit_full else 5, "stages")  # as many as step() calls
-    trainer = ctx.create("trainers", ms.trainer, ms, key=where, task=task)
+    trainer = ctx.create("trainers", ms.trainer, trainer_options, key=where, task=task)
     labelled = comparison.read_labelled(settings, ms, model, features) if ms.activation.policy == "if-better" else None
     clock.lap("split")
 
@@ -334,7 +338,7 @@ def train(
         if task == "binary":
             profile["calibration"] = calibration_map(y_true == labels[1], proba[:, 1])
         estimation_files = reference_estimation(
-            task, X_hold, y_true, pred, proba, labels, profile, ms.artifact_format, ms.split.seed, dump=trainer.dump
+            task, X_hold, y_true, pred, proba, labels, profile, artifact_format, ms.split.seed, dump=trainer.dump
         )
         clock.lap("profile")
         insights = _insights(task, y_true, pred, proba, labels, threshold, ms.split.seed)
@@ -375,13 +379,13 @@ def train(
         clock.lap("decide")
 
     step("saving")
-    artifact = trainer.dump(fitted, ms.artifact_format)
+    artifact = trainer.dump(fitted, artifact_format)
     clock.lap("persist")
     split_info = ms.split.model_dump()
     split_info.update(train_rows=int(len(splits[0][0])), holdout_rows=int(len(holdout_positions)))
     metadata = {
         "trainer": ms.trainer,
-        **trainer_cls.recorded_settings(ms, task=task),
+        **trainer_cls.recorded_settings(trainer_options, task=task),
         **trainer.describe_fitted(fitted),
         "task": task,
         "target": ms.target,
@@ -406,7 +410,7 @@ def train(
         "greater_is_better": primary.greater_is_better,
         "parent_version": current["version"] if current else None,
         "settings_hash": "sha256:"
-        + hashlib.sha256(json.dumps(ms.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:32],
+        + hashlib.sha256(json.dumps(trainer_options.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:32],
         "libraries": library_versions(),
         "git_commit": git_commit(settings.root),
         "durations": {k: round(v, 3) for k, v in timings.items()},  # up to persist: register comes after
@@ -416,7 +420,7 @@ def train(
         ctx,
         model,
         artifact,
-        artifact_format=ms.artifact_format,
+        artifact_format=artifact_format,
         metadata=metadata,
         attachments={
             "profile.json": _json(profile),

@@ -3,12 +3,30 @@ WARNING beyond soft_min/soft_max; OK otherwise. The first rule broken names the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from modelcycle.plugin import CheckType, SettingsError
+from modelcycle.plugin import CheckOptions, CheckType, Field, SettingsError
 
-#: the keys the threshold type reads from its check's section
+#: the limits the threshold type judges by
 KEYS = ("min", "soft_min", "max", "soft_max", "max_drop", "max_rise", "value_in")
+#: the limits drawn as ERROR and WARNING zones on the dashboard's charts
+ZONES = ("min", "soft_min", "max", "soft_max")
+
+
+class ThresholdOptions(CheckOptions):
+    """A `[checks.NAME]` section of type threshold: the core's keys and its limits."""
+
+    model_config = {"extra": "forbid"}
+    min: float | None = Field(None, description="ERROR below.")
+    soft_min: float | None = Field(None, description="WARNING below.")
+    max: float | None = Field(None, description="ERROR above.")
+    soft_max: float | None = Field(None, description="WARNING above.")
+    max_drop: float | None = Field(None, description="ERROR when the value falls this much below the baseline.")
+    max_rise: float | None = Field(None, description="ERROR when the value rises this much above the baseline.")
+    baseline: Literal["training", "previous"] = Field(
+        "training", description="What max_drop and max_rise compare with."
+    )
+    value_in: list[Any] | None = Field(None, description="ERROR unless the value is one of these.")
 
 
 def _fmt(value: Any) -> str:
@@ -19,8 +37,9 @@ class ThresholdCheck(CheckType):
     """min / soft_min / max / soft_max / max_drop / max_rise / value_in."""
 
     name = "threshold"
+    Options = ThresholdOptions
 
-    def __init__(self, options: Any = None, *, context: Any = None) -> None:
+    def __init__(self, options: ThresholdOptions, *, context: Any = None) -> None:
         super().__init__(options, context=context)
         check = self.options
         if not any(getattr(check, k) is not None for k in KEYS):
@@ -30,8 +49,19 @@ class ThresholdCheck(CheckType):
         if check.max is not None and check.soft_max is not None and check.soft_max > check.max:
             raise SettingsError("is above max: warn before the error", key="soft_max")
 
+    def thresholds(self) -> dict[str, Any]:
+        return {k: getattr(self.options, k) for k in KEYS if getattr(self.options, k) is not None}
+
+    def baseline_source(self) -> str | None:
+        check = self.options
+        return check.baseline if check.max_drop is not None or check.max_rise is not None else None
+
+    def zones(self) -> dict[str, float]:
+        return {k: getattr(self.options, k) for k in ZONES if getattr(self.options, k) is not None}
+
     def judge(self, value: Any, check: Any, *, baseline: float | None) -> tuple[str, str]:
         metric = check.metric
+        check = self.options  # the limits, validated (numbers from ${NAME} converted)
         if check.value_in is not None and value not in check.value_in:
             return "ERROR", f"{metric} = {_fmt(value)} is not one of {check.value_in}"
         if not isinstance(value, int | float) or isinstance(value, bool):
@@ -60,7 +90,7 @@ class ThresholdCheck(CheckType):
         if baseline is None and (check.max_drop is not None or check.max_rise is not None) and not _absolute(check):
             why = (
                 "the evaluated version has no validation value of it"
-                if getattr(check, "baseline", "training") == "training"
+                if check.baseline == "training"
                 else "no earlier evaluation of the version to compare with yet"
             )
             return "EMPTY", f"{metric} = {_fmt(value)}: no baseline to compare with yet ({why})"

@@ -8,9 +8,21 @@ from __future__ import annotations
 
 import warnings
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, Literal
 
-from modelcycle.plugin import DataError, ModelcycleError, Trainer
+from modelcycle.plugin import DataError, Field, ModelcycleError, Trainer, TrainerOptions
+
+
+class SklearnOptions(TrainerOptions):
+    """A `[models.NAME]` section the scikit-learn trainer fits: the core's keys and its own."""
+
+    model_config = {"extra": "forbid"}
+    estimator: str | None = Field(None, description="Dotted path of the estimator class.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Estimator parameters.")
+    preprocessing: Literal["auto", "none"] = Field(
+        "auto", description="auto: impute and encode; none: columns as they are."
+    )
+    artifact_format: Literal["joblib", "skops"] = Field("joblib", description="How the fitted model is serialised.")
 
 
 class SklearnTrainer(Trainer):
@@ -24,6 +36,12 @@ class SklearnTrainer(Trainer):
 
     name = "sklearn"
     formats = ("joblib", "skops")
+    Options = SklearnOptions
+
+    def __init__(self, options: Any, *, context: Any = None) -> None:
+        if not isinstance(options, SklearnOptions):  # made by hand from a core section (a test, a notebook)
+            options = SklearnOptions.model_validate(options.model_dump())
+        super().__init__(options, context=context)
 
     def fit(self, X: Any, y: Any) -> Any:
         from . import estimators, preprocessing
@@ -194,11 +212,12 @@ class SklearnTrainer(Trainer):
         from .estimators import estimator_path
 
         task = task or settings.task
+        estimator = getattr(settings, "estimator", None)
         return {
             # the default depends on the task: unknown (None) rather than a guess when neither is given
-            "estimator": estimator_path(settings.estimator, task) if settings.estimator or task else None,
-            "params": dict(settings.params),
-            "preprocessing": settings.preprocessing,
+            "estimator": estimator_path(estimator, task) if estimator or task else None,
+            "params": dict(getattr(settings, "params", None) or {}),
+            "preprocessing": getattr(settings, "preprocessing", None) or "auto",
         }
 
 

@@ -122,16 +122,14 @@ def _check_path(metric: str) -> tuple[str, str]:
     return "other", metric
 
 
-def _bands(
-    check_name: str, thresholds: dict[str, Any], what: str = "", kind: str = "threshold"
-) -> tuple[list[Band], list[tuple[float, str]]]:
-    """Zones a threshold check judges WARNING or ERROR, and the limit lines."""
-    get = {k: _number(thresholds.get(k)) for k in ("min", "soft_min", "max", "soft_max")}
-    suffix = f" (check {check_name}{what})"
+def _bands(check_name: str, zones: dict[str, Any] | None, what: str = "") -> tuple[list[Band], list[tuple[float, str]]]:
+    """Zones a check judges WARNING or ERROR, and the limit lines, from its type's `zones()`."""
     bands: list[Band] = []
     lines: list[tuple[float, str]] = []
-    if kind != "threshold":  # another check type judges its own way: no zones to draw
+    if zones is None:  # a check type that judges its own way: no zones to draw
         return bands, lines
+    get = {k: _number(zones.get(k)) for k in ("min", "soft_min", "max", "soft_max")}
+    suffix = f" (check {check_name}{what})"
     if get["min"] is not None:
         bands.append(Band(None, get["min"], "ERROR", f"ERROR below min {fmt(get['min'])}{suffix}"))
         lines.append((get["min"], f"min {fmt(get['min'])}{suffix}"))
@@ -468,7 +466,10 @@ class Collector:
         timed = sorted(((t, r) for r in sample if (t := timestamp(time_of(r, axis))) is not None), key=lambda p: p[0])
         sample, times = [r for _, r in timed], [t for t, _ in timed]  # drawn in time order
         ids_to_time = EvaluationTimes(sample + newest, axis)
-        model_checks = {c: s for c, s in ctx.settings.checks.items() if s.model == name}
+        from ..checks import check_type
+
+        # name → the check's type object: what it judges by (thresholds, zones) without knowing the type
+        model_checks = {c: check_type(ctx, c) for c, s in ctx.settings.checks.items() if s.model == name}
         out: dict[str, Any] = {
             "name": name,
             "status": status["status"],
@@ -549,6 +550,7 @@ class Collector:
         }
         missing = sorted(k for k in wanted if k not in self.records)
         if missing:
+
             def read(key: tuple[str, int]) -> dict[str, Any] | None:
                 return evaluation_journal(self.ctx, key[0]).get(key[1])
 
@@ -829,8 +831,6 @@ class Collector:
         events: list[Event] | None = None,
         challengers: list[dict[str, Any]] | None = None,
     ) -> list[dict[str, Any]]:
-        from ..checks import thresholds
-
         by_version: dict[Any, list[dict[str, Any]]] = {}
         for r in challengers or []:
             by_version.setdefault(r.get("version"), []).append(r)
@@ -888,16 +888,17 @@ class Collector:
             limits: list[tuple[float, str]] = []
             markers: list[Marker] = []
             legend_checks = []
-            for check, spec in model_checks.items():
+            for check, judge in model_checks.items():
+                spec = judge.options
                 kind, target = _check_path(spec.metric)
                 if target != metric or kind not in ("metric", "estimated"):
                     continue
-                b, lim = _bands(check, thresholds(spec), " on estimated" if kind == "estimated" else "", spec.type)
+                b, lim = _bands(check, judge.zones(), " on estimated" if kind == "estimated" else "")
                 bands += b
                 limits += lim
                 markers += self._markers(check, ids_to_time)
                 legend_checks.append(
-                    (f"{check} ({spec.metric}: {_threshold_text(thresholds(spec))})", spec.type == "threshold")
+                    (f"{check} ({spec.metric}: {_threshold_text(judge.thresholds())})", judge.zones() is not None)
                 )
             chart = LineChart(
                 label=f"{metric} over time",
@@ -948,16 +949,15 @@ class Collector:
         limits: list[tuple[float, str]] = []
         markers: list[Marker] = []
         legend = []
-        from ..checks import thresholds
-
-        for check, spec in model_checks.items():
+        for check, judge in model_checks.items():
+            spec = judge.options
             if _check_path(spec.metric)[0] == "drift":
-                b, lim = _bands(check, thresholds(spec), "", spec.type)
+                b, lim = _bands(check, judge.zones(), "")
                 bands += b
                 limits += lim
                 markers += self._markers(check, ids_to_time)
                 legend.append(
-                    (f"{check} ({spec.metric}: {_threshold_text(thresholds(spec))})", spec.type == "threshold")
+                    (f"{check} ({spec.metric}: {_threshold_text(judge.thresholds())})", judge.zones() is not None)
                 )
         chart = LineChart(
             label="share of drifted columns over time",
@@ -980,10 +980,9 @@ class Collector:
         self, model_checks: dict[str, Any], ids_to_time: EvaluationTimes, events: list[Event] | None = None
     ) -> list[dict[str, Any]]:
         """Checks on values that have no chart of their own (a column's drift, a training metric…)."""
-        from ..checks import thresholds
-
         out = []
-        for check, spec in model_checks.items():
+        for check, judge in model_checks.items():
+            spec = judge.options
             if _check_path(spec.metric)[0] != "other":
                 continue
             history = [r for r in self.check_history(check) if _number(r.get("value")) is not None]
@@ -998,7 +997,7 @@ class Collector:
                     continue
                 points.append((t, _number(r.get("value"))))
                 hover.append((t, self.redact(f"{when(r.get('at'))}: {fmt(r.get('value'))} · {r.get('outcome')}")))
-            bands, limits = _bands(check, thresholds(spec), "", spec.type)
+            bands, limits = _bands(check, judge.zones(), "")
             chart = LineChart(
                 label=f"check {check}: {spec.metric} over time",
                 series=[Series(spec.metric, points, "s3")],
@@ -1012,7 +1011,7 @@ class Collector:
                 {
                     "check": check,
                     "metric": spec.metric,
-                    "thresholds": _threshold_text(thresholds(spec)),
+                    "thresholds": _threshold_text(judge.thresholds()),
                     "svg": charts.line_chart(chart),
                 }
             )
