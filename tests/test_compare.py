@@ -249,7 +249,7 @@ def test_the_table_fits_80_columns(
     two_versions(folder, "binary")
     monkeypatch.setenv("COLUMNS", "80")
     with pytest.raises(SystemExit) as done:
-        main(["--project", str(folder), "compare", "m", "1", "2", "--resamples", "50"])
+        main(["--project", str(folder), "compare", "m", "1", "2", "--resamples", "100"])
     text = capsys.readouterr().out
     assert done.value.code == 0
     lines = text.splitlines()

@@ -39,7 +39,7 @@ class SklearnTrainer(Trainer):
     Options = SklearnOptions
 
     def __init__(self, options: Any, *, context: Any = None) -> None:
-        if not isinstance(options, SklearnOptions):  # made by hand from a core section (a test, a notebook)
+        if options is not None and not isinstance(options, SklearnOptions):  # from a core section by hand
             options = SklearnOptions.model_validate(options.model_dump())
         super().__init__(options, context=context)
 
