@@ -171,6 +171,16 @@ def test_status_shows_the_primary_and_checked_metrics(capsys, folder: Path) -> N
     assert "roc_auc=0.8512 brier=-" in out and "None" not in out
 
 
+def test_status_with_no_models_says_how_to_add_one(capsys, tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "modelcycle.toml").write_text('[project]\nname = "bare"\n')
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "status")
+    assert code == 0
+    assert out == "no models yet: add a [models.NAME] table to modelcycle.toml, then `modelcycle train NAME`\n"
+    code, out, _ = run(capsys, "status", "--json")
+    assert code == 0 and json.loads(out) == []
+
+
 def test_every_command_takes_json() -> None:
     def leaves(group: click.Group, path: str) -> list[tuple[str, click.Command]]:
         found = []

@@ -292,6 +292,13 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
     )
     assert bad(folder, capsys, "m", "1", "7") == "error: model 'm' has no version 7: versions are 1 to 2"
     assert bad(folder, capsys, "nope", "1", "2").startswith("error: unknown model 'nope'")
+    settings = (folder / "modelcycle.toml").read_text(encoding="utf-8")
+    (folder / "modelcycle.toml").write_text(settings.replace("[models.m", "[models.gone"), encoding="utf-8")
+    assert bad(folder, capsys, "m", "1", "2") == (
+        "error: model 'm' has stored versions but no [models.m] table in modelcycle.toml: "
+        "compare needs its target and dataset; put the table back to compare its versions"
+    )
+    (folder / "modelcycle.toml").write_text(settings, encoding="utf-8")
     assert bad(folder, capsys, "m", "1", "2", "--data", str(tmp_path / "missing.csv")).startswith(
         f"error: data {tmp_path / 'missing.csv'}: no file at"
     )

@@ -475,6 +475,9 @@ def status(state: State, model: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(state, found)
         return
+    if not found:
+        click.echo("no models yet: add a [models.NAME] table to modelcycle.toml, then `modelcycle train NAME`")
+        return
     table(
         state,
         None,

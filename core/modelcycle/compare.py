@@ -140,6 +140,11 @@ def compare_versions(
     else the model's dataset).
     """
     if model not in settings.models:
+        if registry.latest(model) is not None:
+            raise NotFoundError(
+                f"model '{model}' has stored versions but no [models.{model}] table in {settings.file.name}: "
+                "compare needs its target and dataset; put the table back to compare its versions"
+            )
         known = ", ".join(sorted(settings.models)) or "none"
         raise NotFoundError(f"unknown model '{model}': models in {settings.file.name}: {known}")
     if a == b:
