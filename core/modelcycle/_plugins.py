@@ -239,6 +239,8 @@ class PluginHost:
         is validated against ``cls.Options``; `key` is the dotted key the options sit at
         ("notifiers.oncall"), so that every error, the plugin's own included, names the
         full key. `context` is the :class:`modelcycle.plugin.PluginContext` the object keeps.
+        `options=None` builds it with no options at all: a trainer that only reads the artifacts
+        of a stored version whose model is no longer in the settings.
         """
         settings = context.settings
         found = self.classes(kind)
@@ -250,7 +252,7 @@ class PluginHost:
                 key, f"unknown {_kind_word(kind)} '{name}'; {suggest(name, found)}registered: {choices}"
             )
         cls = found[name].cls
-        if not isinstance(options, cls.Options):
+        if options is not None and not isinstance(options, cls.Options):
             options = self.validate(kind, name, options, key=key, settings=settings)
         try:
             return cls(options, context=context)

@@ -136,12 +136,10 @@ def load_model(ctx: Context, model: str, version: int | None = None) -> Any:
 
 def version_trainer(ctx: Context, model: str, version: int, entry: dict[str, Any]) -> Trainer:
     """The trainer plugin that wrote `version` (its metadata `entry` names it): what reads its artifacts."""
-    cls = ctx.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
+    ctx.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
+    # a model no longer in the settings has no options to check: None, and its stored versions still load
     options = ctx.settings.models.get(model)
-    task = entry.get("task", "")
-    if options is None:  # a model no longer in the settings: its stored versions still load (no options to check)
-        return cls(None, context=ctx.plugin_context(task=task))
-    return ctx.create("trainers", entry["trainer"], options, key=f"models.{model}", task=task)
+    return ctx.create("trainers", entry["trainer"], options, key=f"models.{model}", task=entry.get("task", ""))
 
 
 def artifact_format(ctx: Context, model: str, version: int, entry: dict[str, Any], trainer: Trainer) -> str:
