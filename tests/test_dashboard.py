@@ -267,6 +267,17 @@ def look(browser, url: str, screenshot: str) -> dict:  # noqa: ANN001 - a Playwr
     return {"errors": errors, "requests": requests, "dialogs": dialogs, "boxes": boxes, "found": found}
 
 
+def open_offline(browser, path: Path):  # noqa: ANN001, ANN201 - Playwright objects
+    """Open a built file with every other request refused: (context, page, page errors seen)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri(), wait_until="load")
+    return context, page, errors
+
+
 def assert_clean(seen: dict, allowed_prefix: str) -> None:
     assert seen["errors"] == []
     assert seen["dialogs"] == []
@@ -465,12 +476,7 @@ def test_challenger_evaluations_are_shown_beside_the_active_versions_in_chromium
     assert (own["version"], challenger["version"]) == (2, 1)
 
     path = build(project, tmp_path / "board.html")
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(path.as_uri(), wait_until="load")
+    context, page, errors = open_offline(browser, path)
     table = page.locator("#model-r table.by-version")
     assert page.get_by_role("heading", name="Latest evaluation of each version").is_visible()
     rows = [[c.strip() for c in row.locator("td").all_inner_texts()] for row in table.locator("tbody tr").all()]
@@ -566,12 +572,7 @@ def test_distributions_version_changes_and_alerts_in_chromium(drifting, browser,
     profile = json.loads(project.registry.read_attachment("churn", 1, "profile.json"))
     columns = latest["drift"]["columns"]
     path = build(project, tmp_path / "drifting.html")
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(path.as_uri(), wait_until="load")
+    context, page, errors = open_offline(browser, path)
 
     # one figure per feature, most drifted first, reference and current on the same bins
     figures = page.locator("#model-churn figure.dist")

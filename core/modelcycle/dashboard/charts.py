@@ -711,13 +711,20 @@ def value_histogram(
                 title(f"[{fmt(lo, 3)}, {fmt(hi, 3)}): {count:,} rows ({count / total:.1%})"),
             )
         )
+    parts.extend(_histogram_markers(frame, markers, baseline))
+    parts.append(axis_names(frame, x_name, "share of rows" if equal else "density"))
+    return svg(frame, label, *parts)
+
+
+def _histogram_markers(frame: Frame, markers: list[tuple[float, str, str]] | None, baseline: float) -> list[Markup]:
+    """Vertical lines at values on a histogram's x axis (a threshold, a mean), each with its title."""
+    lines = []
     for value, css, text in markers or []:
         if frame.x0 <= value <= frame.x1:
             x = frame.x(value)
             line = {"class": f"marker {css}", "x1": x, "x2": x, "y1": frame.top, "y2": baseline}
-            parts.append(el("line", line, title(text)))
-    parts.append(axis_names(frame, x_name, "share of rows" if equal else "density"))
-    return svg(frame, label, *parts)
+            lines.append(el("line", line, title(text)))
+    return lines
 
 
 def number_labels(ticks: list[float]) -> list[str]:
@@ -806,11 +813,7 @@ def compare_histogram(
                 )
             )
         parts.append(_hit(frame, left, right, baseline, text))
-    for value, css, text in markers or []:
-        if frame.x0 <= value <= frame.x1:
-            x = frame.x(value)
-            line = {"class": f"marker {css}", "x1": x, "x2": x, "y1": frame.top, "y2": baseline}
-            parts.append(el("line", line, title(text)))
+    parts.extend(_histogram_markers(frame, markers, baseline))
     parts.append(axis_names(frame, x_name, "share of rows" if equal else "density"))
     return svg(frame, label, *parts)
 
