@@ -46,9 +46,10 @@ class Slow:
 
 def together(*calls: Callable[[], object], slow: Slow | None = None) -> list[object]:
     """Run the calls in threads released at once (the store slowed meanwhile); each result, or the
-    ModelcycleError it raised."""
+    ModelcycleError it raised. Any other exception fails the test: a crash is never a fair outcome."""
     barrier = threading.Barrier(len(calls))
     out: list[object] = [None] * len(calls)
+    crashed: list[BaseException] = []
 
     def run(i: int, call: Callable[[], object]) -> None:
         barrier.wait()
@@ -56,6 +57,8 @@ def together(*calls: Callable[[], object], slow: Slow | None = None) -> list[obj
             out[i] = call()
         except ModelcycleError as exc:
             out[i] = exc
+        except BaseException as exc:  # raised below, in the test's own thread
+            crashed.append(exc)
 
     threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
     if slow is not None:
@@ -66,6 +69,8 @@ def together(*calls: Callable[[], object], slow: Slow | None = None) -> list[obj
         t.join()
     if slow is not None:
         slow.on = False
+    if crashed:
+        raise crashed[0]
     return out
 
 
@@ -200,6 +205,33 @@ def test_rollback_racing_gc_never_leaves_the_active_version_deleted(project, mon
         if not isinstance(rolled, dict):
             assert "was deleted by gc" in str(rolled)
         _assert_active_is_intact(project, model)
+
+
+def test_every_memory_store_operation_waits_for_the_one_lock(project) -> None:
+    """fsspec's memory filesystem is one dict for the whole process: a listing that overlaps a write
+    or a delete in another thread can fail ("dictionary changed size during iteration"). Each of the
+    store's operations holds the lock writers hold; while it is taken, each waits."""
+    from modelcycle_fsspec import stores
+
+    store = project.store
+    store.write("k/a", b"1")
+    operations = {
+        "list": lambda: store.list("k"),
+        "get": lambda: store.get("k/a"),
+        "modified": lambda: store.modified("k/a"),
+        "write": lambda: store.write("k/b", b"2"),
+        "put_if_absent": lambda: store.put_if_absent("k/c", b"3"),
+        "delete": lambda: store.delete("k/a"),
+    }
+    for name, operation in operations.items():
+        finished = threading.Event()
+        thread = threading.Thread(target=lambda op=operation, done=finished: (op(), done.set()))
+        with stores._MEMORY_LOCK:
+            thread.start()
+            assert not finished.wait(0.2), f"{name} did not wait for the lock"
+        assert finished.wait(10), f"{name} did not finish once the lock was free"
+        thread.join()
+    assert store.list("k") == ["k/b", "k/c"]
 
 
 # -- a hostile store: keys that leave it -------------------------------------------------

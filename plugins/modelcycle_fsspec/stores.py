@@ -9,7 +9,9 @@
   client and answered 412, yet it won; the object then holds exactly the bytes sent.
   Writers of put-if-absent objects therefore make their bytes unique (a timestamp to the
   microsecond, a host:pid, a random token), so no other writer's bytes can look the same;
-* memory://: a process-wide lock around check-and-create (one process only).
+* memory://: a process-wide lock around every operation (one process only): fsspec's memory
+  filesystem is one shared dict, and listing it while another thread writes can fail with
+  "dictionary changed size during iteration".
 """
 
 from __future__ import annotations
@@ -93,14 +95,16 @@ class FsspecStore(Store):
     def _path(self, key: str) -> str:
         return f"{self.root}/{confined(key)}"
 
+    def _serialised(self) -> contextlib.AbstractContextManager[Any]:
+        """memory://: the process-wide lock (a listing must not overlap a write); else nothing."""
+        return _MEMORY_LOCK if self._memory else contextlib.nullcontext()
+
     @_named_errors
     def get(self, key: str) -> bytes | None:
         self.requests += 1
         try:
-            if self._memory:
-                with _MEMORY_LOCK:
-                    return self.fs.cat_file(self._path(key))
-            return self.fs.cat_file(self._path(key), **self._read_options)
+            with self._serialised():
+                return self.fs.cat_file(self._path(key), **self._read_options)
         except FileNotFoundError:
             return None
 
@@ -114,11 +118,8 @@ class FsspecStore(Store):
     @_named_errors
     def write(self, key: str, data: bytes) -> None:
         self.requests += 1
-        if self._memory:
-            with _MEMORY_LOCK:
-                self.fs.pipe_file(self._path(key), data)
-            return
-        self.fs.pipe_file(self._path(key), data)
+        with self._serialised():
+            self.fs.pipe_file(self._path(key), data)
 
     @_named_errors
     def put_if_absent(self, key: str, data: bytes) -> bool:
@@ -149,7 +150,8 @@ class FsspecStore(Store):
         self.requests += 1
         base = self._path(prefix).rstrip("/") if prefix else self.root
         try:
-            found = self.fs.find(base)
+            with self._serialised():
+                found = self.fs.find(base)
         except FileNotFoundError:
             return []
         cut = len(self.root) + 1
@@ -158,7 +160,7 @@ class FsspecStore(Store):
     @_named_errors
     def delete(self, key: str) -> None:
         self.requests += 1
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError), self._serialised():
             self.fs.rm_file(self._path(key))
 
     def describe(self) -> str:
@@ -166,7 +168,8 @@ class FsspecStore(Store):
 
     def modified(self, key: str) -> float | None:
         try:
-            info = self.fs.info(self._path(key))
+            with self._serialised():
+                info = self.fs.info(self._path(key))
         except (FileNotFoundError, OSError):
             return None
         stamp = info.get("LastModified") or info.get("mtime") or info.get("created")
