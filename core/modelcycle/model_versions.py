@@ -136,6 +136,7 @@ def load_model(ctx: Context, model: str, version: int | None = None) -> Any:
 
 def version_trainer(ctx: Context, model: str, version: int, entry: dict[str, Any]) -> Trainer:
     """The trainer plugin that wrote `version` (its metadata `entry` names it): what reads its artifacts."""
+    # a trainer plugin no longer installed: the error names the version it wrote
     ctx.plugin_class("trainers", entry["trainer"], f"version {version} trainer")
     # a model no longer in the settings has no options to check: None, and its stored versions still load
     options = ctx.settings.models.get(model)
