@@ -59,3 +59,23 @@ def test_a_thread_still_at_work_is_waited_for(tmp_path: Path) -> None:
     )
     done = command("frobnicate", before=before)
     assert done.returncode == 2 and marker.read_text() == "done"
+
+
+def closed_pipe_run(*args: str) -> subprocess.CompletedProcess[str]:
+    """`modelcycle ARGS` writing into a pipe nobody reads any more, as `modelcycle … | head` leaves it."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte: every write fails, none by luck
+    code = f"import sys\nsys.argv = ['modelcycle', *{list(args)!r}]\nfrom modelcycle.cli import console\nconsole()"
+    try:
+        return subprocess.run(
+            [sys.executable, "-c", code], stdout=write, stderr=subprocess.PIPE, text=True, env=ENV, timeout=120
+        )
+    finally:
+        os.close(write)
+
+
+def test_a_reader_that_stops_early_costs_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "modelcycle.toml").write_text('[project]\nname = "p"\n', encoding="utf-8")
+    for args in (("schema",), ("--help",), ("--version",), ("--project", str(tmp_path), "status")):
+        done = closed_pipe_run(*args)
+        assert (done.returncode, done.stderr) == (1, ""), (args, done.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import traceback
 import warnings
@@ -1042,6 +1043,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout, sys.stderr = RedactedStream(sys.stdout, PROCESS.text), RedactedStream(sys.stderr, PROCESS.text)
     try:
         _main(argv)
+    except BrokenPipeError:  # `modelcycle history m | head` stopped reading: not an error of ours
+        _quiet(streams[0])
+        sys.exit(1)
     except Exception:  # a bug: its traceback, as Python prints it, but through the redactor
         traceback.print_exc()
         sys.exit(1)
@@ -1051,6 +1055,15 @@ def main(argv: list[str] | None = None) -> None:
                 with contextlib.suppress(Exception):
                     stream.flush()
         sys.stdout, sys.stderr = streams
+
+
+def _quiet(stdout: Any) -> None:
+    """Point stdout's file at the null device, so that flushing at exit does not hit the closed
+    pipe again (what Python's signal docs advise for SIGPIPE)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        fileno = stdout.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fileno)
 
 
 def _main(argv: list[str] | None) -> None:
