@@ -133,6 +133,15 @@ def test_an_unnamed_dataframe_and_no_dashboard_say_so_plainly(tmp_path: Path, sm
     assert "Dashboard" not in text
 
 
+def test_a_path_evaluated_without_a_name_is_named_by_its_file(tmp_path: Path, smtp_sink, webhook_sink) -> None:
+    project = _project(tmp_path, smtp_sink, webhook_sink, DRIFT_CHECK)
+    record = project.evaluate("m", str(project.settings.root / "shifted.parquet"))
+    assert (record["name"], record["dataset"]["name"]) == (None, None)  # the record says what was given
+    project.run_checks()
+    text = _mail_text(smtp_sink.messages[0])
+    assert "Judged evaluation 1 of m v1 on shifted.parquet, run at 20" in text
+
+
 def test_a_check_on_one_column_names_its_named_test_statistic_and_p_value(
     tmp_path: Path, smtp_sink, webhook_sink
 ) -> None:

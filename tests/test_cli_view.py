@@ -139,11 +139,11 @@ def test_history_fits_80_columns_and_names_the_columns_left_out(capsys, folder: 
     assert code == 0
     fits(out)
     header = out.splitlines()[1]
-    assert header.split()[:5] == ["evaluated_at", "┃", "version", "┃", "challenger"]
+    assert header.split()[:5] == ["evaluated_at", "┃", "version", "┃", "roc_auc"]  # no challenger: no column
     assert header.index("roc_auc") < header.index("brier") < header.index("rows")
     assert "2026-12-03T10:00:00" in out  # whole timestamps, never "2…"
     note = " ".join(out.split("not shown at 80 columns: ")[1].split())
-    assert note.startswith("labeled_rows, accuracy, average_precision, f1, log_loss, precision, recall, drift.share")
+    assert note.startswith("labeled_rows, average_precision, f1, log_loss, precision, recall, drift.share")
     assert "--metric NAME (repeatable)" in note
 
 

@@ -113,6 +113,40 @@ def test_history_leaves_out_the_as_of_column_when_no_evaluation_has_one(tmp_path
     assert code == 0 and "as_of" not in header and row[header.index("dataset")] == "feedback"
 
 
+def test_history_names_a_path_by_its_file_and_shows_challenger_only_when_there_is_one(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    project = _project(tmp_path)
+    project.evaluate("m", str(tmp_path / "feedback.parquet"))
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = _run(project, "history", "m", capsys=capsys)
+    header, row = _table(out)
+    assert code == 0 and "challenger" not in header and row[header.index("dataset")] == "feedback.parquet"
+    assert "dataset" not in out.split("not shown")[-1]  # the dataset comes before the other numbers
+    project.train("m")  # version 2 active: an evaluation of version 1 is a challenger's
+    project.evaluate("m", "feedback", version=1)
+    code, out, _ = _run(project, "history", "m", capsys=capsys)
+    header, *rows = _table(out)
+    assert [r[header.index("challenger")] for r in rows] == ["", "yes"]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("s3://bucket/feedback/october.parquet?versionId=3", "october.parquet"),
+        ("data/feedback-month-6.parquet", "feedback-month-6.parquet"),
+        ("C:\\data\\week.csv", "week.csv"),
+        ("s3://bucket/parts/", "parts"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_the_file_name_of_a_path_or_url(url, expected) -> None:
+    from modelcycle.evaluation_label import file_name
+
+    assert file_name(url) == expected
+
+
 def test_a_dataset_gives_its_period_and_the_command_line_overrides_it(tmp_path: Path) -> None:
     project = _project(tmp_path, dataset="as_of = 2026-09-30")  # a TOML date
     assert project.settings.datasets["feedback"].as_of == "2026-09-30"

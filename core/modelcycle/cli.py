@@ -349,7 +349,9 @@ def history(state: State, model: str, metrics: tuple[str, ...], as_json: bool) -
         click.echo(f"model '{model}' has no evaluations yet: run 'modelcycle evaluate {model} DATA'")
         return
     shown = found.rows[-50:]
-    columns = [c for c in found.columns if c != "id" and not (c == "as_of" and all(r.get(c) is None for r in shown))]
+    # as_of and challenger only when some row has one: the room goes to the dataset and the metrics
+    sometimes = [c for c in ("as_of", "challenger") if not any(r.get(c) for r in shown)]
+    columns = [c for c in found.columns if c != "id" and c not in sometimes]
     table(
         state,
         f"{model}: {plural(len(found.rows), 'evaluation')}" + (" (the latest 50)" if len(found.rows) > 50 else ""),

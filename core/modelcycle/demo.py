@@ -19,6 +19,9 @@ name = "churn-demo"
 [datasets.customers]
 url = "data/customers.parquet"
 
+[datasets.latest-feedback]
+url = "data/feedback-month-6.parquet"   # the newest labelled month: what the monthly scenario evaluates
+
 [models.churn]
 dataset = "customers"
 target = "churned"
@@ -54,7 +57,7 @@ cooldown = "6h"
 
 [scenarios.monthly]
 steps = [
-  { type = "evaluate", model = "churn", dataset = "data/feedback-month-6.parquet" },
+  { type = "evaluate", model = "churn", dataset = "latest-feedback" },
   { type = "check" },
   { type = "notify", notifiers = ["outbox"], message = "monthly run: {summary}", run_if = "always" },
 ]
@@ -95,14 +98,14 @@ def run_demo(folder: str | Path, say: Callable[[str], None] = print) -> dict[str
     )
     truth = pd.read_parquet(data / "feedback-month-1.parquet", columns=["customer_id", "churned"])
     truth.to_csv(data / "labels-month-1.csv", index=False)
-    late = project.evaluate("churn", labels=str(data / "labels-month-1.csv"))
+    late = project.evaluate("churn", labels=str(data / "labels-month-1.csv"), name="month-1-labels")
     say(
         f"   weeks later the labels came: joined by customer_id to the logged predictions, "
         f"roc_auc {late['metrics']['roc_auc']:.3f} as served ({late['labels']['matched']:,} matched)"
     )
 
     def evaluate_month(i: int) -> None:
-        record = project.evaluate("churn", str(data / f"feedback-month-{i}.parquet"))
+        record = project.evaluate("churn", str(data / f"feedback-month-{i}.parquet"), name=f"month-{i}")
         results = project.run_checks()
         story["checks"].append({r["check"]: r["outcome"] for r in results})
         outcomes = ", ".join(

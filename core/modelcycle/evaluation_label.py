@@ -40,15 +40,25 @@ def labelled(
 
 
 def shown_name(record: dict[str, Any]) -> str | None:
-    """The name to show for an evaluation: its own, else its dataset's (records from before `name`)."""
+    """The name to show for an evaluation: its own, else its dataset's, else its file's (a path
+    evaluated without a name); None for an unnamed DataFrame."""
     dataset = record.get("dataset")
-    return record.get("name") or (dataset.get("name") if isinstance(dataset, dict) else None)
+    if record.get("name") or not isinstance(dataset, dict):
+        return record.get("name")
+    return dataset.get("name") or file_name(dataset.get("url"))
+
+
+def file_name(url: Any) -> str | None:
+    """'october.parquet' of 's3://bucket/feedback/october.parquet?versionId=3': what a reader
+    recognises of a path or URL."""
+    if not isinstance(url, str) or not url.strip():
+        return None
+    return url.split("?", 1)[0].rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or None
 
 
 def data_text(record: dict[str, Any]) -> str | None:
     """'october (as of 2026-10-31)': what an evaluation's data was, for a table; None when unknown."""
-    dataset = record.get("dataset")
-    name = shown_name(record) or (dataset.get("url") if isinstance(dataset, dict) else None)
+    name = shown_name(record)
     as_of = record.get("as_of")
     if name and as_of:
         return f"{name} (as of {as_of})"

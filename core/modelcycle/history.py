@@ -43,11 +43,12 @@ def evaluation_before(
 def summary(record: dict[str, Any]) -> dict[str, Any]:
     """What the history needs of an evaluation: a few hundred bytes instead of the whole record."""
     keep = ("id", "evaluated_at", "version", "active_version", "rows", "labeled_rows", "metrics", "estimated")
+    dataset = record.get("dataset")
     return {
         **{k: record.get(k) for k in keep},
         "drift": {"share": (record.get("drift") or {}).get("share")},
         **{k: record[k] for k in ("name", "as_of") if k in record},
-        **({"dataset": {"name": record["dataset"].get("name")}} if isinstance(record.get("dataset"), dict) else {}),
+        **({"dataset": {k: dataset.get(k) for k in ("name", "url")}} if isinstance(dataset, dict) else {}),
     }
 
 

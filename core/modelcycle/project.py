@@ -366,7 +366,8 @@ class Project:
             columns = base + chosen
         else:
             rest = [c for c in frame.columns if c not in base]
-            columns = base + metric_order(rest, self.leading_metrics(model))
+            about = [c for c in ("dataset", "as_of") if c in rest]  # what the data was, before the other numbers
+            columns = base + metric_order(rest, [*self.leading_metrics(model), *about])
         rows = []
         for row in frame.to_dict("records") if len(frame) else []:
             item = {c: row.get(c) for c in columns}
