@@ -607,4 +607,5 @@ def test_history_prints_a_dash_for_a_metric_an_evaluation_lacks(tmp_path: Path, 
         main(["--project", str(project.settings.root), "history", "m", "--metric", "roc_auc"])
     out = capsys.readouterr().out
     rows = [[cell.strip() for cell in line.split("│")] for line in out.splitlines() if line.strip().startswith("20")]
-    assert info.value.code == 0 and [(r[2], r[3] == "-") for r in rows] == [("", False), ("", True)]
+    assert info.value.code == 0 and "challenger" not in out  # no challenger among them: no column for it
+    assert [(r[1], r[2] == "-") for r in rows] == [("1", False), ("1", True)]

@@ -171,6 +171,20 @@ def test_status_shows_the_primary_and_checked_metrics(capsys, folder: Path) -> N
     assert "roc_auc=0.8512 brier=-" in out and "None" not in out
 
 
+def test_status_shows_a_checked_drift_share_or_estimate_under_the_checks_name(
+    capsys, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one line per model: the order of the metrics is what is tested
+    settings = folder / "modelcycle.toml"
+    extra = '[checks.drift]\nmodel = "m"\nmetric = "drift.share"\nmax = 0.5\n'
+    for metric, shown in (("drift.share", "drift.share=0.2"), ("estimated.accuracy", "estimated.accuracy=0.8")):
+        settings.write_text(SETTINGS + extra.replace("drift.share", metric), encoding="utf-8")
+        code, out, _ = run(capsys, "status")
+        assert code == 0 and f"roc_auc=0.8512 brier=- {shown}" in " ".join(out.split()), out
+    code, out, _ = run(capsys, "status", "--json")
+    assert json.loads(out)[0]["latest_evaluation"]["estimated"] == {"roc_auc": 0.8, "accuracy": 0.8}
+
+
 def test_status_with_no_models_says_how_to_add_one(capsys, tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "modelcycle.toml").write_text('[project]\nname = "bare"\n')
     monkeypatch.chdir(tmp_path)

@@ -492,7 +492,7 @@ def status(state: State, model: str | None, as_json: bool) -> None:
                 "-"
                 if s.latest_evaluation is None
                 else f"#{s.latest_evaluation['id']} {s.latest_evaluation['evaluated_at'][:19]} "
-                f"{format_metrics(s.latest_evaluation['metrics'], limit=3, leading=s.leading_metrics)}",
+                f"{format_metrics(s.shown_metrics(), limit=3, leading=s.leading_metrics)}",
                 s.status,
             ]
             for s in found

@@ -308,6 +308,16 @@ class ModelStatus(Record):
     data: dict[str, Any] = field(repr=False)
     leading_metrics: list[str] = field(default_factory=list, repr=False)
 
+    def shown_metrics(self) -> dict[str, Any]:
+        """The latest evaluation's metrics, with the drift share and the estimates that checks
+        watch, under the names the checks use: a table then shows what decides the status."""
+        latest = self.latest_evaluation or {}
+        shown = dict(latest.get("metrics") or {})
+        watched = {"drift.share": latest.get("drift_share")}
+        watched |= {f"estimated.{k}": v for k, v in (latest.get("estimated") or {}).items()}
+        shown |= {name: watched[name] for name in self.leading_metrics if name in watched}
+        return shown
+
 
 @dataclass(eq=False)
 class Alert(Record):

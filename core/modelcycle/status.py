@@ -31,7 +31,10 @@ def model_status(ctx: Context, model: str | None = None) -> list[dict[str, Any]]
                 "active_version": active["version"] if active else None,
                 "latest_evaluation": None
                 if latest is None
-                else {k: latest.get(k) for k in ("id", "version", "evaluated_at", "rows", "labeled_rows", "metrics")}
+                else {
+                    k: latest.get(k)
+                    for k in ("id", "version", "evaluated_at", "rows", "labeled_rows", "metrics", "estimated")
+                }
                 | {"drift_share": (latest.get("drift") or {}).get("share")},
                 "status": worst([r["outcome"] for r in results]),
                 "checks": results,
