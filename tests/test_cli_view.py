@@ -185,6 +185,27 @@ def test_status_shows_a_checked_drift_share_or_estimate_under_the_checks_name(
     assert json.loads(out)[0]["latest_evaluation"]["estimated"] == {"roc_auc": 0.8, "accuracy": 0.8}
 
 
+def test_train_and_evaluate_print_the_primary_then_the_checked_metrics_first(
+    capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=600)
+    frame = pd.DataFrame({"x": x, "y": (x + rng.normal(size=600) > 0).astype(int)})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    settings = SETTINGS.replace('primary_metric = "roc_auc"', 'primary_metric = "f1"\nparams = { max_iter = 20 }')
+    write_settings(tmp_path, settings)
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "train", "m")
+    trained = out.split("trained")[1].split()
+    assert code == 0 and [m.split("=")[0] for m in trained[:2]] == ["f1", "brier"]  # primary, then checked
+    code, out, _ = run(capsys, "evaluate", "m", "d")
+    metrics = out.split("metrics")[1].split()
+    assert code == 0 and [m.split("=")[0] for m in metrics[:3]] == ["f1", "brier", "accuracy"]
+
+
 def test_status_with_no_models_says_how_to_add_one(capsys, tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "modelcycle.toml").write_text('[project]\nname = "bare"\n')
     monkeypatch.chdir(tmp_path)

@@ -224,7 +224,8 @@ def train(state: State, model: str, activate: bool | None, full: bool, as_json: 
     decision = result.decision
     click.echo(
         state.redact(
-            f"{model}: version {result.version} trained  {format_metrics(result.metrics, limit=8)}\n"
+            f"{model}: version {result.version} trained  "
+            f"{format_metrics(result.metrics, limit=8, leading=result.leading_metrics)}\n"
             f"  {'activated' if result.activated else 'not activated'}: {decision['reason']}"
         )
     )
@@ -289,7 +290,7 @@ def evaluate(
         lines = [
             f"{model} version {record['version']}: evaluation {record['id']} on {record['rows']:,} rows "
             f"({record['labeled_rows']:,} labelled)" + _label_text(record),
-            f"  metrics    {format_metrics(record['metrics'], limit=8) or '-'}",
+            f"  metrics    {format_metrics(record['metrics'], limit=8, leading=result.leading_metrics) or '-'}",
             f"  estimated  {format_estimates(record) or '-'}",
             f"  drift      {share} of columns drifted"
             + (f": {', '.join(drift['drifted_columns'][:8])}" if drift["drifted_columns"] else ""),

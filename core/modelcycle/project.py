@@ -173,7 +173,10 @@ class Project:
         """
         from .train import train
 
-        return train(self.context, self.context.model_name(model), activate=activate, full=full, progress=progress)
+        model = self.context.model_name(model)
+        result = train(self.context, model, activate=activate, full=full, progress=progress)
+        result.leading_metrics = self.leading_metrics(model)
+        return result
 
     def load_model(self, model: str, version: int | None = None) -> Any:
         """The fitted model of `version` (default: the active one), its artifact hash checked."""
@@ -238,7 +241,7 @@ class Project:
             from .evaluate import evaluate
 
             records = evaluate(self.context, model, data, version=version, progress=progress, **named)
-        return Evaluations(records)
+        return Evaluations(records, leading_metrics=self.leading_metrics(model))
 
     def record_evaluation(self, model: str, record: dict[str, Any]) -> Evaluation:
         """Append an evaluation record to the model's history; fire after_evaluation_recorded."""

@@ -172,8 +172,9 @@ class Evaluations(list):  # type: ignore[type-arg]
     With several versions, index by position.
     """
 
-    def __init__(self, records: Iterable[dict[str, Any]]) -> None:
+    def __init__(self, records: Iterable[dict[str, Any]], leading_metrics: Sequence[str] = ()) -> None:
         super().__init__(r if isinstance(r, Evaluation) else Evaluation.of(r) for r in records)
+        self.leading_metrics = list(leading_metrics)  # what a table shows first: primary, then checked
 
     def only(self) -> Evaluation:
         """The one record; an error saying how to reach them when there are several."""

@@ -50,6 +50,8 @@ class TrainResult:
     decision: dict[str, Any]
     metadata: dict[str, Any] = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict, repr=False)
+    #: the metrics a table shows first: the primary one, then the checked ones
+    leading_metrics: list[str] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         out = {
