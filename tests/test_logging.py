@@ -95,27 +95,29 @@ def test_a_scenario_that_fails_three_times_logs_three_lines(watched, caplog) -> 
     assert lines == [
         f"scenario 'watch': run {n} FAILED: step 0 (python): RuntimeError: the feed is down" for n in (1, 2, 3)
     ]
-    assert all(r.levelno == logging.WARNING for r in caplog.records if r.name == "modelcycle.scenarios")
+    assert all(r.levelno == logging.ERROR for r in caplog.records if r.name == "modelcycle.scenarios")
 
 
 def test_the_scheduler_command_prints_each_failure_at_every_tick(capsys, watched) -> None:
     for _ in range(3):
         code, out, err = run(capsys, "--project", str(watched), "scheduler", "--once")
         assert (code, out) == (1, "")
-        assert err.startswith("warning: scenario 'watch': trigger 0 (dataset-changed d): ") and err.count("\n") == 1
+        assert err.startswith("error: scenario 'watch': trigger 0 (dataset-changed d): ") and err.count("\n") == 1
         assert SECRET not in err and "${DATA_DIR}" in err
 
 
-def test_log_level_error_hides_warnings_and_debug_shows_more(capsys, watched, monkeypatch) -> None:
+def test_failures_are_errors_critical_hides_them_and_info_shows_more(capsys, watched, monkeypatch) -> None:
     code, _, err = run(capsys, "--log-level", "ERROR", "--project", str(watched), "scheduler", "--once")
+    assert code == 1 and err.startswith("error: scenario 'watch': trigger 0 (dataset-changed d): ")  # cron hears it
+    code, _, err = run(capsys, "--log-level", "critical", "--project", str(watched), "scheduler", "--once")
     assert (code, err) == (1, "")  # still exit 1: the failure is not hidden from cron
-    monkeypatch.setenv("MODELCYCLE_LOG_LEVEL", "error")
+    monkeypatch.setenv("MODELCYCLE_LOG_LEVEL", "critical")
     code, _, err = run(capsys, "--project", str(watched), "scheduler", "--once")
     assert (code, err) == (1, "")
     monkeypatch.setenv("MODELCYCLE_LOG_LEVEL", "info")
     code, out, err = run(capsys, "--project", str(watched), "scenario", "run", "watch")
     assert code == 1 and out.startswith("scenario watch run 1: FAILED")
-    assert "warning: scenario 'watch': run 1 FAILED: step 0 (python): RuntimeError: the feed is down\n" in err
+    assert "error: scenario 'watch': run 1 FAILED: step 0 (python): RuntimeError: the feed is down\n" in err
 
 
 def test_a_bad_log_level_is_one_line(capsys, watched, monkeypatch) -> None:
@@ -124,7 +126,8 @@ def test_a_bad_log_level_is_one_line(capsys, watched, monkeypatch) -> None:
     assert err.startswith("error: invalid value for '--log-level': 'loud' is not one of") and err.count("\n") == 1
     monkeypatch.setenv("MODELCYCLE_LOG_LEVEL", "chatty")
     code, _, err = run(capsys, "--project", str(watched), "scheduler", "--once")
-    assert code == 2 and "'chatty' is not one of" in err and err.count("\n") == 1
+    assert code == 2 and err.startswith("error: invalid value for MODELCYCLE_LOG_LEVEL: 'chatty' is not one of")
+    assert err.count("\n") == 1
 
 
 def test_secrets_never_reach_a_log_record_whatever_the_handler(watched, caplog) -> None:

@@ -143,12 +143,28 @@ def format_estimates(record: dict[str, Any]) -> str:
     return " ".join(shown)
 
 
+class LogLevel(click.Choice):  # type: ignore[type-arg]
+    """A level name; a bad one from MODELCYCLE_LOG_LEVEL names the variable, not the option."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            from click.core import ParameterSource
+
+            if ctx is None or param is None or param.name is None:
+                raise
+            if ctx.get_parameter_source(param.name) is not ParameterSource.ENVIRONMENT:
+                raise
+            raise click.BadParameter(exc.message, ctx=ctx, param_hint="MODELCYCLE_LOG_LEVEL") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--project", "project_path", metavar="PATH", help="The project folder or its modelcycle.toml.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks with errors.")
 @click.option(
     "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
+    type=LogLevel(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
     default="warning",
     show_default=True,
     envvar="MODELCYCLE_LOG_LEVEL",
@@ -236,12 +252,15 @@ def train(state: State, model: str, activate: bool | None, full: bool, as_json: 
         )
 
 
-def cli_path(state: State, value: str) -> str:
-    """A path given on the command line, made absolute from the current folder; a dataset
-    name or a URL as it is (paths in modelcycle.toml start at its folder instead)."""
+def cli_path(state: State, value: str, *, dataset: bool = True) -> str:
+    """A path given on the command line, made absolute from the current folder; a URL as it is,
+    and, where a dataset may be named (`dataset`), a dataset name as it is (paths in
+    modelcycle.toml start at its folder instead)."""
     import os
 
-    if value in state.project.settings.datasets or "://" in value or not any(ch in value for ch in "/.:"):
+    if "://" in value:
+        return value
+    if dataset and (value in state.project.settings.datasets or not any(ch in value for ch in "/.:")):
         return value
     return os.path.abspath(value)
 
@@ -646,16 +665,10 @@ def scheduler(state: State, once: bool, interval: float, as_json: bool) -> None:
     With --json: --once prints one object (its runs and problems); otherwise one JSON line per
     event (started, run, problem, stopped).
     """
-    project = state.project
-
-    def warn(message: str) -> None:
-        from .scheduler import log as scheduler_log
-
-        scheduler_log.warning("%s", message)  # every time, at --log-level warning and below
-
+    project = state.project  # it logs every problem itself, each time, at level error
     with stop_on_signals() as stop:
         if once:
-            tick = project.scheduler_tick(stop=stop, on_problem=warn)
+            tick = project.scheduler_tick(stop=stop)
             if as_json:
                 emit_json(state, tick)
             else:
@@ -666,8 +679,6 @@ def scheduler(state: State, once: bool, interval: float, as_json: bool) -> None:
             return
 
         def on_event(event: Any) -> None:
-            if event.event == "problem":
-                warn(event.message)
             if as_json:
                 emit_json_line(state, event)
             elif event.event == "run":
@@ -767,16 +778,9 @@ def score(
 
     Paths are relative to the current folder. OUTPUT appears only once it is complete.
     """
-    import os
-
-    project = state.project
-    is_path = input_data not in project.settings.datasets and any(ch in input_data for ch in "/.:")
-    if is_path and "://" not in input_data:
-        input_data = os.path.abspath(input_data)
-    if "://" not in output:
-        output = os.path.abspath(output)
+    input_data, output = cli_path(state, input_data), cli_path(state, output, dataset=False)
     with progress_display(not as_json) as progress:
-        summary = project.score(model, input_data, output, version=version, progress=progress, log=log)
+        summary = state.project.score(model, input_data, output, version=version, progress=progress, log=log)
     if as_json:
         emit_json(state, summary)
     else:
@@ -838,26 +842,18 @@ def compare(
     state: State, model: str, a: int, b: int, data: str | None, resamples: int | None, html: str | None, as_json: bool
 ) -> None:
     """Versions A and B of MODEL side by side, on labelled rows neither was trained on."""
-    import os
-
-    project = state.project
-    if data is not None and data not in project.settings.datasets and "://" not in data:
-        data = os.path.abspath(data) if any(ch in data for ch in "/.:") else data
-    result = project.compare(model, a, b, data=data, resamples=resamples)
-    if html is not None:
-        from .dashboard.compare import render_compare, write_compare
-
-        path = write_compare(render_compare(result, project=project.name, redact=project.settings.redactor), html)
+    data = None if data is None else cli_path(state, data)
+    result = state.project.compare(model, a, b, data=data, resamples=resamples, html=html)
     if as_json:
-        emit_json(state, result.to_json() | ({"html": str(path)} if html is not None else {}))
+        emit_json(state, result)
         return
     from rich.console import Console
 
     from .compare_output import print_comparison
 
     print_comparison(result, Console(highlight=False))
-    if html is not None:
-        click.echo(state.redact(f"compare page written to {path}"))
+    if result.html is not None:
+        click.echo(state.redact(f"compare page written to {result.html}"))
 
 
 @cli.command()

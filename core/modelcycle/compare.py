@@ -103,6 +103,7 @@ class VersionComparison:
     same: list[str]  # lineage keys whose values agree
     curves: dict[str, Any] = field(default_factory=dict, repr=False)  # per version, on the compared rows
     importances: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)  # per version, as trained
+    html: str | None = None  # where the compare page was written, when one was asked for
 
     @property
     def rows_from(self) -> str:
@@ -112,6 +113,8 @@ class VersionComparison:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["metrics"] = [asdict(m) for m in self.metrics]
+        if self.html is None:  # the key only when a page was written, as `compare --json` always printed
+            del out["html"]
         return out
 
 

@@ -318,16 +318,19 @@ class Project:
 
     # -- comparison ------------------------------------------------------------------------------
 
-    def compare(self, model: str, a: int, b: int, *, data: Any = None, resamples: int | None = None) -> Any:
+    def compare(
+        self, model: str, a: int, b: int, *, data: Any = None, resamples: int | None = None, html: Any = None
+    ) -> Any:
         """Versions `a` and `b` side by side on labelled rows neither was trained on; a VersionComparison.
 
         `data`: a dataset name, path/URL or DataFrame (default: `activation.on`, else the model's dataset).
+        `html`: a file to write the comparison to as a self-contained page (its path is in `.html`).
         """
         from .compare import compare_versions
         from .retention import deleted_versions
 
         self.context.require_model(model)
-        return compare_versions(
+        result = compare_versions(
             self.settings,
             self.registry,
             lambda version: self.load_model(model, version),
@@ -340,6 +343,12 @@ class Project:
             data=data,
             resamples=resamples,
         )
+        if html is not None:
+            from .dashboard.compare import render_compare, write_compare
+
+            page = render_compare(result, project=self.name, redact=self.settings.redactor)
+            result.html = str(write_compare(page, html))
+        return result
 
     # == what the command line shows: one method per command, each returning a record =========
     # (records.py holds the types and their JSON; cli.py only prints them)
@@ -437,12 +446,14 @@ class Project:
         return found
 
     def scheduler_tick(self, *, stop: Any = None, on_problem: Any = None) -> SchedulerTick:
-        """Fire the due triggers once and run their scenarios (`scheduler --once`)."""
+        """Fire the due triggers once and run their scenarios (`scheduler --once`); each problem
+        is logged as an error (modelcycle.scheduler), kept in `problems` and given to `on_problem`."""
         from . import scheduler as scheduling
 
         problems: list[str] = []
 
         def problem(message: str) -> None:
+            scheduling.report_problem(message)
             problems.append(message)
             if on_problem is not None:
                 on_problem(message)
@@ -453,8 +464,12 @@ class Project:
 
     def run_scheduler(self, *, interval: float, stop: Any, on_event: Any) -> None:
         """Tick every `interval` seconds until `stop` is set; `on_event` gets each SchedulerEvent
-        (started, run, problem, stopped)."""
+        (started, run, problem, stopped). Each problem is also logged as an error."""
         from . import scheduler as scheduling
+
+        def problem(message: str) -> None:
+            scheduling.report_problem(message)
+            on_event(SchedulerEvent(event="problem", message=message))
 
         count = scheduling.validate(self)
         on_event(
@@ -467,7 +482,7 @@ class Project:
             interval=interval,
             stop=stop,
             on_run=lambda run: on_event(SchedulerEvent(event="run", run=ScenarioRun.of(run))),
-            on_error=lambda message: on_event(SchedulerEvent(event="problem", message=message)),
+            on_error=problem,
         )
         on_event(SchedulerEvent(event="stopped"))
 

@@ -292,14 +292,16 @@ def run_scenario(
 
 
 def log_run(run: dict[str, Any]) -> None:
-    """One log line per finished run: a warning naming the first failed step unless it succeeded."""
+    """One log line per finished run: an error naming the first failed step when it FAILED (a
+    warning when ABORTED or WARNING, info when it succeeded)."""
     failed = next((s for s in run["steps"] if s["outcome"] in ("FAILED", "ABORTED")), None)
     if run["outcome"] in ("SUCCESS", "WARNING") or failed is None:
         level = logging.WARNING if run["outcome"] != "SUCCESS" else logging.INFO
         log.log(level, "scenario '%s': run %s %s", run["scenario"], run["id"], run["outcome"])
         return
     step = run["steps"].index(failed)
-    log.warning(
+    log.log(
+        logging.ERROR if run["outcome"] == "FAILED" else logging.WARNING,  # ABORTED: stopped on purpose
         "scenario '%s': run %s %s: step %d (%s): %s",
         run["scenario"],
         run["id"],

@@ -326,8 +326,10 @@ def prune(ctx: ContextSource, scenario: str, older_than: timedelta = PRUNE_AFTER
 # -- ticks ---------------------------------------------------------------------------------
 
 
-def _warn(message: str) -> None:
-    log.warning("%s", message)
+def report_problem(message: str) -> None:
+    """A trigger or tick that failed: an error line every time it happens (a Python warning would
+    show once per process)."""
+    log.error("%s", message)
 
 
 def tick(
@@ -347,7 +349,7 @@ def tick(
     ctx = context_of(ctx)
     now = now or utcnow()
     stopped = stopper(stop)
-    report = on_error or _warn
+    report = on_error or report_problem
     runs: list[dict[str, Any]] = []
     for name in ctx.settings.scenarios:
         if stopped():
@@ -426,7 +428,7 @@ def serve(
     import time
 
     clock = clock or time.time
-    report = on_error or _warn
+    report = on_error or report_problem
     validate(ctx)
     while not stop.is_set():
         try:
