@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from modelcycle import open_project
 from modelcycle.cli import main
+from modelcycle.errors import ModelcycleError
 from modelcycle.rowset import RowSet
 from sklearn.metrics import accuracy_score, log_loss, mean_absolute_error, roc_auc_score
 
@@ -372,3 +373,15 @@ def test_versions_of_different_tasks_are_refused(tmp_path: Path, capsys: pytest.
     assert bad(folder, capsys, "m", "1", "2") == (
         "error: modelcycle.toml: models.m.metrics: metric 'rmse' does not apply to binary tasks"
     )
+
+
+def test_compare_writes_the_page_from_python_and_says_where(tmp_path: Path) -> None:
+    project = two_versions(tmp_path / "p", "binary")
+    plain = project.compare("m", 1, 2, resamples=100)
+    assert plain.html is None and "html" not in plain.to_json()
+    page = tmp_path / "pages" / "cmp.html"
+    result = project.compare("m", 1, 2, resamples=100, html=page)
+    assert result.html == str(page) and result.to_json()["html"] == str(page)
+    assert "<script" not in page.read_text(encoding="utf-8").lower()
+    with pytest.raises(ModelcycleError, match="is a folder: give the compare page a file name"):
+        project.compare("m", 1, 2, resamples=100, html=tmp_path)
