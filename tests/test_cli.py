@@ -91,6 +91,8 @@ def test_activate_and_rollback(capsys, project_dir: Path) -> None:
     assert (code, out) == (0, "m: rolled back to version 3 (was 1)\n")
     code, out, _ = run(capsys, "--project", str(project_dir), "activate", "m", "2")
     assert (code, out) == (0, "m: version 2 is active (was 3)\n")
+    code, out, _ = run(capsys, "--project", str(project_dir), "activate", "m", "2")
+    assert (code, out) == (0, "m: version 2 is active (it already was; the activation log records this activation too)\n")
 
 
 def test_plugins_json_shape(capsys, project_dir: Path) -> None:

@@ -642,7 +642,7 @@ def test_distributions_version_changes_and_alerts_in_chromium(drifting, browser,
     top = max(latest["drift"]["drifted_columns"], key=lambda n: columns[n]["statistic"] / columns[n]["threshold"])
     assert f"drifted: {top} ({columns[top]['method']} {charts.fmt(columns[top]['statistic'])}" in trigger
     assert sent.locator("td.trigger a").get_attribute("href") == "#dist-churn"
-    assert page.locator("#alerts").get_by_text("None: every alert was delivered.").is_visible()
+    assert page.locator("#alerts").get_by_text("Nothing pending: every alert was delivered.").is_visible()
     context.close()
     assert errors == []
 

@@ -258,7 +258,7 @@ def test_manual_policy_and_overrides(tmp_path: Path, capsys) -> None:
     text = CANCER_MODEL + '[models.m.activation]\npolicy = "manual"\n'
     project = project_with(tmp_path, cancer(), text)
     assert not project.train("m").activated and project.active_version("m") is None
-    assert project.train("m", activate=True).decision["reason"] == "activated by --activate"
+    assert project.train("m", activate=True).decision["reason"] == "--activate overrode the policy 'manual'"
     folder = str(project.settings.root)
     with pytest.raises(SystemExit) as info:
         main(["--project", folder, "train", "m", "--no-activate", "--json"])
@@ -266,7 +266,10 @@ def test_manual_policy_and_overrides(tmp_path: Path, capsys) -> None:
     assert info.value.code == 0
     assert set(out) >= {"model", "version", "activated", "metrics", "decision"}
     assert out["activated"] is False and set(out["decision"]) >= {"policy", "reason", "candidate", "incumbent"}
-    assert out["decision"]["reason"] == "not activated by --no-activate"
+    assert out["decision"]["reason"] == "--no-activate overrode the policy 'manual'"
+    with pytest.raises(SystemExit):
+        main(["--project", folder, "train", "m", "--no-activate"])
+    assert "  not activated: --no-activate overrode the policy 'manual'\n" in capsys.readouterr().out
     assert open_project(folder).active_version("m") == 2
     stages = ["read", "split", "fit", "metrics", "profile", "insights", "decide", "persist", "register", "total"]
     assert list(out["timings"]) == stages and all(v >= 0 for v in out["timings"].values())

@@ -103,8 +103,8 @@ def decide(
         if note:
             record["note"] = note
     if override is not None:
-        verb = "activated" if override else "not activated"
-        return {**record, "activate": override, "reason": f"{verb} by --{'' if override else 'no-'}activate"}
+        flag = "--activate" if override else "--no-activate"  # activate=True/False in Python
+        return {**record, "activate": override, "reason": f"{flag} overrode the policy '{policy}'"}
     if policy == "always":
         return {**record, "activate": True, "reason": "policy 'always' activates every new version"}
     if policy == "manual":

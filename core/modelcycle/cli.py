@@ -909,7 +909,11 @@ def activate(state: State, model: str, version: int, reason: str | None, as_json
     if as_json:
         emit_json(state, entry)
     else:
-        click.echo(f"{model}: version {entry['version']} is active (was {entry['previous'] or 'none'})")
+        if entry["previous"] == entry["version"]:  # allowed, and logged: see docs/concepts.md
+            was = "it already was; the activation log records this activation too"
+        else:
+            was = f"was {entry['previous'] or 'none'}"
+        click.echo(f"{model}: version {entry['version']} is active ({was})")
 
 
 @cli.command()
