@@ -118,6 +118,19 @@ def test_versions_marks_the_versions_gc_deleted(capsys, folder: Path) -> None:
     assert [line.split()[0] for line in rows] == ["deleted", "deleted", "*"]
 
 
+def test_show_marks_a_version_gc_deleted_and_evaluate_refuses_it_as_score_does(capsys, folder: Path) -> None:
+    code, out, _ = run(capsys, "show", "m", "1")
+    assert code == 0 and out.startswith("m version 1  (deleted by gc: metadata only, it cannot be loaded)\n")
+    code, out, _ = run(capsys, "show", "m", "1", "--json")
+    assert code == 0 and (json.loads(out)["deleted"], json.loads(out)["active"]) == (True, False)
+    code, out, _ = run(capsys, "show", "m", "--json")
+    assert code == 0 and (json.loads(out)["deleted"], json.loads(out)["active"]) == (False, True)
+    (folder / "d.csv").write_text("x,y\n1,0\n", encoding="utf-8")
+    for command in (["evaluate", "m", "d", "--version", "2"], ["score", "m", "d", "out.csv", "--version", "2"]):
+        code, out, err = run(capsys, *command)
+        assert (code, out, err) == (2, "", "error: model 'm' version 2 was deleted by gc: choose another version\n")
+
+
 def test_versions_show_the_primary_and_checked_metrics_first_and_no_none(capsys, folder: Path) -> None:
     code, out, _ = run(capsys, "versions", "m")
     assert code == 0 and "None" not in out

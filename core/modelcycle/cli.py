@@ -870,7 +870,9 @@ def show(state: State, model: str, version: int | None, as_json: bool) -> None:
     dataset = meta.get("dataset") or {}
     artifact = meta.get("artifact") or {}
     lines = [
-        f"{model} version {meta['version']}" + ("  (active)" if meta["active"] else ""),
+        f"{model} version {meta['version']}"
+        + ("  (active)" if meta["active"] else "")
+        + ("  (deleted by gc: metadata only, it cannot be loaded)" if meta.get("deleted") else ""),
         f"  created      {meta['created_at']} by {meta.get('created_by') or '-'}",
         f"  parent       {meta.get('parent_version') or '-'}",
         f"  trainer      {meta.get('trainer') or '-'}  {meta.get('estimator') or ''}".rstrip(),

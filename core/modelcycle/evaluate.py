@@ -29,7 +29,7 @@ from .evaluation_label import labelled, shown_name
 from .history import record_evaluation
 from .interfaces import Metric
 from .measures import MetricSet
-from .model_versions import active_version, load_model, version_trainer
+from .model_versions import active_version, load_model, refuse_deleted, version_trainer
 from .progress import counting, expect, parquet_rows
 from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
 
@@ -402,6 +402,7 @@ def evaluate(
         raise NotFoundError(f"model '{model}' has no active version: activate one or pass --version N")
 
     def context(v: int) -> dict[str, Any]:
+        refuse_deleted(ctx, model, v)  # its profile is gone: say why, as score and compare do
         return _context(ctx, model, v)
 
     contexts = {} if chosen is None else {chosen: context(chosen)}

@@ -65,7 +65,8 @@ def show_version(ctx: Context, model: str, version: int | None = None) -> dict[s
             version = latest["version"]
     entry = ctx.registry.version(model, version)
     active = current is not None and current["version"] == version
-    return {**entry, "active": active, "activations": ctx.registry.activations(model)}
+    deleted = is_deleted(ctx, model, version)  # its metadata stays readable; its artifact is gone
+    return {**entry, "active": active, "deleted": deleted, "activations": ctx.registry.activations(model)}
 
 
 def active_version(ctx: Context, model: str) -> int | None:

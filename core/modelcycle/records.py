@@ -103,6 +103,7 @@ class VersionDetail(Record):
 
     version: int
     active: bool
+    deleted: bool
     activations: list[dict[str, Any]]
     data: dict[str, Any] = field(repr=False)
 

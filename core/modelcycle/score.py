@@ -61,7 +61,7 @@ from pandas.api import types as ptypes
 from . import data, prediction_log
 from .errors import DataError, ModelcycleError, NotFoundError
 from .measures import predict
-from .model_versions import active_version, load_model
+from .model_versions import active_version, load_model, refuse_deleted
 from .progress import advance, expect, parquet_rows
 from .text_values import as_text
 
@@ -106,6 +106,7 @@ def score(
         if version is None:
             raise NotFoundError(f"model '{model}' has no active version: activate one or pass --version N")
     meta = ctx.registry.version(model, version)  # NotFoundError for an unknown version
+    refuse_deleted(ctx, model, version)  # the first thing to say of a version gc deleted
     if not meta.get("trainer") or not meta.get("features"):
         raise ModelcycleError(
             f"model '{model}' version {version} records no trainer or no features (it was not made by "
