@@ -220,3 +220,16 @@ def test_a_misbehaving_event_hook_is_one_warning_line(capsys, project_dir: Path)
     code, out, err = run(capsys, "--project", str(project_dir), "activate", "m", "1")
     assert code == 0 and out == "m: version 1 is active (was 3)\n"
     assert err == "warning: plugin 'noisy' failed in after_version_activated: ValueError: bad\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["history", "m", "--metric"], "error: option '--metric' requires an argument; see 'modelcycle history --help'"),
+        (["dashboard", "serve", "--port"], "error: option '--port' requires an argument; see 'modelcycle dashboard serve --help'"),
+        (["--log-level", "info", "--project"], "error: option '--project' requires an argument; see 'modelcycle --help'"),
+    ],
+)
+def test_an_option_without_its_value_points_at_its_commands_help(capsys, args: list[str], expected: str) -> None:
+    code, out, err = run(capsys, *args)
+    assert (code, out, err) == (2, "", expected + "\n")

@@ -1006,6 +1006,23 @@ def _verbose(args: list[str]) -> bool:
     return False
 
 
+def _command_path(args: list[str]) -> str:
+    """'modelcycle history': the command the arguments name, for an error click raised without
+    its context (an option missing its value)."""
+    command: click.Command = cli
+    path = ["modelcycle"]
+    values = iter(args)
+    for arg in values:
+        if arg in ("--project", "--log-level"):
+            next(values, None)
+        elif not arg.startswith("-") and isinstance(command, click.Group) and arg in command.commands:
+            command = command.commands[arg]
+            path.append(arg)
+        elif not arg.startswith("-"):
+            break
+    return " ".join(path)
+
+
 def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
     click.echo(f"warning: {message}", err=True)
 
@@ -1085,7 +1102,7 @@ def _main(argv: list[str] | None) -> None:
         click.echo(exc.ctx.get_help() if exc.ctx else "modelcycle --help")
         sys.exit(0)
     except click.UsageError as exc:
-        where = exc.ctx.command_path if exc.ctx else "modelcycle"
+        where = exc.ctx.command_path if exc.ctx else _command_path(args)
         message = exc.format_message().rstrip(".").replace(". Did you mean", "; did you mean")
         message = message[0].lower() + message[1:] if message else "bad usage"
         fail(f"{message}; see '{where} --help'", verbose)
