@@ -133,7 +133,7 @@ BAD = [
     ),
     (["activate", "m"], "error: missing argument 'VERSION'; see 'modelcycle activate --help'"),
     (["activate", "../../etc", "1"], "error: model name '../../etc' is not allowed"),
-    (["rollback", "m", "--reason"], "error: option '--reason' requires an argument; see 'modelcycle --help'"),
+    (["rollback", "m", "--reason"], "error: option '--reason' requires an argument; see 'modelcycle rollback --help'"),
     (["frobnicate"], "error: no such command 'frobnicate'; see 'modelcycle --help'"),
     (
         ["versions", "m", "--jsn"],
