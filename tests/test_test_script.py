@@ -12,7 +12,8 @@ INSTRUCTION = [
     "error: the dashboard's browser tests need Chromium, as 'chromium' on PATH, and this script",
     "can install it only as root with apt-get. Install it, then run 'bash scripts/test.sh' again:",
     "  Debian, Ubuntu:  sudo apt-get install chromium",
-    "  macOS:           brew install --cask chromium",
+    "  macOS:           brew install --cask chromium, then put it on PATH:",
+    "                   ln -s /Applications/Chromium.app/Contents/MacOS/Chromium /usr/local/bin/chromium",
     "  elsewhere:       put a Chromium binary named 'chromium' on PATH",
 ]
 
