@@ -290,10 +290,15 @@ def _finish(ctx: Context, alert: dict[str, Any], marker: dict[str, Any]) -> dict
     sent = {**alert, "status": "sent", "attempts": alert["attempts"] + 1, "sent_at": marker.get("sent_at")}
     sent["last_error"] = None
     _record_sent(ctx, sent, marker.get("after"))
-    ctx.store.delete(f"alerts/pending/{alert['id']}.json")
-    for key in ctx.store.list(f"alerts/sending/{alert['id']}"):
-        ctx.store.delete(key)
+    _forget(ctx, alert["id"])
     return sent
+
+
+def _forget(ctx: Context, identity: str) -> None:
+    """Remove an alert's pending object and its senders' claims (once sent, or given up)."""
+    ctx.store.delete(f"alerts/pending/{identity}.json")
+    for key in ctx.store.list(f"alerts/sending/{identity}"):
+        ctx.store.delete(key)
 
 
 def deliver(ctx: ContextSource, alert: dict[str, Any], *, quiet: bool = False) -> dict[str, Any]:
@@ -350,10 +355,18 @@ def deliver(ctx: ContextSource, alert: dict[str, Any], *, quiet: bool = False) -
     after = _log(ctx).hint()
     if store.put_json_if_absent(_sent_key(alert["id"]), {"sent_at": sent["sent_at"], "after": after}):
         _record_sent(ctx, sent, after)
-    store.delete(f"alerts/pending/{alert['id']}.json")
-    for key in store.list(f"alerts/sending/{alert['id']}"):
-        store.delete(key)
+    _forget(ctx, alert["id"])
     return sent
+
+
+def send_test(ctx: ContextSource, notifier: str, subject: str, text: str, about: dict[str, Any]) -> dict[str, Any]:
+    """One attempt through `notifier`, as an alert: logged (and after_alert_sent fired) when
+    delivered; one that fails is not kept pending, since a test is not worth re-sending."""
+    ctx = context_of(ctx)
+    done = deliver(ctx, queue(ctx, notifier, subject, text, about), quiet=True)  # the caller reports it
+    if done["status"] != "sent":
+        _forget(ctx, done["id"])
+    return done
 
 
 def _queued(ctx: Context) -> list[dict[str, Any]]:

@@ -3,8 +3,9 @@
 `Project` (the facade) builds one `Context` and hands it to the recipes (train, score,
 evaluate, checks, alerts, scenarios, scheduler, retention, the dashboard...). A recipe
 sees the settings, the store, the saved-model registry, the plugin host, an event emitter
-and a clock, never the facade: so nothing below the facade imports project.py, and a
-recipe fires its own events instead of calling back up.
+and a clock, never the facade (only the event emitter holds it, opaque, to name it as
+`project=` in hook calls): so nothing below the facade imports project.py, and a recipe
+fires its own events instead of calling back up.
 """
 
 from __future__ import annotations
@@ -90,8 +91,6 @@ class Context:
         self.host = host
         self.events = Events(host, facade)
         self.clock = clock
-        # the facade, typed as an opaque object: what events name as `project=`
-        self.facade = facade
         # builds the modelcycle.plugin.PluginContext a plugin object keeps (the facade knows how)
         self.plugin_context = plugin_context
         self.models: dict[tuple[str, int], Any] = {}

@@ -409,13 +409,8 @@ class Project:
 
         channel = self.notifier(notifier)  # unknown or badly configured: the settings error, nothing queued
         subject = f"[modelcycle] {self.name}: test message"
-        queued = delivery.queue(self, notifier, subject, message, {"kind": "test", "actor": self.actor})
-        done = delivery.deliver(self, queued, quiet=True)  # its error line says it
+        done = delivery.send_test(self.context, notifier, subject, message, {"kind": "test", "actor": self.actor})
         delivered = done["status"] == "sent"
-        if not delivered:
-            self.store.delete(f"alerts/pending/{done['id']}.json")
-            for key in self.store.list(f"alerts/sending/{done['id']}"):
-                self.store.delete(key)
         return NotifyResult(
             notifier=notifier,
             delivered=delivered,
