@@ -314,7 +314,20 @@ def _cli(folder: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_long_running_commands_print_one_json_line_per_event(folder: Path) -> None:
+def _stopped(process: subprocess.Popen[str], signum: int) -> str:
+    """What `process` printed once `signum` stopped it; its stderr in the failure if it did not stop."""
+    process.send_signal(signum)
+    try:
+        out, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+        raise AssertionError(f"still running 30 s after {signal.Signals(signum).name}; its stderr:\n{err}") from None
+    return out
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_long_running_commands_print_one_json_line_per_event(folder: Path, signum: int) -> None:
     server = _cli(folder, "dashboard", "serve", "--port", "0", "--json")
     try:
         listening = json.loads(server.stdout.readline())
@@ -322,9 +335,9 @@ def test_long_running_commands_print_one_json_line_per_event(folder: Path) -> No
         with urllib.request.urlopen(listening["url"], timeout=10) as page:
             assert page.status == 200
     finally:
-        server.send_signal(signal.SIGINT)
-        out, _ = server.communicate(timeout=30)
-    assert json.loads(out.splitlines()[-1])["event"] == "stopped"
+        out = _stopped(server, signum)
+    stopped = json.loads(out.splitlines()[-1])
+    assert (stopped["event"], stopped["url"], server.returncode) == ("stopped", listening["url"], 0)
 
     scheduler = _cli(folder, "scheduler", "--interval", "1", "--json")
     try:
@@ -335,8 +348,7 @@ def test_long_running_commands_print_one_json_line_per_event(folder: Path) -> No
             "interval": 1.0,
         }
     finally:
-        scheduler.send_signal(signal.SIGTERM)
-        out, _ = scheduler.communicate(timeout=30)
+        out = _stopped(scheduler, signum)
     assert [json.loads(line)["event"] for line in out.splitlines()] == ["stopped"]
     assert scheduler.returncode == 0
 

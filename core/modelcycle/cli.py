@@ -549,6 +549,23 @@ def stop_on_signals() -> Iterator[Any]:
             signal.signal(sig, handler)
 
 
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[Any]:
+    """An Event SIGTERM sets (as a service manager stops a server); Ctrl-C still interrupts."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run_line(run: dict[str, Any]) -> str:
     return (
         f"scenario {run['scenario']} run {run['id']}: {run['outcome']}  "
@@ -742,7 +759,8 @@ def dashboard_serve(state: State, host: str, port: int, as_json: bool) -> None:
                 f"serving the dashboard of {serving.project} on {serving.url} (read-only); Ctrl-C stops", err=True
             )
 
-    stopped = state.project.serve_dashboard(host, port, on_ready=ready)
+    with stop_on_sigterm() as stop:
+        stopped = state.project.serve_dashboard(host, port, on_ready=ready, stop=stop)
     if as_json:
         emit_json_line(state, stopped)
     else:

@@ -42,6 +42,8 @@ from .registry import Registry
 from .settings import Settings, find_settings_file, load_settings
 
 if TYPE_CHECKING:  # pragma: no cover
+    import threading
+
     from .interfaces import Executor
 
 
@@ -492,12 +494,18 @@ class Project:
         took = time.perf_counter() - started
         return DashboardBuilt(path=str(path), bytes=path.stat().st_size, seconds=took)
 
-    def serve_dashboard(self, host: str, port: int, *, on_ready: Any = None) -> DashboardServing:
-        """Serve the dashboard live and read-only until interrupted; `on_ready` gets the listening record."""
+    def serve_dashboard(
+        self, host: str, port: int, *, on_ready: Any = None, stop: threading.Event | None = None
+    ) -> DashboardServing:
+        """Serve the dashboard live and read-only until interrupted (Ctrl-C) or `stop` is set;
+        `on_ready` gets the listening record, and the stopped record names the same url."""
         from . import dashboard as board
         from .dashboard.serve import is_loopback
 
+        url: list[str] = []
+
         def ready(server: Any) -> None:
+            url.append(server.url)
             if on_ready is not None:
                 on_ready(
                     DashboardServing(
@@ -505,5 +513,7 @@ class Project:
                     )
                 )
 
-        board.serve(self, host, port, on_ready=ready)
-        return DashboardServing(event="stopped", project=self.name, url=None, host=host, loopback=is_loopback(host))
+        board.serve(self, host, port, on_ready=ready, stop=stop)
+        return DashboardServing(
+            event="stopped", project=self.name, url=url[0] if url else None, host=host, loopback=is_loopback(host)
+        )
