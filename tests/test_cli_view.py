@@ -172,6 +172,16 @@ def test_metric_is_repeatable(capsys, folder: Path) -> None:
     assert [r["value"] for r in json.loads(out)] == [0.61] * 3
 
 
+def test_metric_takes_the_tables_other_columns_but_not_those_always_shown(capsys, folder: Path) -> None:
+    code, out, _ = run(capsys, "history", "m", "--metric", "roc_auc", "--metric", "dataset", "--metric", "as_of")
+    header = out.splitlines()[1].split()
+    assert code == 0 and [c for c in header if c != "┃"] == ["evaluated_at", "version", "roc_auc", "dataset", "as_of"]
+    for column in ("version", "evaluated_at", "challenger"):
+        code, out, err = run(capsys, "history", "m", "--metric", column)
+        assert (code, out) == (2, "")
+        assert err == f"error: '{column}' is always shown: give --metric a metric, such as roc_auc or drift.share\n"
+
+
 def test_an_unknown_metric_among_several_is_named(capsys, folder: Path) -> None:
     code, _, err = run(capsys, "history", "m", "--metric", "recall", "--metric", "nope")
     assert code == 2 and err.startswith("error: no metric 'nope' in the history; recorded: rows, labeled_rows")

@@ -370,7 +370,7 @@ def history(state: State, model: str, metrics: tuple[str, ...], as_json: bool) -
         return
     shown = found.rows[-50:]
     # as_of and challenger only when some row has one: the room goes to the dataset and the metrics
-    sometimes = [c for c in ("as_of", "challenger") if not any(r.get(c) for r in shown)]
+    sometimes = [c for c in ("as_of", "challenger") if c not in found.metrics and not any(r.get(c) for r in shown)]
     columns = [c for c in found.columns if c != "id" and c not in sometimes]
     table(
         state,

@@ -671,8 +671,7 @@ def history_frame(records: list[dict[str, Any]], metric: str | None = None) -> p
             "rows": r["rows"],
             "labeled_rows": r["labeled_rows"],
         }
-        if metric is None:  # what the data was, and the period it covers
-            row.update(dataset=shown_name(r), as_of=r.get("as_of"))
+        row.update(dataset=shown_name(r), as_of=r.get("as_of"))  # what the data was, the period it covers
         row.update(r.get("metrics") or {})
         row["drift.share"] = (r.get("drift") or {}).get("share")
         row.update({f"estimated.{k}": v for k, v in (r.get("estimated") or {}).items()})
@@ -680,8 +679,11 @@ def history_frame(records: list[dict[str, Any]], metric: str | None = None) -> p
     empty = ["id", "evaluated_at", "version", "challenger", "rows", "labeled_rows"]
     frame = pd.DataFrame(rows, columns=None if rows else empty)
     if metric is not None:
+        always = ("id", "evaluated_at", "version", "challenger")
+        if metric in always:
+            raise NotFoundError(f"'{metric}' is always shown: give --metric a metric, such as roc_auc or drift.share")
         if metric not in frame.columns and rows:
-            known = ", ".join(c for c in frame.columns if c not in ("id", "evaluated_at", "version", "challenger"))
+            known = ", ".join(c for c in frame.columns if c not in always)
             raise NotFoundError(f"no metric '{metric}' in the history; recorded: {known}")
         frame = frame[["id", "evaluated_at", "version", "challenger", metric]] if rows else frame
     return frame
