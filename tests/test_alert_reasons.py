@@ -227,3 +227,36 @@ def test_a_record_shaped_otherwise_still_alerts(tmp_path: Path, smtp_sink, webho
     text = _mail_text(smtp_sink.messages[0])
     assert f"drift.share = 0.9; thresholds: max 0.1\n{expected}\n" in text
     assert "Judged evaluation 2 of m v1 on unnamed data (data as of 2026-10-31), run at 20" in text
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (  # past its threshold but within the noise bound: why it is not flagged
+            {"method": "auto", "drifted": False, "reasons": [], "measures": {
+                "shares": {"statistic": 0.03, "threshold": 0.01, "noise": 0.0448, "drifted": False},
+                "missing": {"statistic": 0.0, "threshold": 0.03, "noise": 0.0, "drifted": False},
+                "psi": {"statistic": 0.2, "reported": True},
+            }},
+            "shares 0.03 vs 0.01, within the noise bound 0.0448",
+        ),
+        (  # below every threshold: the nearest one
+            {"method": "auto", "drifted": False, "reasons": [], "measures": {
+                "ks": {"statistic": 0.01, "threshold": 0.04, "noise": 0.02},
+                "wasserstein": {"statistic": 0.04, "threshold": 0.05, "noise": 0.01},
+            }},
+            "wasserstein 0.04 < 0.05",
+        ),
+        (
+            {"method": "auto", "drifted": True, "reasons": ["ks"], "measures": {
+                "ks": {"statistic": 0.3, "threshold": 0.04, "noise": 0.02, "drifted": True},
+            }},
+            "ks 0.3 >= 0.04",
+        ),
+        ({"method": "psi", "statistic": 0.31, "threshold": 0.2, "p_value": 0.001}, "psi 0.31 vs threshold 0.2, p-value 0.001"),
+    ],
+)  # fmt: skip
+def test_an_effect_says_what_decided_the_column(result: dict, expected: str) -> None:
+    from modelcycle.alert_reasons import effect
+
+    assert effect(result) == expected

@@ -640,7 +640,11 @@ def test_distributions_version_changes_and_alerts_in_chromium(drifting, browser,
     assert f"drift.share = {charts.fmt(latest['drift']['share'])}" in trigger
     assert f"on evaluation {latest['id']} of version 1" in trigger
     top = max(latest["drift"]["drifted_columns"], key=lambda n: columns[n]["statistic"] / columns[n]["threshold"])
-    assert f"drifted: {top} ({columns[top]['method']} {charts.fmt(columns[top]['statistic'])}" in trigger
+    reason = columns[top]["reasons"][0]  # auto: the measures that drifted, in the words alerts use
+    assert f"drifted: {top} (" in trigger and f"{reason} " in trigger.split(f"drifted: {top} (")[1].split(")")[0]
+    from modelcycle.alert_reasons import effect
+
+    assert f"drifted: {top} ({effect(columns[top])})" in trigger
     assert sent.locator("td.trigger a").get_attribute("href") == "#dist-churn"
     assert page.locator("#alerts").get_by_text("Nothing pending: every alert was delivered.").is_visible()
     context.close()

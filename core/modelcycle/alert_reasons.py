@@ -50,8 +50,9 @@ def _num(value: Any) -> str:
 
 
 def effect(result: dict[str, Any]) -> str:
-    """One drift result's effect size against its threshold: the measures that drifted (auto), or the
-    test's statistic (and p-value) for a named test."""
+    """One drift result's effect size against its threshold: the measures that drifted (auto); for
+    an auto result that did not drift, the measure nearest its bar (and the noise bound, when that
+    is what held it back); or the test's statistic (and p-value) for a named test."""
     measures = result.get("measures") if isinstance(result.get("measures"), dict) else {}
     listed = result.get("reasons") if isinstance(result.get("reasons"), list) else []
     reasons = [r for r in listed if isinstance(r, str) and isinstance(measures.get(r), dict)]
@@ -60,16 +61,31 @@ def effect(result: dict[str, Any]) -> str:
         return ", ".join(
             f"{r} {_num(measures[r].get('statistic'))} >= {_num(measures[r].get('threshold'))}" for r in reasons
         )
+    judged = {n: m for n, m in measures.items() if isinstance(m, dict) and _numbers(m, "statistic", "threshold")}
+    if judged and not result.get("drifted"):
+        name, nearest = max(judged.items(), key=lambda item: _ratio(item[1], noise=True))
+        statistic, threshold = nearest["statistic"], nearest["threshold"]
+        noise = nearest.get("noise") if _numbers(nearest, "noise") else 0.0
+        if statistic < threshold:
+            return f"{name} {_num(statistic)} < {_num(threshold)}"
+        return f"{name} {_num(statistic)} vs {_num(threshold)}, within the noise bound {_num(noise)}"
     text = f"{result.get('method')} {_num(result.get('statistic'))} vs threshold {_num(result.get('threshold'))}"
     return text + (f", p-value {_num(result['p_value'])}" if result.get("p_value") is not None else "")
 
 
-def _ratio(result: dict[str, Any]) -> float:
-    """How far past its threshold a column is: the order in which drifted columns are named."""
+def _ratio(result: dict[str, Any], *, noise: bool = False) -> float:
+    """How far past its threshold a column is: the order in which drifted columns are named. With
+    `noise`, past the higher of its threshold and its noise bound: what flagging it takes."""
     statistic, threshold = result.get("statistic"), result.get("threshold")
     if not isinstance(statistic, int | float) or not isinstance(threshold, int | float):
         return 0.0
+    if noise and _numbers(result, "noise"):
+        threshold = max(threshold, result["noise"])
     return statistic / threshold if threshold else float(statistic)
+
+
+def _numbers(result: dict[str, Any], *keys: str) -> bool:
+    return all(isinstance(result.get(k), int | float) and not isinstance(result.get(k), bool) for k in keys)
 
 
 def drifted_text(metric: str, record: dict[str, Any] | None) -> str:

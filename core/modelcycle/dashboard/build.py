@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from ..alert_reasons import effect
 from ..context import context_of
 from ..errors import ModelcycleError
 from ..evaluation_label import data_text, time_of
@@ -597,7 +598,7 @@ class Collector:
             columns = (
                 ("column: " if metric.startswith("drift.columns.") else "drifted: ")
                 + ", ".join(
-                    f"{n} ({c.get('method')} {fmt(_number(c.get('statistic')))} vs {fmt(_number(c.get('threshold')))})"
+                    f"{n} ({effect(c)})"
                     for n, c in found[:6]
                 )
                 + (f" +{len(found) - 6} more" if len(found) > 6 else "")
@@ -1065,11 +1066,7 @@ class Collector:
             verdict = "absent from the data"
         if c.get("excluded"):
             verdict = "excluded by the settings"
-        text = self.redact(
-            f"{name}: {c.get('method')} {fmt(stat)} vs threshold {fmt(limit)}"
-            + (f", p-value {fmt(p)}" if p is not None else "")
-            + f" → {verdict}"
-        )
+        text = self.redact(f"{name}: {effect(c) if stat is not None else 'no statistic'} → {verdict}")
         missing = c.get("missing_rate") or {}
         return self.redact(
             {
@@ -1153,7 +1150,7 @@ class Collector:
             new = [str(x) for x in (c.get("new_categories") or [])[:5]]
             if new:
                 facts.append("new values: " + ", ".join(new))
-        stat, limit = _number(c.get("statistic")), _number(c.get("threshold"))
+        stat = _number(c.get("statistic"))
         if c.get("excluded"):
             verdict = "excluded by the settings"
         elif c.get("absent"):
@@ -1161,7 +1158,7 @@ class Collector:
         elif stat is None:
             verdict = "no result" if c else "not measured"
         else:
-            verdict = f"{c.get('method')} {fmt(stat)} vs {fmt(limit)}" + (" · drifted" if c.get("drifted") else "")
+            verdict = effect(c) + (" · drifted" if c.get("drifted") else "")
         return self.redact(
             {
                 "name": name,
