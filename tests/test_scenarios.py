@@ -224,6 +224,12 @@ steps = [
     assert project.active_version("m") == 1  # activate = false overrode the policy
     assert steps["evaluate2"]["message"].startswith("m v1: evaluation 2 on 50 rows (50 labelled), roc_auc 0.9")
     assert "drift" in steps["evaluate2"]["message"]
+    from modelcycle_scenarios.steps import evaluation_summary
+
+    record = project.evaluations("m")[-1]
+    for drifted, named in ((["a", "b", "c", "d"], "drift 50% of columns (a, b, c and 1 more)"), ([], "drift 0% of columns")):
+        shifted = {**record, "drift": {**record["drift"], "share": len(drifted) / 8, "drifted_columns": drifted}}
+        assert evaluation_summary(project, shifted).endswith(named)
     assert steps["check3"]["message"].startswith("1 of 2 checks OK; warn WARNING: roc_auc = 0.9")
     assert steps["score4"]["message"] == "169 rows scored by m v1 into out/scored.parquet"
     assert (project.settings.root / "out" / "scored.parquet").is_file()

@@ -92,7 +92,8 @@ class EvaluateOptions(Section):
 
 
 def evaluation_summary(project: Any, record: dict[str, Any]) -> str:
-    """'churn v3: evaluation 12 on 2,000 rows (2,000 labelled), roc_auc 0.91, drift 20% of columns'"""
+    """'churn v3: evaluation 12 on 2,000 rows (2,000 labelled), roc_auc 0.91, drift 20% of columns
+    (age, tenure)': the drifted columns named, as a check's alert names them (at most three)."""
     model, version = record["model"], record["version"]
     parts = [f"{model} v{version}: evaluation {record['id']} on {record['rows']:,} rows "]
     parts[0] += f"({record['labeled_rows']:,} labelled)"
@@ -110,8 +111,10 @@ def evaluation_summary(project: Any, record: dict[str, Any]) -> str:
     elif metrics:
         name, value = next(iter(metrics.items()))
         parts.append(f"{name} {_fmt(value)}")
-    share = (record.get("drift") or {}).get("share")
-    parts.append("drift -" if share is None else f"drift {share:.0%} of columns")
+    drift = record.get("drift") or {}
+    share, drifted = drift.get("share"), [str(c) for c in drift.get("drifted_columns") or []]
+    named = ", ".join(drifted[:3]) + (f" and {len(drifted) - 3} more" if len(drifted) > 3 else "")
+    parts.append("drift -" if share is None else f"drift {share:.0%} of columns" + (f" ({named})" if named else ""))
     return ", ".join(parts)
 
 
