@@ -29,7 +29,7 @@ from .evaluation_label import labelled, shown_name
 from .history import record_evaluation
 from .interfaces import Metric
 from .measures import MetricSet
-from .model_versions import active_version, load_model, version_trainer
+from .model_versions import active_version, format_refusal, load_model, version_trainer
 from .progress import counting, expect, parquet_rows
 from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
 
@@ -478,17 +478,27 @@ def _context(ctx: Context, model: str, v: int) -> dict[str, Any]:
     return {
         "meta": meta,
         "profile": profile,
-        "loss_model": load_loss_model(
-            ctx.registry,
-            model,
-            v,
-            profile,
-            version_trainer(ctx, model, v, meta).artifact_format if ms is not None else "joblib",
-            load=lambda data, fmt: version_trainer(ctx, model, v, meta).load(data, fmt),
-        ),
+        "loss_model": _loss_model(ctx, model, v, meta, profile),
         "label_column": (ms.label_column if ms is not None and ms.label_column else None) or meta["target"],
         "metrics": metric_set.metrics,
     }
+
+
+def _loss_model(ctx: Context, model: str, v: int, meta: dict[str, Any], profile: dict[str, Any]) -> Any:
+    """Version `v`'s loss model, read by the trainer that wrote it, in that trainer's format; None
+    for versions without one (then no trainer is needed: its plugin may be gone)."""
+    if not (profile.get("estimation") or {}).get("loss_model"):
+        return None
+    trainer = version_trainer(ctx, model, v, meta)
+    return load_loss_model(
+        ctx.registry,
+        model,
+        v,
+        profile,
+        trainer.artifact_format,
+        load=trainer.load,
+        refusal=lambda stored: format_refusal(ctx, model, trainer, stored),
+    )
 
 
 def merge_states(a: dict[int, EvaluationState] | None, b: dict[int, EvaluationState] | None) -> dict:

@@ -249,7 +249,9 @@ class Trainer(Plugged, ABC):
 
     @abstractmethod
     def dump(self, fitted: Any, fmt: str) -> bytes:
-        """Serialise a fitted model in one of `formats`."""
+        """Serialise a fitted model in one of `formats` (the core passes `artifact_format`). A
+        regression version's loss model goes through here too: a dict of lists of fitted
+        scikit-learn ``HistGradientBoostingRegressor``, in the same format."""
 
     @abstractmethod
     def load(self, data: bytes, fmt: str) -> Any:
