@@ -310,6 +310,36 @@ def test_trace_plugins_prints_hook_calls_to_stderr(tmp_path: Path) -> None:
     assert quiet.returncode == 0 and "after_alert_sent" not in quiet.stderr
 
 
+def test_register_and_question_hooks_go_through_the_hook_caller_too() -> None:
+    host = PluginHost()
+    host.load(entry_points=False, extra=[Loud()])
+    monitored: list[tuple[str, list[str]]] = []
+    undo = host.pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: monitored.append((name, [impl.plugin_name for impl in impls])), lambda *a: None
+    )
+    assert "sklearn" in host.classes("trainers")
+    assert host.ask("categorical_support", estimator=object()) is None
+    undo()
+    assert monitored == [("register_trainers", ["sklearn"]), ("categorical_support", ["sklearn"])]
+    assert host.classes("trainers")["sklearn"].plugin == "sklearn"  # provenance kept
+
+
+def test_trace_plugins_prints_register_and_question_hook_calls(tmp_path: Path) -> None:
+    code = (
+        "from modelcycle._plugins import PluginHost\n"
+        "host = PluginHost(); host.load(entry_points=False)\n"
+        "host.classes('trainers')\n"
+        "host.ask('categorical_support', estimator='an-estimator')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'core'}{os.pathsep}{ROOT / 'plugins'}"}
+    traced = subprocess.run(
+        [sys.executable, "-c", code], env={**env, "MODELCYCLE_TRACE_PLUGINS": "1"}, capture_output=True, text=True
+    )
+    assert traced.returncode == 0, traced.stderr
+    assert "register_trainers [hook]" in traced.stderr and "SklearnTrainer" in traced.stderr
+    assert "categorical_support [hook]" in traced.stderr and "an-estimator" in traced.stderr
+
+
 def test_no_warning_without_a_failing_plugin() -> None:
     host = PluginHost()
     host.load(entry_points=False, builtins=False, extra=[Loud()])
@@ -338,6 +368,43 @@ def test_a_hook_wrapper_wraps_an_event() -> None:
     with pytest.warns(PluginWarning, match="broken-events"):  # the wrapper still sees the call end
         host.fire("after_alert_sent", project=None, alert={"id": "a2"})
     assert around.order == ["before", "after"] and loud.seen == ["a2"]
+
+
+class AroundAnswer:
+    __name__ = "around-answer"
+
+    def __init__(self) -> None:
+        self.seen: list[object] = []
+
+    @hookimpl(wrapper=True)
+    def categorical_support(self, estimator):
+        answer = yield
+        self.seen.append((estimator, answer))
+        return answer
+
+
+class BrokenAnswer:
+    __name__ = "broken-answer"
+
+    @hookimpl
+    def categorical_support(self, estimator):
+        raise RuntimeError("no idea")
+
+
+def test_a_hook_wrapper_wraps_a_question_and_a_failing_answer_is_named() -> None:
+    from modelcycle.errors import PluginError
+
+    host = PluginHost()
+    around = AroundAnswer()
+    host.load(entry_points=False, extra=[around])
+    assert host.ask("categorical_support", estimator="e") is None
+    assert around.seen == [("e", None)]
+    host = PluginHost()
+    host.load(entry_points=False, builtins=False, extra=[BrokenAnswer()])
+    with pytest.raises(
+        PluginError, match="^plugin 'broken-answer' failed in categorical_support: RuntimeError: no idea$"
+    ):
+        host.ask("categorical_support", estimator="e")
 
 
 # -- the context ------------------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ Two families:
   the operation.
 
 Implement a hook with ``@modelcycle.hookimpl`` on a function of the same name,
-accepting any subset of its arguments by name. Events go through pluggy's hook caller, so
-``add_hookcall_monitoring`` on the project's plugin manager sees them and ``MODELCYCLE_TRACE_PLUGINS=1``
-prints every hook call to stderr.
+accepting any subset of its arguments by name. Every hook call goes through pluggy's hook
+caller (a register hook is called once per plugin), so ``add_hookcall_monitoring`` on the
+project's plugin manager sees it and ``MODELCYCLE_TRACE_PLUGINS=1`` prints it to stderr.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def register_executors() -> list[type[Executor]]:
 # -- question hooks ---------------------------------------------------------------
 
 
-@hookspec
+@hookspec(firstresult=True)
 def categorical_support(estimator: Any) -> CategoricalSupport | None:
     """Declare that an estimator handles categorical columns itself, or return None.
 
