@@ -140,6 +140,23 @@ def test_no_plugin_class_is_instantiated_outside_the_factory() -> None:
     assert offenders == []
 
 
+def test_no_plugin_class_builds_itself() -> None:
+    """No ``cls(...)`` in a plugin class (a base or a built-in): a shortcut constructor would skip
+    the validation of options the factory does."""
+    import ast
+
+    bases = {"Plugged", *(base.__name__ for base in KINDS.values())}
+    offenders = []
+    for path in [ROOT / "core" / "modelcycle" / "interfaces.py", *ROOT.joinpath("plugins").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef) or not {ast.unparse(b).split(".")[-1] for b in node.bases} & bases:
+                continue
+            for call in ast.walk(node):
+                if isinstance(call, ast.Call) and ast.unparse(call.func) in ("cls", "type(self)"):
+                    offenders.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    assert offenders == []
+
+
 BUILT: list[tuple[str, object, object]] = []  # (class name, options, context) of every object built
 
 

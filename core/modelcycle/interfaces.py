@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -84,11 +84,6 @@ class Store(Plugged, ABC):
         super().__init__(options, context=context)
         self.url: str = options.url
         self.storage_options: dict[str, Any] = dict(options.options)
-
-    @classmethod
-    def at(cls, url: str, storage_options: Mapping[str, Any] | None = None) -> Store:
-        """A store of this class on `url`, outside any project (scripts and tests)."""
-        return cls(StoreOptions(url=url, options=dict(storage_options or {})))
 
     @abstractmethod
     def get(self, key: str) -> bytes | None:
