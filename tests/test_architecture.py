@@ -151,3 +151,14 @@ def test_the_core_imports_no_plugin_package() -> None:
             if plugins:
                 reached[name] = plugins
     assert reached == {}, f"core modules importing plugin packages: {reached}"
+
+
+def test_no_two_core_modules_define_a_class_of_the_same_name() -> None:
+    """One name, one meaning: a class name defined in two modules (two PluginInfo, say) reads as
+    the same thing where it is not."""
+    where: dict[str, list[str]] = {}
+    for name, path in modules().items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:  # module-level classes
+            if isinstance(node, ast.ClassDef):
+                where.setdefault(node.name, []).append(name)
+    assert {name: found for name, found in where.items() if len(found) > 1} == {}

@@ -75,7 +75,11 @@ class Registered:
 
 
 @dataclass
-class PluginInfo:
+class LoadedPlugin:
+    """A plugin the host loaded: its name, where it came from, the module or object, and the
+    names it registers per kind (filled as the register hooks are called). What
+    `modelcycle.records.PluginInfo` reports is built from it (`PluginHost.describe`)."""
+
     name: str
     source: str
     module: Any
@@ -88,7 +92,7 @@ class PluginHost:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("modelcycle")
         self.pm.add_hookspecs(hookspecs)
-        self.infos: dict[str, PluginInfo] = {}
+        self.infos: dict[str, LoadedPlugin] = {}
         self._registries: dict[str, Mapping[str, Registered]] = {}
         if os.environ.get(TRACE_ENV, "") not in ("", "0"):
             self.pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
@@ -172,7 +176,7 @@ class PluginHost:
             self.pm.register(module, name=name)
         except (pluggy.PluginValidationError, ValueError) as exc:
             raise PluginError(f"plugin '{name}' ({source}) cannot be registered: {exc}", plugin=name) from None
-        self.infos[name] = PluginInfo(name=name, source=source, module=module)
+        self.infos[name] = LoadedPlugin(name=name, source=source, module=module)
         for caller in self.pm.get_hookcallers(module) or []:
             if caller.name in EVENTS or caller.name in QUESTIONS:
                 wrap = _guarded if caller.name in EVENTS else _named
@@ -297,7 +301,8 @@ class PluginHost:
         return getattr(self.pm.hook, question)(**kwargs)
 
     def describe(self) -> list[dict[str, Any]]:
-        """What `modelcycle plugins --json` prints."""
+        """Every loaded plugin as `modelcycle plugins --json` prints it (a modelcycle.records.PluginInfo
+        each, once `Project.describe_plugins` wraps them)."""
         self.collect_all()
         out = []
         for name, info in self.infos.items():

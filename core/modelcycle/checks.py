@@ -229,8 +229,8 @@ def metric_names(ctx: Context, model: str) -> list[str]:
     """The registered metrics a check on `model` may name: those of its task, every one when the
     task is left to be inferred at training."""
     task = getattr(ctx.settings.models.get(model), "task", None)
-    registry = ctx.host.classes("metrics")
-    return sorted(n for n, r in registry.items() if not task or task in (getattr(r.cls, "tasks", ()) or (task,)))
+    classes = ctx.host.classes("metrics")
+    return sorted(n for n, r in classes.items() if not task or task in (getattr(r.cls, "tasks", ()) or (task,)))
 
 
 def producible(path: str, metrics: list[str]) -> bool:

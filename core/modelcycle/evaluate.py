@@ -186,7 +186,7 @@ def drift_report(ctx: Context, model: str, state: EvaluationState, profile: dict
     """Per column, prediction and label drift against the profile, by effect size."""
     ms = ctx.settings.models.get(model)
     settings = ms.drift if ms is not None else None
-    registry = ctx.host.classes("drift_tests")
+    classes = ctx.host.classes("drift_tests")
     make = ctx.maker("drift_tests", f"models.{model}.drift")
     columns: dict[str, Any] = {}
     for name, column in state.columns.items():
@@ -197,20 +197,20 @@ def drift_report(ctx: Context, model: str, state: EvaluationState, profile: dict
         if name in state.absent:
             columns[name] = {"method": None, "statistic": None, "p_value": None, "drifted": None, "absent": True}
             continue
-        columns[name] = _compare(registry, make, settings, name, profile["columns"][name], column, chosen)
+        columns[name] = _compare(classes, make, settings, name, profile["columns"][name], column, chosen)
     judged = [c for c in columns.values() if c["drifted"] is not None]
     report = {
         "share": (sum(bool(c["drifted"]) for c in judged) / len(judged)) if judged else None,
         "drifted_columns": sorted(n for n, c in columns.items() if c["drifted"]),
         "columns": columns,
-        "prediction": _compare(registry, make, settings, None, profile["prediction"], state.prediction),
-        "label": _compare(registry, make, settings, None, profile["label"], state.label) if state.labeled else None,
+        "prediction": _compare(classes, make, settings, None, profile["prediction"], state.prediction),
+        "label": _compare(classes, make, settings, None, profile["label"], state.label) if state.labeled else None,
     }
     return report
 
 
 def _compare(
-    registry: Any,
+    classes: Any,
     make: Callable[[str], Any],
     settings: Any,
     name: str | None,
@@ -221,8 +221,8 @@ def _compare(
     kind = reference["kind"]
     chosen = chosen or column_drift(settings, name)
     method = chosen.method
-    if method not in registry:
-        raise DataError(f"unknown drift test '{method}'; registered: {', '.join(sorted(registry))}")
+    if method not in classes:
+        raise DataError(f"unknown drift test '{method}'; registered: {', '.join(sorted(classes))}")
     test_kind = "numeric" if kind == "datetime" else kind
     test = make(method)
     if test_kind not in test.kinds:
@@ -240,7 +240,7 @@ def _compare(
     if callable(getattr(test, "judge", None)):
         result = _measured(test, test_kind, ref_counts, cur_counts, edges, scale, missing, reference, current, chosen)
     else:
-        result = _named(registry, make, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen)
+        result = _named(classes, make, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen)
     ref_missing = reference["missing"] / reference["count"] if reference.get("count") else None
     cur_missing = current.missing / current.n if current.n else None
     result["missing_rate"] = {"reference": ref_missing, "current": cur_missing}
@@ -254,7 +254,7 @@ def _compare(
     return result
 
 
-def _named(registry, make, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen) -> dict[str, Any]:
+def _named(classes, make, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen) -> dict[str, Any]:
     """A test chosen by name: its effect size decides, guarded by a p-value (the test's own,
     else KS for numeric columns and chi-square for categorical ones) below `significance`."""
     method = test.name
@@ -266,7 +266,7 @@ def _named(registry, make, test, test_kind, ref_counts, cur_counts, edges, scale
         return result
     statistic, p_value = test.compare(ref_counts, cur_counts, edges=edges, scale=scale)
     guard = "ks" if test_kind == "numeric" else "chi2"
-    if p_value is None and guard in registry:
+    if p_value is None and guard in classes:
         _, p_value = make(guard).compare(ref_counts, cur_counts, edges=edges, scale=scale)
     finite = statistic is not None and np.isfinite(statistic)
     p_value = float(p_value) if p_value is not None and np.isfinite(p_value) else None

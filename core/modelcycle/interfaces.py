@@ -105,8 +105,8 @@ class Store(Plugged, ABC):
     def delete(self, key: str) -> None:
         """Remove the object; a missing key is not an error."""
 
-    def describe(self) -> str:
-        """The URL to show people (never with credentials)."""
+    def display_url(self) -> str:
+        """The store's URL as errors and listings show it to people (never with credentials)."""
         return self.url
 
     def modified(self, key: str) -> float | None:
@@ -231,7 +231,8 @@ class Trainer(Plugged, ABC):
         return self.context.ask("categorical_support", estimator=estimator)
 
     def describe_fitted(self, fitted: Any) -> dict[str, Any]:
-        """What the version's metadata records of this fitted model beyond `describe` (e.g. the preprocessing plan)."""
+        """What the version's metadata records of this fitted model beyond `recorded_settings`
+        (e.g. the preprocessing plan)."""
         return {}
 
     @abstractmethod

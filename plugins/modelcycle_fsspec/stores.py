@@ -41,7 +41,7 @@ def _named_errors(method):
             raise
         except OSError as exc:
             raise StoreError(
-                f"store {self.describe()}: {method.__name__} {key!r} failed: {type(exc).__name__}: {exc}; "
+                f"store {self.display_url()}: {method.__name__} {key!r} failed: {type(exc).__name__}: {exc}; "
                 "check that the store is reachable and writable"
             ) from exc
 
@@ -163,7 +163,7 @@ class FsspecStore(Store):
         with contextlib.suppress(FileNotFoundError), self._serialised():
             self.fs.rm_file(self._path(key))
 
-    def describe(self) -> str:
+    def display_url(self) -> str:
         return self.url
 
     def modified(self, key: str) -> float | None:
@@ -280,7 +280,7 @@ class LocalFolderStore(Store):
             return
         _fsync_dir(path.parent)
 
-    def describe(self) -> str:
+    def display_url(self) -> str:
         return str(self.root)
 
     def modified(self, key: str) -> float | None:
