@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from modelcycle.plugin import Store, StoreError, confined
+from modelcycle.plugin import PluginContext, Store, StoreError, confined
 
 _MEMORY_LOCK = threading.Lock()
 
@@ -70,7 +70,7 @@ class FsspecStore(Store):
     name = "fsspec"
     protocols = ("*",)
 
-    def __init__(self, options: Any, *, context: Any = None) -> None:
+    def __init__(self, options: Any, *, context: PluginContext | None = None) -> None:
         super().__init__(options, context=context)
         import fsspec
 
@@ -184,7 +184,7 @@ class LocalFolderStore(Store):
     name = "local"
     protocols = ("", "file", "local")
 
-    def __init__(self, options: Any, *, context: Any = None) -> None:
+    def __init__(self, options: Any, *, context: PluginContext | None = None) -> None:
         super().__init__(options, context=context)
         url = self.url
         path = url.split("://", 1)[1] if "://" in url else url
