@@ -93,7 +93,9 @@ def payloads(hook: Callable[..., Any]) -> list[str]:
             continue
         summary = (inspect.getdoc(record) or "").splitlines()[0]
         out += [
-            f"`{name}` reads as a `modelcycle.records.{record.__name__}`: {summary} It has at least these keys:",
+            f"`{name}` is a `modelcycle.records.{record.__name__}`: {summary} Its fields read as attributes "
+            f"(`{name}.{dataclasses.fields(record)[0].name}`) and, as a dict, it has the whole stored "
+            "document, with at least these keys:",
             "",
             "| key | type |",
             "|---|---|",

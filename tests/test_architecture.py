@@ -151,3 +151,41 @@ def test_the_core_imports_no_plugin_package() -> None:
             if plugins:
                 reached[name] = plugins
     assert reached == {}, f"core modules importing plugin packages: {reached}"
+
+
+def test_no_two_core_modules_define_a_class_of_the_same_name() -> None:
+    """One name, one meaning: a class name defined in two modules (two PluginInfo, say) reads as
+    the same thing where it is not."""
+    where: dict[str, list[str]] = {}
+    for name, path in modules().items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:  # module-level classes
+            if isinstance(node, ast.ClassDef):
+                where.setdefault(node.name, []).append(name)
+    assert {name: found for name, found in where.items() if len(found) > 1} == {}
+
+
+def test_the_facade_names_what_its_recipes_return() -> None:
+    """Project's methods return their records, named without importing pandas at start-up."""
+    import typing
+
+    import pandas as pd
+    from modelcycle import project
+    from modelcycle.compare import VersionComparison
+    from modelcycle.interfaces import Executor, Notifier
+    from modelcycle.records import ScoreSummary
+    from modelcycle.train import TrainResult
+
+    names = {**vars(project), "pd": pd, "VersionComparison": VersionComparison, "TrainResult": TrainResult}
+    names.update(Executor=Executor, Notifier=Notifier)
+
+    def returns(method: str) -> object:
+        return typing.get_type_hints(getattr(project.Project, method), globalns=names)["return"]
+
+    assert returns("train") is TrainResult and returns("compare") is VersionComparison
+    assert returns("score") == pd.DataFrame | ScoreSummary and returns("history") is pd.DataFrame
+    assert returns("notifier") is Notifier
+    untyped = [
+        name for name in dir(project.Project) if not name.startswith("_") and callable(getattr(project.Project, name))
+    ]
+    untyped = [name for name in untyped if returns(name) is typing.Any]
+    assert untyped == ["load_model"]  # a fitted model of any library

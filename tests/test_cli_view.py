@@ -370,7 +370,7 @@ def test_hook_payloads_are_documented_from_their_records() -> None:
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "hooks.md").read_text(encoding="utf-8")
     for argument, record in HOOK_PAYLOADS.items():
-        assert f"`{argument}` reads as a `modelcycle.records.{record.__name__}`" in text
+        assert f"`{argument}` is a `modelcycle.records.{record.__name__}`" in text
         for f in dataclasses.fields(record):
             assert (f"| `{f.name}` |" in text) is f.repr, (record.__name__, f.name)
 

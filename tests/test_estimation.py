@@ -6,17 +6,20 @@ loss model, and the loss model's integrity."""
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import pytest
 from modelcycle import evaluate as evaluate_module
-from modelcycle import open_project
+from modelcycle import hookimpl, open_project
 from modelcycle import train as train_module
 from modelcycle.cli import main
 from modelcycle.errors import IntegrityError
+from modelcycle.plugin import Trainer
 
 from tests.conftest import write_settings
 
@@ -224,3 +227,67 @@ def test_calibration_map_is_scikit_learns_isotonic_fit(ties: bool) -> None:
     grid = np.linspace(0, 1, 501)
     assert len(thinned["x"]) <= 200
     assert np.abs(np.interp(grid, thinned["x"], thinned["y"]) - iso.predict(grid)).max() < 0.05
+
+
+class PickleTrainer(Trainer):
+    """A third-party trainer whose only artifact format is its own: the core names no format."""
+
+    name = "pickler"
+    formats = ("pickle",)
+    asked: ClassVar[list[tuple[str, str]]] = []
+
+    def fit(self, X, y):
+        from sklearn.linear_model import LinearRegression
+
+        return LinearRegression().fit(X.select_dtypes("number"), y)
+
+    def dump(self, fitted, fmt):
+        self.asked.append(("dump", fmt))
+        assert fmt in self.formats
+        return pickle.dumps(fitted)
+
+    def load(self, data, fmt):
+        self.asked.append(("load", fmt))
+        assert fmt in self.formats
+        return pickle.loads(data)
+
+
+class PicklePlugin:
+    __name__ = "pickle-plugin"
+
+    @hookimpl
+    def register_trainers(self):
+        return [PickleTrainer]
+
+
+def test_a_third_party_trainer_writes_and_reads_the_model_and_loss_model_in_its_own_format(tmp_path: Path) -> None:
+    """The format comes from the trainer, for the loss model too, and for a model no longer in the settings."""
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    frame = noisy(np.random.default_rng(6), 2000).drop(columns="colour")
+    frame.to_parquet(folder / "train.parquet", index=False)
+    head = '[project]\nname = "t"\n[datasets.d]\nurl = "train.parquet"\n'
+    write_settings(folder, head + '[models.m]\ndataset = "d"\ntarget = "y"\ntask = "regression"\ntrainer = "pickler"\n')
+    PickleTrainer.asked.clear()
+    open_project(folder, plugins=[PicklePlugin()]).train("m")
+    assert PickleTrainer.asked == [("dump", "pickle"), ("dump", "pickle")]  # the loss model, then the model
+    project = open_project(folder, plugins=[PicklePlugin()])
+    entry = project.registry.version("m", 1)
+    assert entry["artifact"]["format"] == "pickle" and "loss_model.pickle" in entry["attachments"]
+    write_settings(folder, head)  # the model leaves the settings: its stored versions still load
+    gone = open_project(folder, plugins=[PicklePlugin()])
+    PickleTrainer.asked.clear()
+    assert gone.load_model("m", 1).predict(frame.drop(columns="y").head(3)).shape == (3,)
+    record = gone.evaluate("m", frame.head(500), version=1)
+    assert record["estimated"]["mae"] > 0
+    assert set(PickleTrainer.asked) == {("load", "pickle")}
+    entry_path = folder / ".modelcycle/models/m/versions/00000001.json"
+    entry = json.loads(entry_path.read_text())
+    entry["artifact"]["format"] = "joblib"  # a store writer's claim, refused: the trainer decides
+    entry_path.write_text(json.dumps(entry))
+    with pytest.raises(IntegrityError) as info:
+        open_project(folder, plugins=[PicklePlugin()]).load_model("m", 1)
+    assert str(info.value) == (
+        "model 'm' version 1: its artifact is stored as 'joblib' but trainer 'pickler' reads 'pickle', "
+        "its default format: refusing to load it; retrain"
+    )

@@ -273,7 +273,7 @@ def test_memory_store_is_unique_and_emptied(memory_store, modelcycle_project) ->
     from fsspec.implementations.memory import MemoryFileSystem
 
     project = memory_store.project('[project]\nname = "m"\n')
-    assert project.store.describe() == memory_store.url and project.name == "m"
+    assert project.store.display_url() == memory_store.url and project.name == "m"
     project.record_version("m", b"bytes", artifact_format="joblib", metadata={})
     assert any(k.startswith("models/m/") for k in memory_store.keys())
     again = modelcycle_project(memory_store.settings)  # the same store, seen from a second project

@@ -5,6 +5,7 @@ kind, and every hook can be called when no plugin implements it."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import pickle
 import uuid
@@ -29,6 +30,7 @@ from modelcycle.interfaces import (
     Trainer,
     Trigger,
 )
+from modelcycle.records import HOOK_PAYLOADS
 from modelcycle.scheduler import tick
 from modelcycle.settings import Field, Section
 from modelcycle.testing import EVENT_HOOKS, RecordingPlugin
@@ -317,6 +319,12 @@ def test_a_lifecycle_fires_every_event_hook_with_its_documented_arguments(modelc
     for name, kwargs in plugin.calls:
         assert list(kwargs) == list(SPECS[name].parameters), name
         assert kwargs["project"] is project
+        for argument, value in kwargs.items():  # a payload docs/hooks.md names is that record
+            if argument in HOOK_PAYLOADS:
+                record = HOOK_PAYLOADS[argument]
+                assert isinstance(value, record), (name, argument, type(value))
+                first = dataclasses.fields(record)[0].name
+                assert getattr(value, first) == value[first], (name, argument)
 
     [created] = plugin.of("after_version_created")
     assert created["model"] == "m"
@@ -340,7 +348,7 @@ def test_a_lifecycle_fires_every_event_hook_with_its_documented_arguments(modelc
     assert {c["method"] for c in evaluation["drift"]["columns"].values()} == {"hook_drift"}
 
     first, second = plugin.of("after_check_result")
-    assert first["result"] == result and result["outcome"] == "WARNING"
+    assert first["result"] == result and result["outcome"] == "WARNING" and first["result"].outcome == "WARNING"
     assert result["value"] == evaluation["metrics"]["hook_metric"]
     assert result["message"].startswith("hook_metric = ") and result["message"].endswith("always a warning")
     assert second["result"]["seq"] == result["seq"] + 1 and second["result"]["outcome"] == "WARNING"
@@ -348,6 +356,7 @@ def test_a_lifecycle_fires_every_event_hook_with_its_documented_arguments(modelc
     hooked, box = (call["alert"] for call in plugin.of("after_alert_sent"))
     assert (hooked["notifier"], box["notifier"]) == ("hooked", "box")
     assert all(a["status"] == "sent" and a["about"]["check"] == "c" for a in (hooked, box))
+    assert (hooked.notifier, box.status, box.attempts) == ("hooked", "sent", 2)
     assert box["id"] == pending["id"] == retried["id"] and box["attempts"] == 2
     assert [a["id"] for a in alerts.sent(project)] == [hooked["id"], box["id"]]
     [message] = project.notifier("hooked").sent
@@ -359,6 +368,7 @@ def test_a_lifecycle_fires_every_event_hook_with_its_documented_arguments(modelc
     assert [(s["type"], s["outcome"]) for s in run["steps"]] == [("hook_step", "SUCCESS"), ("check", "WARNING")]
     assert run["steps"][0]["message"] == "marked (run so far: 0 steps)"
     assert run["outcome"] == "WARNING" and run["scenario"] == "nightly"
+    assert (finished["run"].scenario, finished["run"].outcome) == ("nightly", "WARNING")
 
 
 def test_every_register_hook_is_collected_and_used(modelcycle_project) -> None:

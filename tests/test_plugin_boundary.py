@@ -42,3 +42,17 @@ def test_the_scan_catches_a_core_import(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert core_imports(sample) == ["4: modelcycle.data", "5: modelcycle.alerts", "6: modelcycle.scenarios"]
+
+
+def test_built_in_plugin_constructors_type_their_context_as_the_plugin_context() -> None:
+    """``context`` is a modelcycle.plugin.PluginContext (or None outside a project), not Any."""
+    untyped = []
+    for path in sorted(PLUGINS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef):
+                for arg in [*node.args.args, *node.args.kwonlyargs]:
+                    if arg.arg == "context" and "PluginContext" not in ast.unparse(
+                        arg.annotation or ast.Constant(None)
+                    ):
+                        untyped.append(f"{path.relative_to(PLUGINS)}:{node.lineno} {node.name}")
+    assert untyped == []

@@ -140,6 +140,23 @@ def test_no_plugin_class_is_instantiated_outside_the_factory() -> None:
     assert offenders == []
 
 
+def test_no_plugin_class_builds_itself() -> None:
+    """No ``cls(...)`` in a plugin class (a base or a built-in): a shortcut constructor would skip
+    the validation of options the factory does."""
+    import ast
+
+    bases = {"Plugged", *(base.__name__ for base in KINDS.values())}
+    offenders = []
+    for path in [ROOT / "core" / "modelcycle" / "interfaces.py", *ROOT.joinpath("plugins").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef) or not {ast.unparse(b).split(".")[-1] for b in node.bases} & bases:
+                continue
+            for call in ast.walk(node):
+                if isinstance(call, ast.Call) and ast.unparse(call.func) in ("cls", "type(self)"):
+                    offenders.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    assert offenders == []
+
+
 BUILT: list[tuple[str, object, object]] = []  # (class name, options, context) of every object built
 
 
@@ -238,6 +255,7 @@ def test_no_error_text_is_split_back_into_fields() -> None:
     sources = [*ROOT.joinpath("core").rglob("*.py"), *ROOT.joinpath("plugins").rglob("*.py")]
     offenders = [str(p.relative_to(ROOT)) for p in sources if 'split(": "' in p.read_text(encoding="utf-8")]
     offenders += [str(p.relative_to(ROOT)) for p in sources if 'partition(": ")' in p.read_text(encoding="utf-8")]
+    offenders += [str(p.relative_to(ROOT)) for p in sources if ".message.removeprefix(" in p.read_text(encoding="utf-8")]
     assert offenders == []
 
 
@@ -310,6 +328,36 @@ def test_trace_plugins_prints_hook_calls_to_stderr(tmp_path: Path) -> None:
     assert quiet.returncode == 0 and "after_alert_sent" not in quiet.stderr
 
 
+def test_register_and_question_hooks_go_through_the_hook_caller_too() -> None:
+    host = PluginHost()
+    host.load(entry_points=False, extra=[Loud()])
+    monitored: list[tuple[str, list[str]]] = []
+    undo = host.pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: monitored.append((name, [impl.plugin_name for impl in impls])), lambda *a: None
+    )
+    assert "sklearn" in host.classes("trainers")
+    assert host.ask("categorical_support", estimator=object()) is None
+    undo()
+    assert monitored == [("register_trainers", ["sklearn"]), ("categorical_support", ["sklearn"])]
+    assert host.classes("trainers")["sklearn"].plugin == "sklearn"  # provenance kept
+
+
+def test_trace_plugins_prints_register_and_question_hook_calls(tmp_path: Path) -> None:
+    code = (
+        "from modelcycle._plugins import PluginHost\n"
+        "host = PluginHost(); host.load(entry_points=False)\n"
+        "host.classes('trainers')\n"
+        "host.ask('categorical_support', estimator='an-estimator')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'core'}{os.pathsep}{ROOT / 'plugins'}"}
+    traced = subprocess.run(
+        [sys.executable, "-c", code], env={**env, "MODELCYCLE_TRACE_PLUGINS": "1"}, capture_output=True, text=True
+    )
+    assert traced.returncode == 0, traced.stderr
+    assert "register_trainers [hook]" in traced.stderr and "SklearnTrainer" in traced.stderr
+    assert "categorical_support [hook]" in traced.stderr and "an-estimator" in traced.stderr
+
+
 def test_no_warning_without_a_failing_plugin() -> None:
     host = PluginHost()
     host.load(entry_points=False, builtins=False, extra=[Loud()])
@@ -338,6 +386,43 @@ def test_a_hook_wrapper_wraps_an_event() -> None:
     with pytest.warns(PluginWarning, match="broken-events"):  # the wrapper still sees the call end
         host.fire("after_alert_sent", project=None, alert={"id": "a2"})
     assert around.order == ["before", "after"] and loud.seen == ["a2"]
+
+
+class AroundAnswer:
+    __name__ = "around-answer"
+
+    def __init__(self) -> None:
+        self.seen: list[object] = []
+
+    @hookimpl(wrapper=True)
+    def categorical_support(self, estimator):
+        answer = yield
+        self.seen.append((estimator, answer))
+        return answer
+
+
+class BrokenAnswer:
+    __name__ = "broken-answer"
+
+    @hookimpl
+    def categorical_support(self, estimator):
+        raise RuntimeError("no idea")
+
+
+def test_a_hook_wrapper_wraps_a_question_and_a_failing_answer_is_named() -> None:
+    from modelcycle.errors import PluginError
+
+    host = PluginHost()
+    around = AroundAnswer()
+    host.load(entry_points=False, extra=[around])
+    assert host.ask("categorical_support", estimator="e") is None
+    assert around.seen == [("e", None)]
+    host = PluginHost()
+    host.load(entry_points=False, builtins=False, extra=[BrokenAnswer()])
+    with pytest.raises(
+        PluginError, match="^plugin 'broken-answer' failed in categorical_support: RuntimeError: no idea$"
+    ):
+        host.ask("categorical_support", estimator="e")
 
 
 # -- the context ------------------------------------------------------------------------------------------

@@ -288,7 +288,9 @@ def test_the_folder_store_fsyncs_every_directory_it_adds_a_name_to(tmp_path, mon
     monkeypatch.setattr(stores.os, "fsync", recording)
     root = tmp_path / "store"
     root.mkdir()
-    store = stores.LocalFolderStore.at(str(root))
+    write_settings(tmp_path / "p", f'[project]\nname = "s"\nstore = "{root}"\n')
+    store = open_project(tmp_path / "p").store  # built by the plugin factory, its options validated
+    assert isinstance(store, stores.LocalFolderStore)
     store.write("a/b/one.json", b"1")
     assert {str(root), str(root / "a"), str(root / "a" / "b")} <= set(synced)
     for operation in (lambda: store.write("a/b/two.json", b"2"), lambda: store.put_if_absent("a/b/three.json", b"3")):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from modelcycle import open_project
+from modelcycle._validate import Field, Section
 from modelcycle.errors import SettingsError
 from modelcycle.settings import (
     Redactor,
@@ -527,6 +529,26 @@ def test_sections_can_be_built_in_python() -> None:
         SplitSettings(sede=1)
     with pytest.raises(ValidationError, match="required key is missing"):
         StepSettings()
+
+
+class Either(Section):
+    value: Literal["auto"] | int = Field(description="A word or a count.")
+    share: float | None = Field(None, gt=0, description="A share.")
+
+
+def test_a_union_names_what_each_member_expected_from_their_fields() -> None:
+    from modelcycle._validate import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        Either(value=[1])
+    assert (info.value.expected, info.value.loc) == ("'auto' or a valid integer", ("value",))
+    assert info.value.message == "input should be 'auto' or a valid integer"
+    with pytest.raises(ValidationError) as info:
+        Either(value=1, share=-1)
+    assert info.value.expected == "greater than 0" and info.value.message == "input should be greater than 0"
+    with pytest.raises(ValidationError) as info:
+        Either(value=2.5)
+    assert info.value.message == "input should be 'auto' or a valid integer, got a number with a fractional part"
 
 
 def test_importing_the_settings_does_not_import_pydantic() -> None:

@@ -42,6 +42,12 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 
 #: event hooks: every implementation runs, and one that raises is reported, never fatal
 EVENTS = tuple(name for name in dir(hookspecs) if name.startswith("after_"))
+#: question hooks: the first answer that is not None wins (pluggy's firstresult); one that raises fails the call
+QUESTIONS = tuple(
+    name
+    for name, spec in vars(hookspecs).items()
+    if callable(spec) and hasattr(spec, "modelcycle_spec") and not name.startswith(("after_", "register_"))
+)
 
 #: register hook → the base class its classes must subclass
 KINDS: Mapping[str, type[interfaces.Plugged]] = MappingProxyType(
@@ -69,7 +75,11 @@ class Registered:
 
 
 @dataclass
-class PluginInfo:
+class LoadedPlugin:
+    """A plugin the host loaded: its name, where it came from, the module or object, and the
+    names it registers per kind (filled as the register hooks are called). What
+    `modelcycle.records.PluginInfo` reports is built from it (`PluginHost.describe`)."""
+
     name: str
     source: str
     module: Any
@@ -82,7 +92,7 @@ class PluginHost:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("modelcycle")
         self.pm.add_hookspecs(hookspecs)
-        self.infos: dict[str, PluginInfo] = {}
+        self.infos: dict[str, LoadedPlugin] = {}
         self._registries: dict[str, Mapping[str, Registered]] = {}
         if os.environ.get(TRACE_ENV, "") not in ("", "0"):
             self.pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
@@ -166,14 +176,15 @@ class PluginHost:
             self.pm.register(module, name=name)
         except (pluggy.PluginValidationError, ValueError) as exc:
             raise PluginError(f"plugin '{name}' ({source}) cannot be registered: {exc}", plugin=name) from None
-        self.infos[name] = PluginInfo(name=name, source=source, module=module)
+        self.infos[name] = LoadedPlugin(name=name, source=source, module=module)
         for caller in self.pm.get_hookcallers(module) or []:
-            if caller.name in EVENTS:
+            if caller.name in EVENTS or caller.name in QUESTIONS:
+                wrap = _guarded if caller.name in EVENTS else _named
                 for impl in caller.get_hookimpls():
                     if impl.plugin is not module or impl.wrapper or impl.hookwrapper:
                         continue
-                    if not getattr(impl.function, "_modelcycle_guarded", False):
-                        impl.function = _guarded(impl.function, name, caller.name)
+                    if not getattr(impl.function, "_modelcycle_wrapped", False):
+                        impl.function = wrap(impl.function, name, caller.name)
 
     def _name_of(self, plugin: object) -> str:
         for name, info in self.infos.items():
@@ -190,18 +201,24 @@ class PluginHost:
     def _collect(self, kind: str) -> Mapping[str, Registered]:
         base = KINDS[kind]
         found: dict[str, Registered] = {}
-        hook = getattr(self.pm.hook, f"register_{kind}")
+        hook_name = f"register_{kind}"
+        hook = getattr(self.pm.hook, hook_name)
         for impl in hook.get_hookimpls():  # registration order
+            if impl.wrapper or impl.hookwrapper:
+                continue
             plugin = impl.plugin_name
             source = self.infos[plugin].source if plugin in self.infos else "explicit"
+            # one plugin at a time, to know whose classes these are, but through pluggy's hook
+            # caller: hook-call monitoring and MODELCYCLE_TRACE_PLUGINS see each call
+            others = [p for p in self.pm.get_plugins() if p is not impl.plugin]
             try:
-                classes = impl.function() or []
+                answers = self.pm.subset_hook_caller(hook_name, remove_plugins=others)()
             except Exception as exc:
                 raise PluginError(
-                    f"plugin '{plugin}' ({source}) failed in register_{kind}: {type(exc).__name__}: {exc}",
+                    f"plugin '{plugin}' ({source}) failed in {hook_name}: {type(exc).__name__}: {exc}",
                     plugin=plugin,
                 ) from exc
-            for cls in classes:
+            for cls in answers[0] if answers else []:
                 if not (isinstance(cls, type) and issubclass(cls, base)):
                     raise PluginError(
                         f"plugin '{plugin}' ({source}) returned {cls!r} from register_{kind}: "
@@ -278,23 +295,14 @@ class PluginHost:
         getattr(self.pm.hook, event)(**kwargs)
 
     def ask(self, question: str, **kwargs: Any) -> Any:
-        """Call a question hook: the first answer that is not None, the latest-loaded plugin first."""
-        hook = getattr(self.pm.hook, question)
-        for impl in reversed(hook.get_hookimpls()):
-            args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
-            try:
-                answer = impl.function(**args)
-            except Exception as exc:
-                raise PluginError(
-                    f"plugin '{impl.plugin_name}' failed in {question}: {type(exc).__name__}: {exc}",
-                    plugin=impl.plugin_name,
-                ) from exc
-            if answer is not None:
-                return answer
-        return None
+        """Call a question hook through pluggy's hook caller (a firstresult hook): the first answer
+        that is not None, the latest-loaded plugin first; a failing implementation is a PluginError
+        naming its plugin."""
+        return getattr(self.pm.hook, question)(**kwargs)
 
     def describe(self) -> list[dict[str, Any]]:
-        """What `modelcycle plugins --json` prints."""
+        """Every loaded plugin as `modelcycle plugins --json` prints it (a modelcycle.records.PluginInfo
+        each, once `Project.describe_plugins` wraps them)."""
         self.collect_all()
         out = []
         for name, info in self.infos.items():
@@ -321,9 +329,25 @@ def _guarded(function: Any, plugin: str, event: str) -> Any:
             logs.warn(logs.get_logger("plugins"), message, PluginWarning, stacklevel=2)
             return None
 
-    guarded._modelcycle_guarded = True  # type: ignore[attr-defined]
+    guarded._modelcycle_wrapped = True  # type: ignore[attr-defined]
     guarded.__wrapped__ = function  # type: ignore[attr-defined]
     return guarded
+
+
+def _named(function: Any, plugin: str, question: str) -> Any:
+    """A question implementation whose failure is a PluginError naming its plugin."""
+
+    def named(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except Exception as exc:
+            raise PluginError(
+                f"plugin '{plugin}' failed in {question}: {type(exc).__name__}: {exc}", plugin=plugin
+            ) from exc
+
+    named._modelcycle_wrapped = True  # type: ignore[attr-defined]
+    named.__wrapped__ = function  # type: ignore[attr-defined]
+    return named
 
 
 class PluginWarning(UserWarning):

@@ -38,14 +38,33 @@ _NO_INPUT: Any = object()
 
 
 class ValidationError(ValueError):
-    """The first bad value: where (`loc`, outermost first), what is wrong, and the value given."""
+    """The first bad value: where (`loc`, outermost first), what is wrong, and the value given.
 
-    def __init__(self, message: str, value: Any = _NO_INPUT, loc: tuple = (), kind: str = "invalid") -> None:
+    `expected` is set when the value was not what the field takes: the message is then
+    ``input should be <expected>`` (see `should_be`), and a union of types joins the
+    expectations of its members from this field, never from the message's text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        value: Any = _NO_INPUT,
+        loc: tuple = (),
+        kind: str = "invalid",
+        *,
+        expected: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.input = value
         self.loc = loc
         self.kind = kind  # "invalid", "missing" (a required key) or "extra" (an unknown key)
+        self.expected = expected
+
+    @classmethod
+    def should_be(cls, expected: str, value: Any) -> typing.Self:
+        """``input should be <expected>``, with `expected` kept as a field."""
+        return cls(f"input should be {expected}", value, expected=expected)
 
     def __str__(self) -> str:
         where = ".".join(str(part) for part in self.loc)
@@ -151,7 +170,7 @@ class Section:
         if isinstance(data, cls):
             return data
         if not isinstance(data, dict):
-            raise ValidationError("input should be a valid dictionary", data)
+            raise ValidationError.should_be("a valid dictionary", data)
         instance = cls.__new__(cls)
         instance.__dict__.update(cls._values(data))
         return instance
@@ -268,14 +287,14 @@ _LIMIT_TEXT = {
 
 
 def _limited(check: Callable[[Any], Any], limits: list[tuple[str, float]]) -> Callable[[Any], Any]:
-    tests = [(_LIMIT_TEXT[kind][1], limit, f"input should be {_LIMIT_TEXT[kind][0]} {limit}") for kind, limit in limits]
+    tests = [(_LIMIT_TEXT[kind][1], limit, f"{_LIMIT_TEXT[kind][0]} {limit}") for kind, limit in limits]
 
     def limited(value: Any) -> Any:
         result = check(value)
         if result is not None:
-            for test, limit, message in tests:
+            for test, limit, expected in tests:
                 if not test(result, limit):
-                    raise ValidationError(message, value)
+                    raise ValidationError.should_be(expected, value)
         return result
 
     return limited
@@ -299,7 +318,7 @@ def _any(value: Any) -> Any:
 def _str(value: Any) -> Any:
     if isinstance(value, str):
         return value
-    raise ValidationError("input should be a valid string", value)
+    raise ValidationError.should_be("a valid string", value)
 
 
 def _int(value: Any) -> Any:
@@ -310,8 +329,8 @@ def _int(value: Any) -> Any:
     if isinstance(value, float):
         if value.is_integer():
             return int(value)
-        raise ValidationError("input should be a valid integer, got a number with a fractional part", value)
-    raise ValidationError("input should be a valid integer", value)
+        raise ValidationError.should_be("a valid integer, got a number with a fractional part", value)
+    raise ValidationError.should_be("a valid integer", value)
 
 
 def _float(value: Any) -> Any:
@@ -322,20 +341,20 @@ def _float(value: Any) -> Any:
             number = math.inf
         if math.isfinite(number):
             return number
-        raise ValidationError("input should be a finite number (not nan or inf)", value)
-    raise ValidationError("input should be a valid number", value)
+        raise ValidationError.should_be("a finite number (not nan or inf)", value)
+    raise ValidationError.should_be("a valid number", value)
 
 
 def _bool(value: Any) -> Any:
     if isinstance(value, bool):
         return value
-    raise ValidationError("input should be a valid boolean", value)
+    raise ValidationError.should_be("a valid boolean", value)
 
 
 def _none(value: Any) -> Any:
     if value is None:
         return None
-    raise ValidationError("input should be None", value)
+    raise ValidationError.should_be("None", value)
 
 
 _SCALARS: dict[Any, Callable[[Any], Any]] = {
@@ -382,7 +401,7 @@ def expected_text(values: tuple) -> str:
 
 def _literal(values: tuple) -> Callable[[Any], Any]:
     allowed = {(type(v), v) for v in values}
-    message = "input should be " + expected_text(values)
+    expected = expected_text(values)
 
     def literal(value: Any) -> Any:
         try:
@@ -390,7 +409,7 @@ def _literal(values: tuple) -> Callable[[Any], Any]:
                 return value
         except TypeError:  # unhashable input
             pass
-        raise ValidationError(message, value)
+        raise ValidationError.should_be(expected, value)
 
     return literal
 
@@ -420,8 +439,10 @@ def _union(members: tuple) -> Callable[[Any], Any]:
         deepest = max(errors, key=lambda e: len(e.loc))
         if deepest.loc:  # got into a container or section: that error says most
             raise deepest
-        wanted = [e.message.removeprefix("input should be ") for e in errors]
-        raise ValidationError("input should be " + " or ".join(wanted), value)
+        unexpected = [e for e in errors if e.expected is None]
+        if unexpected:  # a member's own check failed (not a type mismatch): its error says what
+            raise unexpected[0]
+        raise ValidationError.should_be(" or ".join(str(e.expected) for e in errors), value)
 
     return union
 
@@ -429,7 +450,7 @@ def _union(members: tuple) -> Callable[[Any], Any]:
 def _list(item: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def check_list(value: Any) -> Any:
         if not isinstance(value, list | tuple):
-            raise ValidationError("input should be a valid list", value)
+            raise ValidationError.should_be("a valid list", value)
         if item is _any:
             return list(value)
         out = []
@@ -448,7 +469,7 @@ def _list(item: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def _dict(key_check: Callable[[Any], Any], value_check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def check_dict(value: Any) -> Any:
         if not isinstance(value, dict):
-            raise ValidationError("input should be a valid dictionary", value)
+            raise ValidationError.should_be("a valid dictionary", value)
         out = {}
         for key, element in value.items():
             try:

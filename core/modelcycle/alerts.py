@@ -52,6 +52,7 @@ from .context import context_of
 from .interfaces import Message
 from .journal import Journal
 from .logs import get_logger
+from .records import Alert
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context, ContextSource
@@ -254,7 +255,7 @@ def _record_sent(ctx: Context, sent: dict[str, Any], after: int | None) -> None:
         log.append(make)
     except _Logged:
         return
-    ctx.events.fire("after_alert_sent", alert=sent)
+    ctx.events.fire("after_alert_sent", alert=Alert.of(sent))  # the record docs/hooks.md names
 
 
 def _owner() -> str:

@@ -21,6 +21,7 @@ from .errors import NotFoundError, SettingsError
 from .history import evaluation_before, latest_evaluation
 from .journal import Journal
 from .names import suggest
+from .records import CheckResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context, ContextSource
@@ -94,7 +95,7 @@ def run_check(ctx: Context, name: str) -> dict[str, Any]:
             outcome, message = kind.judge(value, check, baseline=baseline)
             result.update(value=value, outcome=outcome, message=message, baseline=baseline)
     _, entry = check_journal(ctx, name).append(lambda seq, _prev: {"seq": seq, **ctx.settings.redactor(result)})
-    ctx.events.fire("after_check_result", result=entry)
+    ctx.events.fire("after_check_result", result=CheckResult.of(entry))  # the record docs/hooks.md names
     return entry
 
 
@@ -229,8 +230,8 @@ def metric_names(ctx: Context, model: str) -> list[str]:
     """The registered metrics a check on `model` may name: those of its task, every one when the
     task is left to be inferred at training."""
     task = getattr(ctx.settings.models.get(model), "task", None)
-    registry = ctx.host.classes("metrics")
-    return sorted(n for n, r in registry.items() if not task or task in (getattr(r.cls, "tasks", ()) or (task,)))
+    classes = ctx.host.classes("metrics")
+    return sorted(n for n, r in classes.items() if not task or task in (getattr(r.cls, "tasks", ()) or (task,)))
 
 
 def producible(path: str, metrics: list[str]) -> bool:

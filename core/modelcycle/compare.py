@@ -137,9 +137,9 @@ def compare_versions(
 ) -> VersionComparison:
     """Compare versions `a` and `b` of `model` on labelled rows neither was trained on.
 
-    `load_model(version)` returns a fitted model; `metric_classes` is the registry of metric
-    plugins and `make_metric(name)` builds one (through the plugin factory); `deleted` the
-    versions gc deleted; `data` a dataset name, path/URL or DataFrame (default: `activation.on`,
+    `load_model(version)` returns a fitted model; `metric_classes` maps the registered metric
+    names to their classes and `make_metric(name)` builds one (through the plugin factory);
+    `deleted` the versions gc deleted; `data` a dataset name, path/URL or DataFrame (default: `activation.on`,
     else the model's dataset).
     """
     if model not in settings.models:

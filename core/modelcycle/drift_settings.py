@@ -45,12 +45,12 @@ def column_drift(settings: Any, name: str | None) -> ColumnDrift:
 def validate_drift_settings(ctx: Context) -> None:
     """Threshold names and values, and per-column tables, of every model's drift settings."""
     s = ctx.settings
-    registry = ctx.host.classes("drift_tests")
-    auto = registry["auto"].cls if "auto" in registry else None
+    classes = ctx.host.classes("drift_tests")
+    auto = classes["auto"].cls if "auto" in classes else None
     measures = tuple(getattr(auto, "measures", ()))
     for model, m in s.models.items():
         key = f"models.{model}.drift"
-        _thresholds(s, f"{key}.threshold", m.drift.threshold, (*registry, *measures), "a drift test or auto measure")
+        _thresholds(s, f"{key}.threshold", m.drift.threshold, (*classes, *measures), "a drift test or auto measure")
         for column, entry in m.drift.columns.items():
             if isinstance(entry, str):
                 continue

@@ -129,7 +129,6 @@ def build_loss_model(
             oof[name][held_rows] = np.maximum(fitted(fit_rows, name).predict(matrix[held_rows]), 0.0)
     for name in LOSSES:
         models[name].append(fitted(slice(None), name))
-    fmt = fmt if fmt in ("joblib", "skops") else "joblib"
     attachment = f"loss_model.{fmt}"
     section = {
         "loss_model": {
@@ -303,14 +302,22 @@ def matrix_metrics(matrix: np.ndarray) -> dict[str, float]:
 
 
 def load_loss_model(
-    registry: Any, model: str, version: int, profile: dict[str, Any], fmt: str, *, load: Callable[[bytes, str], Any]
+    registry: Any,
+    model: str,
+    version: int,
+    profile: dict[str, Any],
+    fmt: str,
+    *,
+    load: Callable[[bytes, str], Any],
+    refusal: Callable[[str], str] | None = None,
 ) -> Any | None:
     """The version's loss models (sha256-checked like the artifact), or None for versions without.
     `load` reads them: the version's trainer, which wrote them as it wrote the model.
 
-    `fmt` is the model's artifact format from the settings, never from the store: profile.json is
-    written by whoever writes the store, who could turn a skops loss model into a pickle that runs
-    code when loaded. A section or attachment naming another format is refused."""
+    `fmt` is the format that trainer reads (the settings' choice, else its default), never the
+    store's: profile.json is written by whoever writes the store, who could turn a skops loss
+    model into a pickle that runs code when loaded. A section or attachment naming another
+    format is refused; ``refusal(stored)`` ends the error (what chose `fmt`, what to do)."""
     section = (profile.get("estimation") or {}).get("loss_model")
     if not section:
         return None
@@ -318,10 +325,9 @@ def load_loss_model(
     stored = section.get("format")
     if stored != fmt or attachment != f"loss_model.{fmt}":
         shown = stored if stored != fmt else attachment.rpartition(".")[2]
+        why = refusal(shown) if refusal else f"the trainer reads '{fmt}': refusing to load it; retrain"
         raise IntegrityError(
-            f"model '{model}' version {version}: its loss model is stored as {shown!r} ({attachment}) but "
-            f"models.{model}.artifact_format is '{fmt}': refusing to load it; "
-            f"retrain, or set artifact_format = {shown!r} if you trust whoever writes this store"
+            f"model '{model}' version {version}: its loss model is stored as {shown!r} ({attachment}) but {why}"
         )
     data = registry.read_attachment(model, version, attachment)
     if data is None:

@@ -29,7 +29,7 @@ from .evaluation_label import labelled, shown_name
 from .history import record_evaluation
 from .interfaces import Metric
 from .measures import MetricSet
-from .model_versions import active_version, load_model, refuse_deleted, version_trainer
+from .model_versions import active_version, format_refusal, load_model, refuse_deleted, version_trainer
 from .progress import counting, expect, parquet_rows
 from .states import CategoricalState, ExpectedConfusion, NumericState, ScoreHistogram, as_numbers, state_for
 
@@ -186,7 +186,7 @@ def drift_report(ctx: Context, model: str, state: EvaluationState, profile: dict
     """Per column, prediction and label drift against the profile, by effect size."""
     ms = ctx.settings.models.get(model)
     settings = ms.drift if ms is not None else None
-    registry = ctx.host.classes("drift_tests")
+    classes = ctx.host.classes("drift_tests")
     make = ctx.maker("drift_tests", f"models.{model}.drift")
     columns: dict[str, Any] = {}
     for name, column in state.columns.items():
@@ -197,20 +197,20 @@ def drift_report(ctx: Context, model: str, state: EvaluationState, profile: dict
         if name in state.absent:
             columns[name] = {"method": None, "statistic": None, "p_value": None, "drifted": None, "absent": True}
             continue
-        columns[name] = _compare(registry, make, settings, name, profile["columns"][name], column, chosen)
+        columns[name] = _compare(classes, make, settings, name, profile["columns"][name], column, chosen)
     judged = [c for c in columns.values() if c["drifted"] is not None]
     report = {
         "share": (sum(bool(c["drifted"]) for c in judged) / len(judged)) if judged else None,
         "drifted_columns": sorted(n for n, c in columns.items() if c["drifted"]),
         "columns": columns,
-        "prediction": _compare(registry, make, settings, None, profile["prediction"], state.prediction),
-        "label": _compare(registry, make, settings, None, profile["label"], state.label) if state.labeled else None,
+        "prediction": _compare(classes, make, settings, None, profile["prediction"], state.prediction),
+        "label": _compare(classes, make, settings, None, profile["label"], state.label) if state.labeled else None,
     }
     return report
 
 
 def _compare(
-    registry: Any,
+    classes: Any,
     make: Callable[[str], Any],
     settings: Any,
     name: str | None,
@@ -221,8 +221,8 @@ def _compare(
     kind = reference["kind"]
     chosen = chosen or column_drift(settings, name)
     method = chosen.method
-    if method not in registry:
-        raise DataError(f"unknown drift test '{method}'; registered: {', '.join(sorted(registry))}")
+    if method not in classes:
+        raise DataError(f"unknown drift test '{method}'; registered: {', '.join(sorted(classes))}")
     test_kind = "numeric" if kind == "datetime" else kind
     test = make(method)
     if test_kind not in test.kinds:
@@ -240,7 +240,7 @@ def _compare(
     if callable(getattr(test, "judge", None)):
         result = _measured(test, test_kind, ref_counts, cur_counts, edges, scale, missing, reference, current, chosen)
     else:
-        result = _named(registry, make, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen)
+        result = _named(classes, make, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen)
     ref_missing = reference["missing"] / reference["count"] if reference.get("count") else None
     cur_missing = current.missing / current.n if current.n else None
     result["missing_rate"] = {"reference": ref_missing, "current": cur_missing}
@@ -254,7 +254,7 @@ def _compare(
     return result
 
 
-def _named(registry, make, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen) -> dict[str, Any]:
+def _named(classes, make, test, test_kind, ref_counts, cur_counts, edges, scale, settings, chosen) -> dict[str, Any]:
     """A test chosen by name: its effect size decides, guarded by a p-value (the test's own,
     else KS for numeric columns and chi-square for categorical ones) below `significance`."""
     method = test.name
@@ -266,7 +266,7 @@ def _named(registry, make, test, test_kind, ref_counts, cur_counts, edges, scale
         return result
     statistic, p_value = test.compare(ref_counts, cur_counts, edges=edges, scale=scale)
     guard = "ks" if test_kind == "numeric" else "chi2"
-    if p_value is None and guard in registry:
+    if p_value is None and guard in classes:
         _, p_value = make(guard).compare(ref_counts, cur_counts, edges=edges, scale=scale)
     finite = statistic is not None and np.isfinite(statistic)
     p_value = float(p_value) if p_value is not None and np.isfinite(p_value) else None
@@ -479,17 +479,27 @@ def _context(ctx: Context, model: str, v: int) -> dict[str, Any]:
     return {
         "meta": meta,
         "profile": profile,
-        "loss_model": load_loss_model(
-            ctx.registry,
-            model,
-            v,
-            profile,
-            version_trainer(ctx, model, v, meta).artifact_format if ms is not None else "joblib",
-            load=lambda data, fmt: version_trainer(ctx, model, v, meta).load(data, fmt),
-        ),
+        "loss_model": _loss_model(ctx, model, v, meta, profile),
         "label_column": (ms.label_column if ms is not None and ms.label_column else None) or meta["target"],
         "metrics": metric_set.metrics,
     }
+
+
+def _loss_model(ctx: Context, model: str, v: int, meta: dict[str, Any], profile: dict[str, Any]) -> Any:
+    """Version `v`'s loss model, read by the trainer that wrote it, in that trainer's format; None
+    for versions without one (then no trainer is needed: its plugin may be gone)."""
+    if not (profile.get("estimation") or {}).get("loss_model"):
+        return None
+    trainer = version_trainer(ctx, model, v, meta)
+    return load_loss_model(
+        ctx.registry,
+        model,
+        v,
+        profile,
+        trainer.artifact_format,
+        load=trainer.load,
+        refusal=lambda stored: format_refusal(ctx, model, trainer, stored),
+    )
 
 
 def merge_states(a: dict[int, EvaluationState] | None, b: dict[int, EvaluationState] | None) -> dict:

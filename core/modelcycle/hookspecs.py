@@ -19,9 +19,9 @@ Two families:
   the operation.
 
 Implement a hook with ``@modelcycle.hookimpl`` on a function of the same name,
-accepting any subset of its arguments by name. Events go through pluggy's hook caller, so
-``add_hookcall_monitoring`` on the project's plugin manager sees them and ``MODELCYCLE_TRACE_PLUGINS=1``
-prints every hook call to stderr.
+accepting any subset of its arguments by name. Every hook call goes through pluggy's hook
+caller (a register hook is called once per plugin), so ``add_hookcall_monitoring`` on the
+project's plugin manager sees it and ``MODELCYCLE_TRACE_PLUGINS=1`` prints it to stderr.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
         Trainer,
         Trigger,
     )
+    from .records import Activation, Alert, CheckResult, Evaluation, ScenarioRun
 
     # the public facade (modelcycle.Project) events are about: named, not imported, so the
     # plugin contract stays below the facade in the import graph
@@ -121,7 +122,7 @@ def register_executors() -> list[type[Executor]]:
 # -- question hooks ---------------------------------------------------------------
 
 
-@hookspec
+@hookspec(firstresult=True)
 def categorical_support(estimator: Any) -> CategoricalSupport | None:
     """Declare that an estimator handles categorical columns itself, or return None.
 
@@ -159,7 +160,7 @@ def after_version_created(project: Project, model: str, version: dict[str, Any])
 
 
 @hookspec
-def after_version_activated(project: Project, model: str, activation: dict[str, Any]) -> None:
+def after_version_activated(project: Project, model: str, activation: Activation) -> None:
     """Called once an activation (or a rollback) is in the activation log.
 
     ``activation`` is the log entry: ``seq``, ``kind`` (activate or rollback),
@@ -169,20 +170,20 @@ def after_version_activated(project: Project, model: str, activation: dict[str, 
 
 
 @hookspec
-def after_evaluation_recorded(project: Project, model: str, evaluation: dict[str, Any]) -> None:
+def after_evaluation_recorded(project: Project, model: str, evaluation: Evaluation) -> None:
     """Called once an evaluation is in the metrics history (``evaluate --json`` shape)."""
 
 
 @hookspec
-def after_check_result(project: Project, result: dict[str, Any]) -> None:
+def after_check_result(project: Project, result: CheckResult) -> None:
     """Called for each recorded check result (``check --json`` item shape)."""
 
 
 @hookspec
-def after_alert_sent(project: Project, alert: dict[str, Any]) -> None:
+def after_alert_sent(project: Project, alert: Alert) -> None:
     """Called once a notifier has delivered an alert and it is marked sent."""
 
 
 @hookspec
-def after_scenario_finished(project: Project, run: dict[str, Any]) -> None:
+def after_scenario_finished(project: Project, run: ScenarioRun) -> None:
     """Called once a scenario run is recorded with its outcome (``scenario run --json`` shape)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -85,11 +85,6 @@ class Store(Plugged, ABC):
         self.url: str = options.url
         self.storage_options: dict[str, Any] = dict(options.options)
 
-    @classmethod
-    def at(cls, url: str, storage_options: Mapping[str, Any] | None = None) -> Store:
-        """A store of this class on `url`, outside any project (scripts and tests)."""
-        return cls(StoreOptions(url=url, options=dict(storage_options or {})))
-
     @abstractmethod
     def get(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no object with this key."""
@@ -110,8 +105,8 @@ class Store(Plugged, ABC):
     def delete(self, key: str) -> None:
         """Remove the object; a missing key is not an error."""
 
-    def describe(self) -> str:
-        """The URL to show people (never with credentials)."""
+    def display_url(self) -> str:
+        """The store's URL as errors and listings show it to people (never with credentials)."""
         return self.url
 
     def modified(self, key: str) -> float | None:
@@ -236,7 +231,8 @@ class Trainer(Plugged, ABC):
         return self.context.ask("categorical_support", estimator=estimator)
 
     def describe_fitted(self, fitted: Any) -> dict[str, Any]:
-        """What the version's metadata records of this fitted model beyond `describe` (e.g. the preprocessing plan)."""
+        """What the version's metadata records of this fitted model beyond `recorded_settings`
+        (e.g. the preprocessing plan)."""
         return {}
 
     @abstractmethod
@@ -249,7 +245,9 @@ class Trainer(Plugged, ABC):
 
     @abstractmethod
     def dump(self, fitted: Any, fmt: str) -> bytes:
-        """Serialise a fitted model in one of `formats`."""
+        """Serialise a fitted model in one of `formats` (the core passes `artifact_format`). A
+        regression version's loss model goes through here too: a dict of lists of fitted
+        scikit-learn ``HistGradientBoostingRegressor``, in the same format."""
 
     @abstractmethod
     def load(self, data: bytes, fmt: str) -> Any:

@@ -26,7 +26,7 @@ class MetricSet:
 
     def __init__(
         self,
-        registry: Mapping[str, Registered],
+        classes: Mapping[str, Registered],
         task: str,
         names: list[str],
         primary: str | None,
@@ -40,10 +40,10 @@ class MetricSet:
         # each name is checked under the key it was written at: a primary metric outside
         # `metrics` is reported as primary_metric's
         for key, name in [(f"{where}.metrics", n) for n in names] + [(f"{where}.primary_metric", primary)]:
-            if name not in registry:
-                usable = sorted(n for n, r in registry.items() if task in r.cls.tasks)
+            if name not in classes:
+                usable = sorted(n for n, r in classes.items() if task in r.cls.tasks)
                 raise SettingsError(f"unknown metric '{name}'; metrics for {task} tasks: {', '.join(usable)}", key=key)
-            if task not in registry[name].cls.tasks:
+            if task not in classes[name].cls.tasks:
                 raise SettingsError(f"metric '{name}' does not apply to {task} tasks", key=key)
             if name not in self.metrics:
                 self.metrics[name] = make(name)

@@ -145,15 +145,28 @@ def version_trainer(ctx: Context, model: str, version: int, entry: dict[str, Any
 
 
 def artifact_format(ctx: Context, model: str, version: int, entry: dict[str, Any], trainer: Trainer) -> str:
-    """How to read the artifact: the settings say (through `trainer`, built from them), never the
-    store (whose writer could turn a skops model into a pickle that runs code when loaded). A
-    stored format that differs is refused."""
-    expected = trainer.artifact_format if model in ctx.settings.models else "joblib"
+    """How to read the artifact: the trainer says (its ``artifact_format``: the settings' choice,
+    else its default, the first format it declares), never the store (whose writer could turn a
+    skops model into a pickle that runs code when loaded). A stored format that differs is refused."""
+    expected = trainer.artifact_format
     stored = (entry.get("artifact") or {}).get("format")
     if stored != expected:
         raise IntegrityError(
             f"model '{model}' version {version}: its artifact is stored as {stored!r} but "
-            f"{ctx.settings.file.name}: models.{model}.artifact_format is '{expected}': refusing to load it; "
-            f"retrain, or set artifact_format = {stored!r} if you trust whoever writes this store"
+            f"{format_refusal(ctx, model, trainer, stored)}"
         )
     return expected
+
+
+def format_refusal(ctx: Context, model: str, trainer: Trainer, stored: Any) -> str:
+    """The end of the error refusing an artifact stored as `stored`: what chose the format
+    `trainer` reads (the model's artifact_format, or the trainer's default), and what to do."""
+    expected = trainer.artifact_format
+    if getattr(trainer.options, "artifact_format", None):
+        chosen = f"{ctx.settings.file.name}: models.{model}.artifact_format is '{expected}'"
+    else:
+        chosen = f"trainer '{trainer.name}' reads '{expected}', its default format"
+    hint = "retrain"
+    if "artifact_format" in getattr(type(trainer).Options, "model_fields", {}) and stored in type(trainer).formats:
+        hint += f", or set artifact_format = {stored!r} if you trust whoever writes this store"
+    return f"{chosen}: refusing to load it; {hint}"

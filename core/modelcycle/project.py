@@ -41,10 +41,14 @@ from .records import (
 from .registry import Registry
 from .settings import Settings, find_settings_file, load_settings
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - the recipes' modules import pandas: not at start-up
     import threading
 
-    from .interfaces import Executor
+    import pandas as pd
+
+    from .compare import VersionComparison
+    from .interfaces import Executor, Notifier
+    from .train import TrainResult
 
 
 def open_project(
@@ -168,7 +172,9 @@ class Project:
 
     # -- recipes ---------------------------------------------------------------------------
 
-    def train(self, model: str, *, activate: bool | None = None, full: bool = False, progress: Any = None) -> Any:
+    def train(
+        self, model: str, *, activate: bool | None = None, full: bool = False, progress: Any = None
+    ) -> TrainResult:
         """Train a new version and apply the activation policy; returns a TrainResult.
 
         `activate` True/False overrides the policy for this run; `full` refits on all rows.
@@ -193,7 +199,7 @@ class Project:
         *,
         progress: Any = None,
         log: bool | None = None,
-    ) -> Any:
+    ) -> pd.DataFrame | ScoreSummary:
         """Predictions of `version` (default: the active one) for `data`, streamed in batches.
 
         `data`: a DataFrame, a dataset name or a path/URL (CSV, Parquet, JSON lines). Without
@@ -254,7 +260,7 @@ class Project:
         self.context.require_model(model)
         return evaluation_history.evaluation_journal(self.context, model).all()
 
-    def history(self, model: str, metric: str | None = None) -> Any:
+    def history(self, model: str, metric: str | None = None) -> pd.DataFrame:
         """The metrics history as a DataFrame: one row per evaluation."""
         from .evaluate import history_frame
 
@@ -282,7 +288,7 @@ class Project:
 
         return [CheckResult.of(r) for r in run_checks_alerting(self.context, names)]
 
-    def notifier(self, name: str) -> Any:
+    def notifier(self, name: str) -> Notifier:
         """The configured notifier `name`, its options validated."""
         return self.context.notifier(name)
 
@@ -322,7 +328,7 @@ class Project:
 
     def compare(
         self, model: str, a: int, b: int, *, data: Any = None, resamples: int | None = None, html: Any = None
-    ) -> Any:
+    ) -> VersionComparison:
         """Versions `a` and `b` side by side on labelled rows neither was trained on; a VersionComparison.
 
         `data`: a dataset name, path/URL or DataFrame (default: `activation.on`, else the model's dataset).

@@ -45,6 +45,7 @@ from .interfaces import StepResult
 from .journal import Journal
 from .logs import get_logger, warn
 from .names import check_name, suggest
+from .records import ScenarioRun
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Context, ContextSource
@@ -317,7 +318,7 @@ def record_run(ctx: Context, run: dict[str, Any], *, deadline: float | None = No
     (sent until `deadline`, a time.monotonic() value; those left stay pending)."""
     redact = ctx.settings.redactor
     _, entry = runs_journal(ctx, run["scenario"]).append(lambda seq, _prev: redact({**run, "id": seq}))
-    ctx.events.fire("after_scenario_finished", run=entry)
+    ctx.events.fire("after_scenario_finished", run=ScenarioRun.of(entry))  # the record docs/hooks.md names
     try:
         sent = notify_run(ctx, entry, deadline=deadline)
     except Exception as exc:  # noqa: BLE001 - the run is recorded; a broken notifier must not hide it

@@ -262,7 +262,7 @@ def train(
             f"{where}.artifact_format",
             f"trainer '{ms.trainer}' cannot write '{artifact_format}'; it writes: {', '.join(trainer_cls.formats)}",
         )
-    metric_registry = ctx.host.classes("metrics")
+    metric_classes = ctx.host.classes("metrics")
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -295,8 +295,8 @@ def train(
         )
     try:
         make_metric = ctx.maker("metrics", f"{where}.metrics")
-        metric_set = MetricSet(metric_registry, task, ms.metrics, ms.primary_metric, where, make_metric)
-        plan = threshold_plan(ms.threshold, metric_registry, task, where, make_metric)
+        metric_set = MetricSet(metric_classes, task, ms.metrics, ms.primary_metric, where, make_metric)
+        plan = threshold_plan(ms.threshold, metric_classes, task, where, make_metric)
     except SettingsError as exc:
         raise settings.place(exc) from None
     try:

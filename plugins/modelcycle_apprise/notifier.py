@@ -17,7 +17,7 @@ import re
 import threading
 from typing import Any, Literal
 
-from modelcycle.plugin import Field, Message, Notifier, Section, SettingsError
+from modelcycle.plugin import Field, Message, Notifier, PluginContext, Section, SettingsError
 
 #: alert outcome (check or scenario run) → apprise NotifyType value
 _NOTIFY_TYPES = {
@@ -55,7 +55,7 @@ class AppriseNotifier(Notifier):
     name = "apprise"
     Options = AppriseOptions
 
-    def __init__(self, options: AppriseOptions, *, context: Any = None) -> None:
+    def __init__(self, options: AppriseOptions, *, context: PluginContext | None = None) -> None:
         super().__init__(options, context=context)
         import logging
 

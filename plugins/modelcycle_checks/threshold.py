@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from modelcycle.plugin import CheckOptions, CheckType, Field, SettingsError
+from modelcycle.plugin import CheckOptions, CheckType, Field, PluginContext, SettingsError
 
 #: the limits the threshold type judges by
 KEYS = ("min", "soft_min", "max", "soft_max", "max_drop", "max_rise", "value_in")
@@ -39,7 +39,7 @@ class ThresholdCheck(CheckType):
     name = "threshold"
     Options = ThresholdOptions
 
-    def __init__(self, options: ThresholdOptions, *, context: Any = None) -> None:
+    def __init__(self, options: ThresholdOptions, *, context: PluginContext | None = None) -> None:
         super().__init__(options, context=context)
         check = self.options
         if not any(getattr(check, k) is not None for k in KEYS):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from modelcycle.plugin import Field, Message, Notifier, Section, SettingsError, get_logger, warn
+from modelcycle.plugin import Field, Message, Notifier, PluginContext, Section, SettingsError, get_logger, warn
 
 #: (settings file, notifier name) of the notifiers already warned about credentials in the clear
 _WARNED_CLEAR: set[tuple[str, str]] = set()
@@ -105,7 +105,7 @@ class EmailNotifier(Notifier):
     name = "email"
     Options = EmailOptions
 
-    def __init__(self, options: EmailOptions, *, context: Any = None) -> None:
+    def __init__(self, options: EmailOptions, *, context: PluginContext | None = None) -> None:
         super().__init__(options, context=context)
         settings = context.settings if context is not None else None
         o = options

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from modelcycle import plugin
-from modelcycle.plugin import DataError, Executor, Field, ModelcycleError, Section, SettingsError
+from modelcycle.plugin import DataError, Executor, Field, ModelcycleError, PluginContext, Section, SettingsError
 
 
 class DaskOptions(Section):
@@ -52,7 +52,7 @@ class DaskExecutor(Executor):
     Options = DaskOptions
     ships_tasks = True
 
-    def __init__(self, options: Any = None, *, context: Any = None) -> None:
+    def __init__(self, options: Any = None, *, context: PluginContext | None = None) -> None:
         super().__init__(options, context=context)
         self._client: Any = None
         self._cluster: Any = None

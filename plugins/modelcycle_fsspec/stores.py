@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from modelcycle.plugin import Store, StoreError, confined
+from modelcycle.plugin import PluginContext, Store, StoreError, confined
 
 _MEMORY_LOCK = threading.Lock()
 
@@ -41,7 +41,7 @@ def _named_errors(method):
             raise
         except OSError as exc:
             raise StoreError(
-                f"store {self.describe()}: {method.__name__} {key!r} failed: {type(exc).__name__}: {exc}; "
+                f"store {self.display_url()}: {method.__name__} {key!r} failed: {type(exc).__name__}: {exc}; "
                 "check that the store is reachable and writable"
             ) from exc
 
@@ -70,7 +70,7 @@ class FsspecStore(Store):
     name = "fsspec"
     protocols = ("*",)
 
-    def __init__(self, options: Any, *, context: Any = None) -> None:
+    def __init__(self, options: Any, *, context: PluginContext | None = None) -> None:
         super().__init__(options, context=context)
         import fsspec
 
@@ -163,7 +163,7 @@ class FsspecStore(Store):
         with contextlib.suppress(FileNotFoundError), self._serialised():
             self.fs.rm_file(self._path(key))
 
-    def describe(self) -> str:
+    def display_url(self) -> str:
         return self.url
 
     def modified(self, key: str) -> float | None:
@@ -184,7 +184,7 @@ class LocalFolderStore(Store):
     name = "local"
     protocols = ("", "file", "local")
 
-    def __init__(self, options: Any, *, context: Any = None) -> None:
+    def __init__(self, options: Any, *, context: PluginContext | None = None) -> None:
         super().__init__(options, context=context)
         url = self.url
         path = url.split("://", 1)[1] if "://" in url else url
@@ -280,7 +280,7 @@ class LocalFolderStore(Store):
             return
         _fsync_dir(path.parent)
 
-    def describe(self) -> str:
+    def display_url(self) -> str:
         return str(self.root)
 
     def modified(self, key: str) -> float | None:

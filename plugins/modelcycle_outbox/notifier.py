@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from modelcycle.plugin import Field, Message, Notifier, Section, SettingsError, check_name
+from modelcycle.plugin import Field, Message, Notifier, PluginContext, Section, SettingsError, check_name
 
 PREFIX = "outbox"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -27,7 +27,7 @@ class FileNotifier(Notifier):
     name = "file"
     Options = FileOptions
 
-    def __init__(self, options: FileOptions, *, context: Any = None) -> None:
+    def __init__(self, options: FileOptions, *, context: PluginContext | None = None) -> None:
         super().__init__(options, context=context)
         name = self.section_name
         check_name(name, "notifier name")

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from modelcycle.plugin import Field, ModelcycleError, Section, SettingsError, Step, StepResult, suggest
+from modelcycle.plugin import Field, ModelcycleError, PluginContext, Section, SettingsError, Step, StepResult, suggest
 
 
 def _fmt(value: Any) -> str:
@@ -26,7 +26,7 @@ def _choices(names: Any) -> str:
     return ", ".join(sorted(names)) or "none"
 
 
-def _known_model(context: Any, model: str, *, trainable: bool = False) -> None:
+def _known_model(context: PluginContext, model: str, *, trainable: bool = False) -> None:
     """The model must be in the settings (retrain), or in the settings or the store (others)."""
     models = context.settings.models
     if model in models:
@@ -43,7 +43,7 @@ def _known_model(context: Any, model: str, *, trainable: bool = False) -> None:
     )
 
 
-def _known_data(context: Any, key: str, data: str) -> None:
+def _known_data(context: PluginContext, key: str, data: str) -> None:
     """A dataset name from [datasets], or something that looks like a path or URL."""
     datasets = context.settings.datasets
     if data in datasets or any(ch in data for ch in "/.:"):
@@ -71,7 +71,7 @@ class RetrainStep(Step):
     name = "retrain"
     Options = RetrainOptions
 
-    def __init__(self, options: RetrainOptions, *, context: Any) -> None:
+    def __init__(self, options: RetrainOptions, *, context: PluginContext) -> None:
         super().__init__(options, context=context)
         _known_model(context, options.model, trainable=True)
 
@@ -124,7 +124,7 @@ class EvaluateStep(Step):
     name = "evaluate"
     Options = EvaluateOptions
 
-    def __init__(self, options: EvaluateOptions, *, context: Any) -> None:
+    def __init__(self, options: EvaluateOptions, *, context: PluginContext) -> None:
         super().__init__(options, context=context)
         _known_model(context, options.model)
         _known_data(context, "dataset", options.dataset)
@@ -148,7 +148,7 @@ class CheckStep(Step):
     name = "check"
     Options = CheckOptions
 
-    def __init__(self, options: CheckOptions, *, context: Any) -> None:
+    def __init__(self, options: CheckOptions, *, context: PluginContext) -> None:
         super().__init__(options, context=context)
         defined = context.settings.checks
         for i, check in enumerate(options.checks or []):
@@ -189,7 +189,7 @@ class ScoreStep(Step):
     name = "score"
     Options = ScoreOptions
 
-    def __init__(self, options: ScoreOptions, *, context: Any) -> None:
+    def __init__(self, options: ScoreOptions, *, context: PluginContext) -> None:
         super().__init__(options, context=context)
         _known_model(context, options.model)
         _known_data(context, "input", options.input)
@@ -232,7 +232,7 @@ class NotifyStep(Step):
     name = "notify"
     Options = NotifyOptions
 
-    def __init__(self, options: NotifyOptions, *, context: Any) -> None:
+    def __init__(self, options: NotifyOptions, *, context: PluginContext) -> None:
         super().__init__(options, context=context)
         if not options.notifiers:
             raise SettingsError("empty list; name at least one notifier from [notifiers]", key="notifiers")
@@ -314,7 +314,7 @@ class PythonStep(Step):
     name = "python"
     Options = PythonOptions
 
-    def __init__(self, options: PythonOptions, *, context: Any) -> None:
+    def __init__(self, options: PythonOptions, *, context: PluginContext) -> None:
         super().__init__(options, context=context)
         self.target, self.function = _split_callable(options.callable)
         self.path: Path | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from modelcycle.plugin import Field, Section, SettingsError, Trigger, suggest
+from modelcycle.plugin import Field, PluginContext, Section, SettingsError, Trigger, suggest
 
 _CRON_ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
@@ -39,7 +39,7 @@ class CronTrigger(Trigger):
     name = "cron"
     Options = CronOptions
 
-    def __init__(self, options: CronOptions, *, context: Any) -> None:
+    def __init__(self, options: CronOptions, *, context: PluginContext) -> None:
         super().__init__(options, context=context)
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -107,7 +107,7 @@ class DatasetChangedTrigger(Trigger):
     name = "dataset-changed"
     Options = DatasetChangedOptions
 
-    def __init__(self, options: DatasetChangedOptions, *, context: Any) -> None:
+    def __init__(self, options: DatasetChangedOptions, *, context: PluginContext) -> None:
         super().__init__(options, context=context)
         datasets = context.settings.datasets
         if options.dataset not in datasets:
@@ -149,7 +149,7 @@ class AfterScenarioTrigger(Trigger):
     name = "after-scenario"
     Options = AfterScenarioOptions
 
-    def __init__(self, options: AfterScenarioOptions, *, context: Any) -> None:
+    def __init__(self, options: AfterScenarioOptions, *, context: PluginContext) -> None:
         super().__init__(options, context=context)
         scenario = self.scenario
         scenarios = context.settings.scenarios

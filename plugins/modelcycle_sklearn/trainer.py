@@ -10,7 +10,7 @@ import warnings
 from contextlib import nullcontext
 from typing import Any, Literal
 
-from modelcycle.plugin import DataError, Field, ModelcycleError, Trainer, TrainerOptions
+from modelcycle.plugin import DataError, Field, ModelcycleError, PluginContext, Trainer, TrainerOptions
 
 
 class SklearnOptions(TrainerOptions):
@@ -38,7 +38,7 @@ class SklearnTrainer(Trainer):
     formats = ("joblib", "skops")
     Options = SklearnOptions
 
-    def __init__(self, options: Any, *, context: Any = None) -> None:
+    def __init__(self, options: Any, *, context: PluginContext | None = None) -> None:
         if options is not None and not isinstance(options, SklearnOptions):  # from a core section by hand
             options = SklearnOptions.model_validate(options.model_dump())
         super().__init__(options, context=context)
