@@ -176,7 +176,7 @@ def test_the_facade_names_what_its_recipes_return() -> None:
     from modelcycle.train import TrainResult
 
     names = {**vars(project), "pd": pd, "VersionComparison": VersionComparison, "TrainResult": TrainResult}
-    names.update(Executor=Executor, Notifier=Notifier)
+    names.update(Executor=Executor, Notifier=Notifier, threading=__import__("threading"))
 
     def returns(method: str) -> object:
         return typing.get_type_hints(getattr(project.Project, method), globalns=names)["return"]
